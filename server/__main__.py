@@ -1,0 +1,1 @@
+from server.cli import main; import sys; sys.exit(main())

@@ -1,0 +1,90 @@
+"""The OpenAPI 3.1 document, built from the route registry and the pydantic models."""
+
+from __future__ import annotations
+
+import re
+from functools import cache
+from typing import Any
+
+from pydantic import BaseModel
+
+from server.api.registry import ROUTES
+
+ERROR_SCHEMA = {
+    "type": "object",
+    "required": ["error", "code"],
+    "properties": {
+        "error": {"type": "string", "description": "A sentence a person can act on."},
+        "code": {"type": "string", "description": "A stable slug for programs."},
+        "field": {"type": "string", "description": "The offending field, where there is one."},
+    },
+}
+STATUS_TEXT = {400: "Malformed request", 401: "Not logged in or session ended",
+               403: "Not allowed", 404: "Not found (or not yours to see)",
+               409: "Conflicts with the current state", 413: "Too large",
+               422: "A field is invalid", 429: "Too many attempts", 503: "Database unavailable"}
+
+
+def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
+    schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
+    for name, sub in schema.pop("$defs", {}).items():
+        components[name] = sub
+    components[model.__name__] = schema
+    return {"$ref": f"#/components/schemas/{model.__name__}"}
+
+
+@cache
+def _paths() -> tuple[dict[str, Any], dict[str, Any]]:
+    paths: dict[str, Any] = {}
+    components: dict[str, Any] = {"Error": ERROR_SCHEMA}
+    for route in ROUTES:
+        op: dict[str, Any] = {
+            "summary": route.summary,
+            "tags": [route.tag],
+            "operationId": route.handler.__name__,
+            "responses": {},
+        }
+        params = [{"name": name, "in": "path", "required": True,
+                   "schema": {"type": "integer", "minimum": 1}}
+                  for name in re.findall(r"{(\w+)}", route.path)]
+        params += [{"name": name, "in": "query", "required": False, "description": desc,
+                    "schema": {"type": kind}} for name, kind, desc in route.query]
+        if params:
+            op["parameters"] = params
+        if route.body is not None:
+            op["requestBody"] = {"required": True, "content": {
+                "application/json": {"schema": _schema_ref(route.body, components)}}}
+        ok: dict[str, Any] = {"description": "Success"}
+        if route.response is not None:
+            ok["content"] = {"application/json": {"schema": _schema_ref(route.response, components)}}
+        op["responses"][str(route.status)] = ok
+        for status in sorted(set(route.errors) | {503}):
+            op["responses"][str(status)] = {
+                "description": STATUS_TEXT.get(status, "Error"),
+                "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+            }
+        if route.auth != "none":
+            op["security"] = [{"session": []}]
+        paths.setdefault(route.path, {})[route.method.lower()] = op
+    return paths, components
+
+
+def build_openapi(server_url: str) -> dict[str, Any]:
+    paths, components = _paths()
+    return {
+        "openapi": "3.1.0",
+        "info": {
+            "title": "Hearth",
+            "version": "0.1.0",
+            "description": "Video visits for home palliative care. State-changing requests "
+            "made with the session cookie carry the X-CSRF-Token header that GET /api/session "
+            "returns.",
+        },
+        "servers": [{"url": server_url}],
+        "paths": paths,
+        "components": {
+            "schemas": components,
+            "securitySchemes": {
+                "session": {"type": "apiKey", "in": "cookie", "name": "hearth_session"}},
+        },
+    }

@@ -1,0 +1,82 @@
+"""Declaring API routes once, for the router and for the OpenAPI document alike."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+from aiohttp import web
+from pydantic import BaseModel
+
+from server.errors import ApiError, read_json
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+M = TypeVar("M", bound=BaseModel)
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str
+    handler: Handler
+    summary: str
+    tag: str
+    body: type[BaseModel] | None = None
+    response: type[BaseModel] | None = None
+    status: int = 200
+    query: tuple[tuple[str, str, str], ...] = ()  # (name, JSON type, description)
+    auth: str = "session"  # "none", "session" (staff or family), "staff", "admin"
+    errors: tuple[int, ...] = field(default=())
+
+
+ROUTES: list[ApiRoute] = []
+
+
+def api(
+    method: str, path: str, *, summary: str, tag: str, body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None, status: int = 200,
+    query: tuple[tuple[str, str, str], ...] = (), auth: str = "session",
+    errors: tuple[int, ...] = (),
+) -> Callable[[Handler], Handler]:
+    def register(handler: Handler) -> Handler:
+        ROUTES.append(ApiRoute(method, path, handler, summary, tag, body, response, status,
+                               query, auth, errors))
+        return handler
+
+    return register
+
+
+def add_api_routes(app: web.Application) -> None:
+    for route in ROUTES:
+        app.router.add_route(route.method, route.path, route.handler)
+
+
+async def parse_body(request: web.Request, model: type[M]) -> M:
+    """The body validated against ``model``: 400 if not JSON, 422 naming the bad field."""
+    data = await read_json(request)
+    if not isinstance(data, dict):
+        raise ApiError(422, "invalid_field", "The request body must be a JSON object.")
+    return model.model_validate_json(json.dumps(data), strict=True)
+
+
+def respond(model: BaseModel, status: int = 200) -> web.Response:
+    return web.json_response(model.model_dump(mode="json"), status=status)
+
+
+def int_param(request: web.Request, name: str) -> int:
+    raw = request.match_info[name]
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(404, "not_found", "There is nothing at this address.")
+    return int(raw)
+
+
+def query_int(request: web.Request, name: str) -> int | None:
+    raw = request.query.get(name)
+    if raw in (None, ""):
+        return None
+    if not raw.isdigit() or len(raw) > 12:
+        raise ApiError(422, "invalid_field", f"The query parameter {name!r} must be a whole number.",
+                       field=name)
+    return int(raw)

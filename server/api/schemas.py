@@ -1,0 +1,250 @@
+"""Request and response shapes. Unknown fields are refused (no mass assignment, R12)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+from server.models import ENCOUNTER_KINDS, STAFF_ROLES
+
+StaffRole = Literal["clinician", "coordinator", "scheduler", "admin"]
+EncounterKind = Literal["video_visit", "in_person", "pharmacy_review", "social_work"]
+assert set(StaffRole.__args__) == set(STAFF_ROLES)  # type: ignore[attr-defined]
+assert set(EncounterKind.__args__) == set(ENCOUNTER_KINDS)  # type: ignore[attr-defined]
+
+_LANGUAGE = re.compile(r"^[a-z]{2,3}(-[A-Za-z0-9]{2,8})*$")
+_PHONE = re.compile(r"^\+?[0-9 ()./-]{5,30}$")
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,189}\.[^@\s]{2,}$")
+
+
+def _zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise ValueError("must be an IANA time zone such as Europe/London") from exc
+    return value
+
+
+def _language(value: str) -> str:
+    if not _LANGUAGE.match(value):
+        raise ValueError("must be a language tag such as en or pt-BR")
+    return value
+
+
+def _phone(value: str) -> str:
+    if not _PHONE.match(value):
+        raise ValueError("must be a phone number of digits, spaces and + ( ) - .")
+    return value
+
+
+def _email(value: str) -> str:
+    if not _EMAIL.match(value):
+        raise ValueError("must be an email address")
+    return value.lower()
+
+
+TimeZone = Annotated[str, Field(max_length=64), AfterValidator(_zone)]
+Language = Annotated[str, Field(max_length=16), AfterValidator(_language)]
+Phone = Annotated[str, Field(max_length=40), AfterValidator(_phone)]
+Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+
+# -- sessions -----------------------------------------------------------------------------
+class LoginBody(Body):
+    email: Annotated[str, Field(min_length=1, max_length=254)]
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+
+
+class SessionOut(BaseModel):
+    kind: Literal["staff", "family"]
+    role: str
+    user_id: int | None
+    name: str | None
+    encounter_id: int | None
+    csrf_token: str
+    expires_at: dt.datetime
+    idle_minutes: int | None
+
+
+# -- users --------------------------------------------------------------------------------
+class UserCreate(Body):
+    email: Email
+    name: Name
+    role: StaffRole
+    password: Annotated[str, Field(min_length=1, max_length=256)]
+    time_zone: TimeZone = "UTC"
+    phone: Phone | None = None
+
+
+class UserUpdate(Body):
+    name: Name | None = None
+    role: StaffRole | None = None
+    active: bool | None = None
+    time_zone: TimeZone | None = None
+    phone: Phone | None = None
+
+
+class UserOut(BaseModel):
+    id: int
+    email: str
+    name: str
+    role: str
+    active: bool
+    time_zone: str
+    phone: str | None
+
+
+class UserList(BaseModel):
+    items: list[UserOut]
+
+
+# -- patients -----------------------------------------------------------------------------
+class PatientCreate(Body):
+    name: Name
+    birth_date: dt.date
+    care_team: Annotated[list[Id], Field(min_length=1, max_length=50)]
+    time_zone: TimeZone = "UTC"
+    language: Language = "en"
+
+
+class FamilyCreate(Body):
+    name: Name
+    relationship: Annotated[str, Field(min_length=1, max_length=60)]
+    email: Email | None = None
+    phone: Phone | None = None
+
+
+class FamilyOut(BaseModel):
+    id: int
+    name: str
+    relationship: str
+    email: str | None
+    phone: str | None
+
+
+class TeamMemberOut(BaseModel):
+    id: int
+    name: str
+    role: str
+
+
+class PatientOut(BaseModel):
+    id: int
+    name: str
+    birth_date: dt.date
+    time_zone: str
+    language: str
+    care_team: list[TeamMemberOut]
+    family: list[FamilyOut]
+
+
+class PatientSummary(BaseModel):
+    id: int
+    name: str
+    time_zone: str
+    language: str
+
+
+class PatientList(BaseModel):
+    items: list[PatientSummary]
+
+
+# -- encounters and links ----------------------------------------------------------------
+class EncounterCreate(Body):
+    patient_id: Id
+    clinician_id: Id
+    starts_at: AwareDatetime
+    duration_minutes: Annotated[int, Field(ge=5, le=480)]
+    kind: EncounterKind
+    template: Annotated[str, Field(min_length=1, max_length=80)] = "home_palliative_visit"
+
+
+class EncounterOut(BaseModel):
+    id: int
+    patient_id: int
+    patient_name: str | None
+    clinician_id: int
+    clinician_name: str
+    kind: str
+    template: str
+    status: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    duration_minutes: int
+    is_drill: bool
+    state: dict[str, object] | None = None
+
+
+class EncounterCreated(EncounterOut):
+    family_link: str | None
+    family_link_id: int | None
+    family_link_expires_at: dt.datetime | None
+
+
+class EncounterList(BaseModel):
+    items: list[EncounterOut]
+
+
+class LinkOut(BaseModel):
+    family_link: str
+    family_link_id: int
+    expires_at: dt.datetime
+
+
+class LinkInfo(BaseModel):
+    id: int
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    revoked_at: dt.datetime | None
+    last_used_at: dt.datetime | None
+    status: Literal["active", "expired", "revoked"]
+
+
+class LinkList(BaseModel):
+    items: list[LinkInfo]
+
+
+class JoinBody(Body):
+    token: Annotated[str, Field(min_length=1, max_length=200)]
+    display_name: Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class JoinOut(BaseModel):
+    encounter_id: int
+    csrf_token: str
+
+
+# -- audit --------------------------------------------------------------------------------
+class AuditItem(BaseModel):
+    id: int
+    at: dt.datetime
+    actor_id: int | None
+    link_id: int | None
+    role: str | None
+    action: str
+    resource_type: str
+    resource_id: str | None
+    patient_id: int | None
+    encounter_id: int | None
+    address: str | None
+    outcome: str
+
+
+class AuditPage(BaseModel):
+    items: list[AuditItem]
+    next: str | None
+
+
+class Health(BaseModel):
+    status: str
+    database: str

@@ -1,0 +1,91 @@
+"""Logging in and out: ``/api/session``."""
+
+from __future__ import annotations
+
+import asyncio
+
+from aiohttp import web
+from sqlalchemy import select
+
+from server import audit
+from server.api.registry import api, parse_body, respond
+from server.api.schemas import LoginBody, SessionOut
+from server.auth import principal, set_session_cookie
+from server.context import services
+from server.crypto import verify_password
+from server.errors import ApiError
+from server.models import User
+from server.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
+from server.sessions import COOKIE_NAME, Principal
+
+
+def session_out(request: web.Request, who: Principal) -> SessionOut:
+    settings = services(request).settings
+    return SessionOut(
+        kind=who.kind, role=who.role, user_id=who.user_id, name=who.name,
+        encounter_id=who.encounter_id, csrf_token=who.csrf_token, expires_at=who.expires_at,
+        idle_minutes=settings.session_idle_minutes if who.is_staff else None,
+    )
+
+
+@api("POST", "/api/session", summary="Log in with email and password", tag="session",
+     body=LoginBody, response=SessionOut, auth="none", errors=(401, 422, 429))
+async def login(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request, LoginBody)
+    svc = services(request)
+    now = svc.clock.now()
+    email = body.email.strip().lower()
+    keys = ((f"login:account:{email}", LOGIN_PER_ACCOUNT),
+            (f"login:address:{request.remote}", LOGIN_PER_ADDRESS))
+    for key, limit in keys:
+        wait = svc.failures.retry_after(key, limit, now)
+        if wait is not None:
+            async with svc.db.begin() as s:
+                await audit.record(s, request, None, "login", "session", outcome="rate_limited")
+            minutes = max(1, round(wait / 60))
+            raise ApiError(429, "rate_limited",
+                           f"Too many failed attempts. Please wait {minutes} minute(s) and try again.",
+                           headers={"Retry-After": str(wait)})
+    async with svc.db.begin() as s:
+        user = await s.scalar(select(User).where(User.email == email))
+        ok = await asyncio.get_running_loop().run_in_executor(
+            None, verify_password, user.password_hash if user else None, body.password)
+        if not ok or user is None or not user.active:
+            for key, _ in keys:
+                svc.failures.fail(key, now)
+            await audit.record(s, request, audit.Actor(user.id if user else None, None,
+                               user.role if user else None, request.remote, None),
+                               "login", "session", outcome="failure")
+            failed = True
+        else:
+            failed = False
+            svc.failures.clear(keys[0][0])
+            old = request.cookies.get(COOKIE_NAME)
+            if old:
+                await svc.sessions.end(s, svc.sessions.hash(old))
+            new = await svc.sessions.create_staff(s, user, now=now, address=request.remote)
+            await audit.record(s, request, new.principal, "login", "session", outcome="success")
+    if failed:
+        raise ApiError(401, "bad_credentials", "That email and password do not match a staff login.")
+    response = respond(session_out(request, new.principal))
+    set_session_cookie(request, response, new.cookie_value,
+                       max_age=svc.settings.session_max_hours * 3600)
+    return response
+
+
+@api("GET", "/api/session", summary="The current session and its CSRF token", tag="session",
+     response=SessionOut, errors=(401,))
+async def current(request: web.Request) -> web.StreamResponse:
+    return respond(session_out(request, principal(request)))
+
+
+@api("DELETE", "/api/session", summary="Log out", tag="session", status=204, errors=(401, 403))
+async def logout(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    svc = services(request)
+    async with svc.db.begin() as s:
+        await svc.sessions.end(s, who.session_hash)
+        await audit.record(s, request, who, "logout", "session")
+    response = web.Response(status=204)
+    response.del_cookie(COOKIE_NAME, path="/")
+    return response

@@ -1,0 +1,127 @@
+"""The app factory: synchronous wiring; everything awaited lives in a cleanup context."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from typing import Any
+
+from aiohttp import web
+
+from server.api import audit_log, encounters, join, patients, session, users  # noqa: F401 - registers routes
+from server.api.health import add_health_routes
+from server.api.registry import add_api_routes
+from server.audit import denial_middleware
+from server.auth import PRINCIPAL, auth_middleware
+from server.clock import Clock, SystemClock
+from server.context import SERVICES, Services
+from server.db import Database
+from server.errors import error_middleware
+from server.logs import request_id_var
+from server.metrics import METRICS, Metrics, metrics_middleware, metrics_view
+from server.pages import JINJA, add_page_routes, make_jinja, render_error
+from server.ratelimit import FailureCounter
+from server.sessions import SessionStore
+from server.settings import Settings
+from web import STATIC_DIR
+
+access_log = logging.getLogger("hearth.access")
+
+# The largest request body Hearth accepts; JSON bodies are capped lower in read_json.
+CLIENT_MAX_SIZE = 256 * 1024
+
+CSP = "; ".join([
+    "default-src 'self'",
+    "script-src 'self'",
+    "style-src 'self'",
+    "img-src 'self' data: blob:",
+    "media-src 'self' blob:",
+    "connect-src 'self'",
+    "font-src 'self'",
+    "object-src 'none'",
+    "base-uri 'none'",
+    "form-action 'self'",
+    "frame-ancestors 'none'",
+])
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Any) -> web.StreamResponse:
+    rid = uuid.uuid4().hex[:12]
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = rid
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        # The route template, not the path: a family path holds its join token (R6).
+        route = resource.canonical if resource is not None else "-"
+        access_log.info("%s %s %s %.1fms", request.method, route, status,
+                        (time.perf_counter() - started) * 1000)
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+    response = await handler(request)
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # Join links carry their token in the path: never leak it in a Referer (R6).
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault("Permissions-Policy",
+                       "camera=(self), microphone=(self), bluetooth=(self), geolocation=()")
+    if not request.path.startswith("/static/"):
+        # Patient data must not stay in shared or browser caches (R26).
+        headers.setdefault("Cache-Control", "no-store")
+    if request.app[SERVICES].settings.is_https:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    if not settings.secret_key:
+        raise ValueError("settings.secret_key must be set (see server.settings.with_secret)")
+    app = web.Application(
+        client_max_size=CLIENT_MAX_SIZE,
+        middlewares=[
+            request_context,
+            security_headers,
+            metrics_middleware,
+            error_middleware(render_error),
+            auth_middleware,
+            denial_middleware(PRINCIPAL),
+        ],
+    )
+    app[METRICS] = Metrics()
+    app[JINJA] = make_jinja()
+    app.cleanup_ctx.append(_services_ctx(settings, clock or SystemClock()))
+    add_health_routes(app)
+    add_api_routes(app)
+    add_page_routes(app)
+    app.router.add_get("/metrics", metrics_view)
+    app.router.add_static("/static", STATIC_DIR, follow_symlinks=False, append_version=True)
+    return app
+
+
+def _services_ctx(settings: Settings, clock: Clock) -> Any:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        app[SERVICES] = Services(settings=settings, clock=clock, db=db,
+                                 failures=FailureCounter(), sessions=SessionStore(settings))
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    return ctx

@@ -1,0 +1,56 @@
+"""Prometheus metrics: one registry per app, so tests and several apps never collide."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+
+
+class Metrics:
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "hearth_http_requests_total", "HTTP requests answered",
+            ["method", "route", "status"], registry=self.registry)
+        self.latency = Histogram(
+            "hearth_http_request_duration_seconds", "Time to answer an HTTP request",
+            ["route"], registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
+        self.logins = Counter("hearth_logins_total", "Login attempts by outcome", ["outcome"],
+                              registry=self.registry)
+
+
+METRICS = web.AppKey("metrics", Metrics)
+
+
+def _route_label(request: web.Request) -> str:
+    # The route template, never the concrete path: a path can hold a join token, and
+    # concrete ids would make the label set unbounded.
+    resource = request.match_info.route.resource
+    return resource.canonical if resource is not None else "unmatched"
+
+
+@web.middleware
+async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        metrics = request.app[METRICS]
+        route = _route_label(request)
+        metrics.requests.labels(request.method, route, str(status)).inc()
+        metrics.latency.labels(route).observe(time.perf_counter() - started)
+
+
+async def metrics_view(request: web.Request) -> web.StreamResponse:
+    body = generate_latest(request.app[METRICS].registry)
+    return web.Response(body=body, headers={"Content-Type": CONTENT_TYPE_LATEST})

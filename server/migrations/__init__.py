@@ -1,0 +1,1 @@
+"""Alembic migrations. Apply with ``hearth db upgrade``."""

@@ -1,0 +1,206 @@
+"""Settings: command-line flags, else environment variables, else defaults.
+
+Every setting carries its help text; ``tests/unit/test_settings.py`` checks that the
+README's configuration table lists every one of them.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field, fields, replace
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+
+class SettingsError(Exception):
+    """A setting has a value Hearth cannot use."""
+
+
+def _setting(env: str, help: str, default: Any = None) -> Any:  # noqa: A002 - reads as prose
+    return field(default=default, metadata={"env": env, "help": help})
+
+
+@dataclass(frozen=True)
+class Settings:
+    host: str = _setting("HEARTH_HOST", "Address to listen on.", "127.0.0.1")
+    port: int = _setting("HEARTH_PORT", "TCP port to listen on.", 8080)
+    database_url: str = _setting(
+        "HEARTH_DATABASE_URL",
+        "Database, as SQLAlchemy writes it: sqlite:///path or postgresql://user@host/db. "
+        "Hearth picks the async driver.",
+        "sqlite:///./var/hearth.db",
+    )
+    redis_url: str | None = _setting(
+        "HEARTH_REDIS_URL",
+        "Redis for the Socket.IO message queue when several app nodes share rooms. "
+        "Unset: single node.",
+    )
+    secret_key: str | None = _setting(
+        "HEARTH_SECRET_KEY",
+        "Secret used to key the hashes of session ids and link tokens. Required unless --demo, "
+        "which generates one and keeps it under the var directory.",
+    )
+    public_url: str | None = _setting(
+        "HEARTH_PUBLIC_URL",
+        "Base URL people reach Hearth at; family links are {public_url}/join/{token}. "
+        "Unset: http://host:port.",
+    )
+    ice_servers: str = _setting(
+        "HEARTH_ICE_SERVERS",
+        "JSON list of RTCIceServer objects (STUN/TURN). Unset: none, which suits loopback and LAN.",
+        "[]",
+    )
+    session_idle_minutes: int = _setting(
+        "HEARTH_SESSION_IDLE_MINUTES",
+        "Minutes of inactivity after which a staff session ends (HIPAA automatic logoff).",
+        15,
+    )
+    session_max_hours: int = _setting(
+        "HEARTH_SESSION_MAX_HOURS",
+        "Absolute lifetime of a staff session, however active (NIST 800-63B AAL2: 12 h).",
+        12,
+    )
+    link_grace_minutes: int = _setting(
+        "HEARTH_LINK_GRACE_MINUTES",
+        "Minutes after a visit's scheduled end during which its family link still works.",
+        120,
+    )
+    var_dir: str = _setting(
+        "HEARTH_VAR_DIR",
+        "Directory for local state: the SQLite file, the generated demo secret and demo logins.",
+        "./var",
+    )
+    clinic_name: str | None = _setting(
+        "HEARTH_CLINIC_NAME",
+        "Name of the care organisation, shown to families.",
+    )
+    clinic_phone: str | None = _setting(
+        "HEARTH_CLINIC_PHONE",
+        "Phone number families are told to call when a link has expired or been revoked.",
+    )
+    allowed_origins: str | None = _setting(
+        "HEARTH_ALLOWED_ORIGINS",
+        "Comma-separated extra origins allowed to make state-changing requests and open "
+        "sockets. The public URL's origin is always allowed.",
+    )
+    demo: bool = _setting("HEARTH_DEMO", "Seed demo data and print the links (same as --demo).", False)
+
+    # -- derived values -------------------------------------------------------------------
+    @property
+    def base_url(self) -> str:
+        if self.public_url:
+            return self.public_url.rstrip("/")
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::") else self.host
+        return f"http://{host}:{self.port}"
+
+    @property
+    def is_https(self) -> bool:
+        return self.base_url.startswith("https://")
+
+    @property
+    def origins(self) -> frozenset[str]:
+        parts = urlsplit(self.base_url)
+        allowed = {f"{parts.scheme}://{parts.netloc}"}
+        if parts.hostname == "127.0.0.1":
+            allowed.add(f"{parts.scheme}://localhost:{parts.port}")
+        if self.allowed_origins:
+            allowed.update(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+        return frozenset(allowed)
+
+    @property
+    def ice_server_list(self) -> list[dict[str, Any]]:
+        return parse_ice_servers(self.ice_servers)
+
+
+def parse_ice_servers(raw: str) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise SettingsError(f"HEARTH_ICE_SERVERS is not valid JSON: {exc.msg}") from exc
+    if not isinstance(value, list) or not all(
+        isinstance(s, dict) and isinstance(s.get("urls"), str | list) for s in value
+    ):
+        raise SettingsError(
+            'HEARTH_ICE_SERVERS must be a JSON list of objects with "urls", '
+            'e.g. [{"urls": "stun:stun.example.org:3478"}]'
+        )
+    return value
+
+
+def setting_docs() -> list[tuple[str, str, Any]]:
+    """(environment variable, help, default) for every setting, in declaration order."""
+    return [(f.metadata["env"], f.metadata["help"], f.default) for f in fields(Settings)]
+
+
+def _convert(name: str, env: str, raw: str, target: Any) -> Any:
+    if target in (int, "int"):
+        try:
+            value = int(raw)
+        except ValueError as exc:
+            raise SettingsError(f"{env} must be a whole number, got {raw!r}") from exc
+        if value <= 0:
+            raise SettingsError(f"{env} must be positive, got {value}")
+        return value
+    if target in (bool, "bool"):
+        if raw.lower() in ("1", "true", "yes", "on"):
+            return True
+        if raw.lower() in ("0", "false", "no", "off", ""):
+            return False
+        raise SettingsError(f"{env} must be true or false, got {raw!r}")
+    return raw
+
+
+def load_settings(
+    flags: Mapping[str, Any] | None = None, environ: Mapping[str, str] | None = None
+) -> Settings:
+    """Build settings: a flag that was given wins over the environment, which wins over the
+    default. ``flags`` holds only the flags that were actually given (None means not given)."""
+    environ = os.environ if environ is None else environ
+    flags = flags or {}
+    values: dict[str, Any] = {}
+    for f in fields(Settings):
+        env = f.metadata["env"]
+        if flags.get(f.name) is not None:
+            values[f.name] = flags[f.name]
+        elif env in environ:
+            values[f.name] = _convert(f.name, env, environ[env], f.type)
+    settings = Settings(**values)
+    validate(settings)
+    return settings
+
+
+def validate(settings: Settings) -> None:
+    if not settings.database_url.startswith(("sqlite", "postgresql", "postgres://")):
+        raise SettingsError(
+            "HEARTH_DATABASE_URL must start with sqlite:/// or postgresql://, "
+            f"got a URL with scheme {settings.database_url.split(':', 1)[0]!r}"
+        )
+    if settings.public_url and urlsplit(settings.public_url).scheme not in ("http", "https"):
+        raise SettingsError("HEARTH_PUBLIC_URL must start with http:// or https://")
+    parse_ice_servers(settings.ice_servers)
+
+
+def with_secret(settings: Settings) -> Settings:
+    """Return settings that carry a secret key.
+
+    In demo mode a missing key is generated once and kept under the var directory, so
+    sessions and links survive a restart. Outside demo mode a missing key is an error:
+    a key generated on the fly would silently log everyone out at each restart.
+    """
+    if settings.secret_key:
+        return settings
+    if not settings.demo:
+        raise SettingsError(
+            "HEARTH_SECRET_KEY is not set. Set it to a long random string "
+            "(python -c 'import secrets; print(secrets.token_urlsafe(48))'), or run with --demo."
+        )
+    path = Path(settings.var_dir) / "secret_key"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if not path.exists():
+        path.write_text(secrets.token_urlsafe(48))
+        path.chmod(0o600)
+    return replace(settings, secret_key=path.read_text().strip())

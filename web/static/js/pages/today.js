@@ -1,0 +1,75 @@
+import { ApiFailure, loadSession, request } from "../lib/api.js";
+import { dayRange, formatTime } from "../lib/time.js";
+import { byId, readJson, say } from "../ui/dom.js";
+
+const page = readJson("page-data");
+const strings = readJson("strings");
+const list = byId("visits");
+const status = byId("today-status");
+const template = byId("visit-template");
+const REFRESH_MS = 30000;
+const RETRY_MS = 5000;
+
+byId("zone-note").textContent = `${strings.times_in} ${page.time_zone}.`;
+
+function renderVisit(visit) {
+  const item = template.content.firstElementChild.cloneNode(true);
+  item.dataset.encounterId = String(visit.id);
+  item.querySelector(".time").textContent = formatTime(visit.starts_at, page.time_zone, page.lang);
+  item.querySelector(".patient").textContent = visit.patient_name || "";
+  const kind = strings.kinds[visit.kind] || visit.kind;
+  const state = strings.statuses[visit.status] || visit.status;
+  item.querySelector(".detail").textContent = `${kind} · ${state} · ${strings.with} ${visit.clinician_name}`;
+  if (visit.kind === "video_visit" && (visit.status === "planned" || visit.status === "in_progress")) {
+    const button = document.createElement("button");
+    button.type = "button";
+    button.className = "button";
+    button.textContent = strings.newLink;
+    button.addEventListener("click", () => issueLink(visit.id, item));
+    item.querySelector(".actions").append(button);
+  }
+  return item;
+}
+
+async function issueLink(encounterId, item) {
+  try {
+    const link = await request("POST", `/api/encounters/${encounterId}/links`);
+    const out = item.querySelector(".link-out");
+    out.hidden = false;
+    const input = out.querySelector("input");
+    input.value = link.family_link;
+    input.focus();
+    input.select();
+    say(status, strings.copied, "ok");
+  } catch (err) {
+    say(status, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error");
+  }
+}
+
+async function refresh() {
+  const range = dayRange(new Date(), page.time_zone);
+  try {
+    const data = await request("GET", `/api/encounters?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}`);
+    list.replaceChildren(...data.items.map(renderVisit));
+    say(status, data.items.length ? strings.loaded : strings.none);
+    setTimeout(refresh, REFRESH_MS);
+  } catch (err) {
+    if (err instanceof ApiFailure && err.status === 401) {
+      say(status, strings.expired, "error");
+      window.location.assign("/login");
+      return;
+    }
+    say(status, strings.offline, "error");
+    setTimeout(refresh, RETRY_MS);
+  }
+}
+
+byId("logout").addEventListener("click", async () => {
+  try {
+    await request("DELETE", "/api/session");
+  } finally {
+    window.location.assign("/login");
+  }
+});
+
+loadSession().then(refresh, () => setTimeout(refresh, RETRY_MS));
