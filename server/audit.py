@@ -88,7 +88,7 @@ class Denied(ApiError):
         self.encounter_id = encounter_id
 
 
-def denial_middleware(principal_key: str):  # type: ignore[no-untyped-def]
+def denial_middleware(principal_key: web.RequestKey[Principal | None]):  # type: ignore[no-untyped-def]
     @web.middleware
     async def middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
         try:

@@ -12,8 +12,8 @@ from server.crypto import same
 from server.errors import ApiError, forbidden, unauthenticated
 from server.sessions import COOKIE_NAME, Principal
 
-PRINCIPAL = "hearth.principal"
-SESSION_PROBLEM = "hearth.session_problem"
+PRINCIPAL: web.RequestKey[Principal | None] = web.RequestKey("principal")
+SESSION_PROBLEM: web.RequestKey[str] = web.RequestKey("session_problem", str)
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 # Creating a session cannot require the token of a session that does not exist yet; the
 # Origin check still guards these two against cross-site login.

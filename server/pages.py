@@ -39,10 +39,18 @@ async def render(
 ) -> web.Response:
     lang = language or pick_language(request.headers.get("Accept-Language"))
     t = translations(lang)
+
+    def gettext(message: str, **values: Any) -> str:
+        # The result is a plain string, so autoescaping still escapes the values in it.
+        text = t.gettext(message)
+        return text % values if values else text
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+        return t.ngettext(singular, plural, n) % {"num": n, **values}
     data = {"lang": lang, **(page_data or {})}
     html = request.app[JINJA].get_template(template).render(
         **(context or {}),
-        gettext=t.gettext, ngettext=t.ngettext, _=t.gettext, lang=lang,
+        gettext=gettext, ngettext=ngettext, _=gettext, lang=lang,
         who=request.get(PRINCIPAL),
         # Data for the page's script rides in a JSON block: no inline script under the CSP.
         page_data=json.dumps(data).replace("</", "<\\/"),

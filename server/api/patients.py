@@ -49,7 +49,7 @@ async def create_patient(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     now = svc.clock.now()
     if body.birth_date > now.date():
-        raise ApiError(422, "invalid_field", "The date of birth is in the future.",
+        raise ApiError(422, "invalid_field", "The field 'birth_date' is in the future.",
                        field="birth_date")
     team_ids = sorted(set(body.care_team))
     async with svc.db.begin() as s:
@@ -59,8 +59,8 @@ async def create_patient(request: web.Request) -> web.StreamResponse:
         missing = sorted(set(team_ids) - {u.id for u in found})
         if missing:
             raise ApiError(422, "unknown_team_member",
-                           f"Care team member(s) {missing} are not active clinicians or "
-                           "coordinators.", field="care_team")
+                           f"The field 'care_team' names user(s) {missing} who are not active "
+                           "clinicians or coordinators.", field="care_team")
         patient = Patient(name=body.name, birth_date=body.birth_date, time_zone=body.time_zone,
                           language=body.language, created_at=now, created_by=who.user_id)
         s.add(patient)

@@ -1,0 +1,137 @@
+"""Builders for test data and an HTTP agent with its own cookie jar (one per person)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import aiohttp
+
+from server.crypto import hash_password
+from server.context import SERVICES
+from server.db import Database
+from server.links import issue_link, link_url
+from server.models import CareTeam, CareTeamMember, Encounter, FamilyMember, Patient, User
+
+PASSWORD = "correct horse battery staple"
+# Hashing is slow by design; one hash serves every test user.
+PASSWORD_HASH = hash_password(PASSWORD)
+
+
+class Agent:
+    """One person's browser: a cookie jar, the CSRF token, JSON in and out."""
+
+    def __init__(self, client: Any) -> None:
+        self.client = client
+        self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        self.csrf: str | None = None
+
+    def url(self, path: str) -> str:
+        return str(self.client.make_url(path))
+
+    async def call(
+        self, method: str, path: str, json: Any = None, *, csrf: bool = True,
+        headers: dict[str, str] | None = None, data: bytes | str | None = None,
+    ) -> tuple[int, Any]:
+        all_headers = dict(headers or {})
+        if csrf and self.csrf and method not in ("GET", "HEAD"):
+            all_headers.setdefault("X-CSRF-Token", self.csrf)
+        async with self.http.request(method, self.url(path), json=json, data=data,
+                                     headers=all_headers) as response:
+            if response.content_type == "application/json":
+                return response.status, await response.json()
+            return response.status, await response.text()
+
+    async def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
+        status, body = await self.call("POST", "/api/session",
+                                       {"email": email, "password": password})
+        assert status == 200, body
+        self.csrf = body["csrf_token"]
+        return body
+
+    async def join(self, token: str, name: str = "Ben") -> dict[str, Any]:
+        status, body = await self.call("POST", "/api/join", {"token": token, "display_name": name})
+        assert status == 200, body
+        self.csrf = body["csrf_token"]
+        return body
+
+    async def close(self) -> None:
+        await self.http.close()
+
+
+@dataclass
+class World:
+    """Two care teams (A and B), a patient and a video visit each, and staff of every role."""
+
+    client: Any
+    db: Database
+    users: dict[str, User] = field(default_factory=dict)
+    patients: dict[str, Patient] = field(default_factory=dict)
+    encounters: dict[str, Encounter] = field(default_factory=dict)
+    tokens: dict[str, str] = field(default_factory=dict)
+    link_ids: dict[str, int] = field(default_factory=dict)
+    agents: list[Agent] = field(default_factory=list)
+
+    @classmethod
+    async def build(cls, client: Any, db: Database, clock: Any) -> World:
+        world = cls(client, db)
+        now = clock.now()
+        async with db.begin() as s:
+            for key, role in [("clin_a", "clinician"), ("coord_a", "coordinator"),
+                              ("clin_b", "clinician"), ("coord_b", "coordinator"),
+                              ("sched", "scheduler"), ("admin", "admin")]:
+                user = User(email=f"{key}@hearth.test", name=f"Staff {key}", role=role,
+                            password_hash=PASSWORD_HASH, active=True, time_zone="UTC",
+                            created_at=now)
+                s.add(user)
+                world.users[key] = user
+            await s.flush()
+            for team in ("a", "b"):
+                patient = Patient(name=f"Patient {team.upper()}", birth_date=dt.date(1940, 1, 2),
+                                  time_zone="Europe/London", language="en", created_at=now)
+                s.add(patient)
+                await s.flush()
+                care_team = CareTeam(patient_id=patient.id, name=f"Team {team}")
+                s.add(care_team)
+                await s.flush()
+                s.add_all([CareTeamMember(care_team_id=care_team.id,
+                                          user_id=world.users[f"clin_{team}"].id),
+                           CareTeamMember(care_team_id=care_team.id,
+                                          user_id=world.users[f"coord_{team}"].id)])
+                s.add(FamilyMember(patient_id=patient.id, name=f"Family {team}",
+                                   relationship_="daughter", email=f"fam{team}@hearth.test",
+                                   created_at=now))
+                encounter = Encounter(
+                    patient_id=patient.id, clinician_id=world.users[f"clin_{team}"].id,
+                    kind="video_visit", template="home_palliative_visit", status="planned",
+                    starts_at=now + dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=2),
+                    is_drill=False, created_at=now)
+                s.add(encounter)
+                await s.flush()
+                world.patients[team] = patient
+                world.encounters[team] = encounter
+        settings = client.app[SERVICES].settings
+        async with db.begin() as s:
+            for team, encounter in world.encounters.items():
+                token, link = await issue_link(s, settings, encounter, created_by=None, now=now)
+                world.tokens[team] = token
+                world.link_ids[team] = link.id
+        assert link_url(settings, "x").endswith("/join/x")
+        return world
+
+    async def agent(self, who: str | None = None) -> Agent:
+        """A browser signed in as staff ``who`` ("clin_a", ...), or "family_a", or anonymous."""
+        agent = Agent(self.client)
+        self.agents.append(agent)
+        if who is None:
+            return agent
+        if who.startswith("family_"):
+            await agent.join(self.tokens[who.removeprefix("family_")])
+        else:
+            await agent.login(self.users[who].email)
+        return agent
+
+    async def close(self) -> None:
+        for agent in self.agents:
+            await agent.close()

@@ -1,0 +1,109 @@
+"""The app on a real database: SQLite always, PostgreSQL when HEARTH_TEST_DATABASE_URL is set."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from server.app import create_app
+from server.context import SERVICES
+from server.db import Database, to_async_url
+from server.migrate import upgrade
+from server.models import Base
+from server.settings import Settings
+from tests.builders import World
+from tests.conftest import FakeClock, missing_service
+
+PG_URL = os.environ.get("HEARTH_TEST_DATABASE_URL")
+TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
+
+
+async def _admin_execute(url: str, statement: str) -> None:
+    engine = create_async_engine(to_async_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(statement))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file, copied for each test: isolation for the price of a copy."""
+    path = tmp_path_factory.mktemp("db") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+@pytest.fixture(scope="session")
+def postgres_database() -> Iterator[str | None]:
+    """A fresh PostgreSQL database for this run, migrated from empty to head."""
+    if not PG_URL:
+        yield None
+        return
+    name = f"hearth_test_{uuid.uuid4().hex[:10]}"
+    try:
+        asyncio.run(_admin_execute(PG_URL, f'CREATE DATABASE "{name}"'))
+    except Exception as exc:  # noqa: BLE001 - reported as a missing service
+        pytest.fail(f"cannot create a test database at HEARTH_TEST_DATABASE_URL: {exc}")
+    url = make_url(PG_URL).set(database=name).render_as_string(hide_password=False)
+    upgrade(url)
+    yield url
+    asyncio.run(_admin_execute(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
+) -> Iterator[str]:
+    if request.param == "sqlite":
+        path = tmp_path / "hearth.db"
+        shutil.copy(sqlite_template, path)
+        yield f"sqlite:///{path}"
+        return
+    url = request.getfixturevalue("postgres_database")
+    if url is None:
+        missing_service("PostgreSQL: set HEARTH_TEST_DATABASE_URL")
+    # TRUNCATE is not an UPDATE or DELETE, so the audit log's append-only trigger lets the
+    # test reset it, while still refusing row changes inside the tests.
+    asyncio.run(_admin_execute(url, f"TRUNCATE {', '.join(TABLES)} RESTART IDENTITY CASCADE"))
+    yield url
+
+
+@pytest.fixture
+def settings(database_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        database_url=database_url,
+        secret_key="test-secret-key-not-for-production",
+        public_url="http://hearth.test",
+        var_dir=str(tmp_path / "var"),
+        clinic_phone="+44 20 7946 0000",
+    )
+
+
+@pytest.fixture
+async def client(aiohttp_client, settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
+    app = create_app(settings, clock=clock)
+    return await aiohttp_client(app)
+
+
+@pytest.fixture
+async def db(client) -> Database:  # type: ignore[no-untyped-def]
+    return client.app[SERVICES].db
+
+
+@pytest.fixture
+async def world(client, db: Database, clock: FakeClock) -> AsyncIterator[World]:  # type: ignore[no-untyped-def]
+    """A small clinic: two care teams, their patients, a visit each, one staff of each role."""
+    built = await World.build(client, db, clock)
+    yield built
+    await built.close()
