@@ -1,0 +1,144 @@
+"""Real headless Chromium (Debian's) driven by Playwright against a running Hearth.
+
+The recipe is ../shared/docs/testing.md: Debian's Chromium with Playwright's client, fake
+camera and microphone, loopback ICE. The server runs in-process on a free port with the
+real clock, on a fresh SQLite file per test.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from server.app import create_app
+from server.clock import SystemClock
+from server.context import SERVICES
+from server.migrate import upgrade
+from server.settings import Settings
+from tests.builders import World
+from tests.conftest import missing_service
+
+CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
+FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-dev-shm-usage",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+]
+# Every wait in a browser test has a bound: a hung page fails the test, it does not stall.
+# Wait with locators and expect(), not page.wait_for_function(): Hearth's CSP forbids eval,
+# which wait_for_function needs, and the tests must run under the real CSP.
+TIMEOUT_MS = 15_000
+
+
+def chromium_path() -> str | None:
+    for candidate in CHROMIUM_CANDIDATES:
+        if os.path.exists(candidate):
+            return candidate
+    return shutil.which("chromium")
+
+
+@pytest.fixture(scope="session")
+def e2e_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("e2e-db") / "template.db"
+    upgrade(f"sqlite:///{path}")
+    return path
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@dataclass
+class LiveServer:
+    url: str
+    app: web.Application
+    world: World
+
+
+class _Client:
+    """The bits of aiohttp's TestClient that World and Agent use, for a live server."""
+
+    def __init__(self, app: web.Application, base: str) -> None:
+        self.app = app
+        self._base = base
+
+    def make_url(self, path: str) -> str:
+        return self._base + path
+
+
+@pytest.fixture
+async def live_server(tmp_path: Path, e2e_template: Path) -> AsyncIterator[LiveServer]:
+    db_path = tmp_path / "hearth.db"
+    shutil.copy(e2e_template, db_path)
+    port = _free_port()
+    url = f"http://127.0.0.1:{port}"
+    settings = Settings(database_url=f"sqlite:///{db_path}", secret_key="e2e-secret-key",
+                        public_url=url, var_dir=str(tmp_path / "var"), port=port,
+                        clinic_phone="+44 20 7946 0000")
+    app = create_app(settings, clock=SystemClock())
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", port)
+    await site.start()
+    client = _Client(app, url)
+    world = await World.build(client, app[SERVICES].db, _NowClock())
+    try:
+        yield LiveServer(url, app, world)
+    finally:
+        await world.close()
+        await runner.cleanup()
+
+
+class _NowClock:
+    def now(self) -> dt.datetime:
+        return dt.datetime.now(dt.UTC)
+
+
+@pytest.fixture
+async def browser() -> AsyncIterator[Any]:
+    path = chromium_path()
+    if path is None:
+        missing_service("Chromium: apt-get install chromium")
+    from playwright.async_api import async_playwright
+
+    async with async_playwright() as pw:
+        browser = await pw.chromium.launch(executable_path=path, headless=True, args=FLAGS)
+        try:
+            yield browser
+        finally:
+            await browser.close()
+
+
+@pytest.fixture
+async def new_page(browser: Any) -> AsyncIterator[Any]:
+    """Opens pages in separate contexts: each is a different person with their own cookies."""
+    contexts: list[Any] = []
+
+    async def open_page(**options: Any) -> Any:
+        context = await browser.new_context(**options)
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        return await context.new_page()
+
+    yield open_page
+    for context in contexts:
+        await context.close()
