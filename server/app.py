@@ -19,7 +19,7 @@ from server.clock import Clock, SystemClock
 from server.context import SERVICES, Services
 from server.db import Database
 from server.errors import error_middleware
-from server.logs import request_id_var
+from server.logs import protect_logs, request_id_var
 from server.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 from server.pages import JINJA, add_page_routes, make_jinja, render_error
 from server.ratelimit import FailureCounter
@@ -92,6 +92,7 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
 def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
     if not settings.secret_key:
         raise ValueError("settings.secret_key must be set (see server.settings.with_secret)")
+    protect_logs()
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
         middlewares=[

@@ -22,6 +22,16 @@ class ContextFilter(logging.Filter):
         return True
 
 
+# Libraries that log statement parameters (patient names, dates of birth) at DEBUG: held at
+# WARNING whatever level an operator picks for everything else.
+PARAMETER_LOGGERS = ("aiosqlite", "sqlalchemy.engine", "sqlalchemy.pool", "asyncpg")
+
+
+def protect_logs() -> None:
+    for name in PARAMETER_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
+
+
 def configure_logging(level: int = logging.INFO) -> None:
     handler = logging.StreamHandler()
     handler.addFilter(ContextFilter())
@@ -33,6 +43,7 @@ def configure_logging(level: int = logging.INFO) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level)
+    protect_logs()
     # aiohttp's access log prints the full path, and a family path carries the join token
     # (reliability.md R6): Hearth writes its own access line without it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

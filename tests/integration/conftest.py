@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
@@ -93,7 +94,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def client(aiohttp_client, settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
     app = create_app(settings, clock=clock)
-    return await aiohttp_client(app)
+    # As in production (server/cli.py): aiohttp's own access log prints full paths, which
+    # for a family link hold the token; Hearth logs route templates instead.
+    server = TestServer(app)
+    await server.start_server(access_log=None)
+    return await aiohttp_client(server)
 
 
 @pytest.fixture
