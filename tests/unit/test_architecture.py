@@ -58,16 +58,27 @@ def test_encounters_uses_the_standard_library_only() -> None:
 
 def test_encounters_has_no_clock_randomness_or_io() -> None:
     # Data-file loaders may read their packaged TOML; nothing else touches the world.
-    banned_modules = {"random", "secrets", "uuid", "logging", "os", "socket", "time",
-                      "subprocess", "threading", "asyncio"}
+    banned_modules = {
+        "random",
+        "secrets",
+        "uuid",
+        "logging",
+        "os",
+        "socket",
+        "time",
+        "subprocess",
+        "threading",
+        "asyncio",
+    }
     banned_calls = {"open", "print", "input"}
     clock_methods = {"now", "utcnow", "today"}
     problems = []
     for path in _modules("encounters"):
         tree = ast.parse(path.read_text(), filename=str(path))
         where = path.relative_to(ROOT)
-        problems += [f"{where} imports {n}" for n in _imports(path)
-                     if n.split(".")[0] in banned_modules]
+        problems += [
+            f"{where} imports {n}" for n in _imports(path) if n.split(".")[0] in banned_modules
+        ]
         for node in ast.walk(tree):
             if not isinstance(node, ast.Call):
                 continue

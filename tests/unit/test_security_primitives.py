@@ -5,7 +5,12 @@ from __future__ import annotations
 import datetime as dt
 
 from server.crypto import (
-    TOKEN_BYTES, hash_password, keyed_hash, new_token, password_problem, verify_password,
+    TOKEN_BYTES,
+    hash_password,
+    keyed_hash,
+    new_token,
+    password_problem,
+    verify_password,
 )
 from server.ratelimit import FailureCounter, Limit
 

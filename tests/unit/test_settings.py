@@ -22,40 +22,57 @@ def test_defaults_match_the_contract() -> None:
 
 
 def test_flags_beat_environment_which_beats_defaults() -> None:
-    env = {"HEARTH_PORT": "9000", "HEARTH_DATABASE_URL": "postgresql://db/hearth",
-           "HEARTH_SESSION_IDLE_MINUTES": "30"}
+    env = {
+        "HEARTH_PORT": "9000",
+        "HEARTH_DATABASE_URL": "postgresql://db/hearth",
+        "HEARTH_SESSION_IDLE_MINUTES": "30",
+    }
     settings = load_settings({"port": 9100, "database_url": None}, env)
     assert settings.port == 9100
     assert settings.database_url == "postgresql://db/hearth"
     assert settings.session_idle_minutes == 30
 
 
-@pytest.mark.parametrize(("env", "named"), [
-    ({"HEARTH_PORT": "eighty"}, "HEARTH_PORT"),
-    ({"HEARTH_SESSION_IDLE_MINUTES": "0"}, "HEARTH_SESSION_IDLE_MINUTES"),
-    ({"HEARTH_DATABASE_URL": "mysql://x/y"}, "HEARTH_DATABASE_URL"),
-    ({"HEARTH_ICE_SERVERS": "[{"}, "HEARTH_ICE_SERVERS"),
-    ({"HEARTH_ICE_SERVERS": '[{"url": "stun:x"}]'}, "HEARTH_ICE_SERVERS"),
-    ({"HEARTH_PUBLIC_URL": "ftp://x"}, "HEARTH_PUBLIC_URL"),
-    ({"HEARTH_DEMO": "perhaps"}, "HEARTH_DEMO"),
-])
+@pytest.mark.parametrize(
+    ("env", "named"),
+    [
+        ({"HEARTH_PORT": "eighty"}, "HEARTH_PORT"),
+        ({"HEARTH_SESSION_IDLE_MINUTES": "0"}, "HEARTH_SESSION_IDLE_MINUTES"),
+        ({"HEARTH_DATABASE_URL": "mysql://x/y"}, "HEARTH_DATABASE_URL"),
+        ({"HEARTH_ICE_SERVERS": "[{"}, "HEARTH_ICE_SERVERS"),
+        ({"HEARTH_ICE_SERVERS": '[{"url": "stun:x"}]'}, "HEARTH_ICE_SERVERS"),
+        ({"HEARTH_PUBLIC_URL": "ftp://x"}, "HEARTH_PUBLIC_URL"),
+        ({"HEARTH_DEMO": "perhaps"}, "HEARTH_DEMO"),
+    ],
+)
 def test_bad_values_are_refused_with_the_variable_named(env: dict[str, str], named: str) -> None:
     with pytest.raises(SettingsError, match=named):
         load_settings({}, env)
 
 
 def test_ice_servers_parse_from_json() -> None:
-    settings = load_settings({}, {"HEARTH_ICE_SERVERS": '[{"urls": "turn:t.example", '
-                                                        '"username": "u", "credential": "c"}]'})
-    assert settings.ice_server_list == [{"urls": "turn:t.example", "username": "u",
-                                         "credential": "c"}]
+    settings = load_settings(
+        {},
+        {"HEARTH_ICE_SERVERS": '[{"urls": "turn:t.example", "username": "u", "credential": "c"}]'},
+    )
+    assert settings.ice_server_list == [
+        {"urls": "turn:t.example", "username": "u", "credential": "c"}
+    ]
 
 
 def test_origins_include_the_public_url_and_extras() -> None:
-    settings = load_settings({}, {"HEARTH_PUBLIC_URL": "https://care.example.org/",
-                                  "HEARTH_ALLOWED_ORIGINS": "https://a.example, https://b.example/"})
-    assert settings.origins == {"https://care.example.org", "https://a.example",
-                                "https://b.example"}
+    settings = load_settings(
+        {},
+        {
+            "HEARTH_PUBLIC_URL": "https://care.example.org/",
+            "HEARTH_ALLOWED_ORIGINS": "https://a.example, https://b.example/",
+        },
+    )
+    assert settings.origins == {
+        "https://care.example.org",
+        "https://a.example",
+        "https://b.example",
+    }
     assert settings.is_https
 
 

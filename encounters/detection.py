@@ -1,0 +1,294 @@
+"""Detection rules: which diary entries and readings should raise an alert.
+
+The server calls :func:`detect` when it stores a new diary entry or new readings, passing the
+patient's entries of at least the last 7 days, the new readings, the care plan, the time and
+the dedup keys of the alerts still open. The symptom rules read the newest entry against the
+ones before it; the vital rule reads the readings passed in; the check-in rule reads ``now``.
+A periodic sweep that only looks for silence calls :func:`detect_missed_checkin`.
+
+Severity, in the order the coordinator's queue sorts by:
+
+============  =====================================================================
+critical      a new severe symptom: severe now, and not severe in any baseline entry
+high          a symptom at or over its severe threshold; a vital sign out of its band
+moderate      a symptom at or over its moderate threshold; a rise of 2+ over baseline
+low           a missed daily check-in
+============  =====================================================================
+
+Per symptom only the most severe finding is raised (on a tie: new severe, then threshold,
+then rise), so one entry never puts three alerts about the same pain in the queue. Symptom
+keys carry the severity (``symptom:pain:high``): an open alert for an item holds back findings
+for that item of the same or a lower severity, but a worse one is raised.
+"""
+
+from __future__ import annotations
+
+import math
+import statistics
+from collections.abc import Collection, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from encounters.careplan import CarePlan, band_for, threshold_for
+from encounters.diary import DIARY_ITEM_LABELS, DIARY_ITEMS, DiaryEntry
+from encounters.errors import ValidationError
+from encounters.vitals import out_of_band
+
+# A week of daily check-ins: long enough to smooth one bad night, short enough to follow
+# a decline that palliative patients go through over days.
+BASELINE_ENTRIES_MAX = 7
+BASELINE_WINDOW_DAYS = 7
+# With fewer than three earlier answers a "median" is one or two days' values, not a baseline;
+# the rise and new-severe rules then stay silent and only the thresholds apply.
+BASELINE_ENTRIES_MIN = 3
+RISE_MIN_POINTS = 2
+CHECKIN_INTERVAL_H = 24
+# Families check in at roughly the same time of day, not to the minute.
+CHECKIN_GRACE_MIN = 120
+
+
+class Severity(StrEnum):
+    LOW = "low"
+    MODERATE = "moderate"
+    HIGH = "high"
+    CRITICAL = "critical"
+
+
+SEVERITY_RANK: dict[str, int] = {s.value: rank for rank, s in enumerate(Severity)}
+
+
+class Rule(StrEnum):
+    SYMPTOM_NEW_SEVERE = "symptom_new_severe"
+    SYMPTOM_THRESHOLD = "symptom_threshold"
+    SYMPTOM_RISE = "symptom_rise"
+    VITAL_OUT_OF_BAND = "vital_out_of_band"
+    MISSED_CHECKIN = "missed_checkin"
+
+
+# Tie-break among findings of equal severity for one item: the more specific rule wins.
+_RULE_PREFERENCE = (Rule.SYMPTOM_RISE, Rule.SYMPTOM_THRESHOLD, Rule.SYMPTOM_NEW_SEVERE)
+_ITEM_ORDER = {item.item_id: i for i, item in enumerate(DIARY_ITEMS)}
+_VITAL_LABELS = {
+    "spo2": "SpO2",
+    "heart_rate": "Heart rate",
+    "respiratory_rate": "Breathing rate",
+    "temperature": "Temperature",
+    "systolic_bp": "Systolic BP",
+    "diastolic_bp": "Diastolic BP",
+    "weight": "Weight",
+}
+# Written as vitals.py writes them, so a reading reads the same in the chart and the queue.
+_UNIT_SHOWN = {"%": " %", "/min": "/min", "Cel": " °C", "mm[Hg]": " mmHg", "kg": " kg"}
+
+
+@dataclass(frozen=True)
+class VitalSample:
+    reading_id: str
+    parameter: str
+    value: float
+    taken_at: datetime
+
+
+@dataclass(frozen=True)
+class AlertCandidate:
+    rule_id: Rule
+    severity: Severity
+    summary: str
+    evidence: tuple[str, ...]
+    dedup_key: str
+
+
+def detect(
+    entries: Sequence[DiaryEntry],
+    readings: Sequence[VitalSample],
+    care_plan: CarePlan,
+    *,
+    now: datetime,
+    open_alert_keys: Collection[str],
+) -> list[AlertCandidate]:
+    """Every alert the data calls for and no open alert already covers, most severe first."""
+    found = [
+        *detect_symptoms(entries, care_plan),
+        *detect_vitals(readings, care_plan),
+        *detect_missed_checkin(entries, now=now),
+    ]
+    fresh = [c for c in found if not is_covered(c, open_alert_keys)]
+    return sorted(fresh, key=lambda c: (-SEVERITY_RANK[c.severity], c.dedup_key))
+
+
+def is_covered(candidate: AlertCandidate, open_alert_keys: Collection[str]) -> bool:
+    if candidate.dedup_key in open_alert_keys:
+        return True
+    if candidate.rule_id not in _RULE_PREFERENCE:
+        return False
+    subject, _, _ = candidate.dedup_key.rpartition(":")
+    rank = SEVERITY_RANK[candidate.severity]
+    for key in open_alert_keys:
+        open_subject, _, open_severity = key.rpartition(":")
+        if open_subject == subject and SEVERITY_RANK.get(open_severity, -1) >= rank:
+            return True
+    return False
+
+
+def detect_symptoms(entries: Sequence[DiaryEntry], care_plan: CarePlan) -> list[AlertCandidate]:
+    """Threshold, rise and new-severe rules over the newest entry.
+
+    Baseline for an item: the median of its values in the up to ``BASELINE_ENTRIES_MAX``
+    entries before the newest that answered it, recorded within ``BASELINE_WINDOW_DAYS`` before
+    the newest entry; at least ``BASELINE_ENTRIES_MIN`` are needed.
+    """
+    if not entries:
+        return []
+    latest = max(entries, key=lambda e: (e.recorded_at, e.client_id))
+    window_start = latest.recorded_at - timedelta(days=BASELINE_WINDOW_DAYS)
+    earlier = sorted(
+        (e for e in entries if window_start <= e.recorded_at < latest.recorded_at),
+        key=lambda e: e.recorded_at,
+        reverse=True,
+    )
+    found: list[AlertCandidate] = []
+    for item in sorted(latest.scores, key=lambda i: _ITEM_ORDER.get(i, len(_ITEM_ORDER))):
+        baseline = [e for e in earlier if item in e.scores][:BASELINE_ENTRIES_MAX]
+        findings = _item_findings(item, latest, baseline, care_plan)
+        if findings:
+            found.append(
+                max(
+                    findings,
+                    key=lambda c: (SEVERITY_RANK[c.severity], _RULE_PREFERENCE.index(c.rule_id)),
+                )
+            )
+    return found
+
+
+def _item_findings(
+    item: str, latest: DiaryEntry, baseline: list[DiaryEntry], care_plan: CarePlan
+) -> list[AlertCandidate]:
+    value = latest.scores[item]
+    limits = threshold_for(care_plan, item)
+    shown = f"{DIARY_ITEM_LABELS.get(item, item)} {value}/10"
+    findings: list[AlertCandidate] = []
+    if value >= limits.severe:
+        findings.append(
+            _symptom(
+                Rule.SYMPTOM_THRESHOLD,
+                Severity.HIGH,
+                f"{shown} — at or over the severe threshold ({limits.severe})",
+                item,
+                (latest,),
+            )
+        )
+    elif value >= limits.moderate:
+        findings.append(
+            _symptom(
+                Rule.SYMPTOM_THRESHOLD,
+                Severity.MODERATE,
+                f"{shown} — at or over the moderate threshold ({limits.moderate})",
+                item,
+                (latest,),
+            )
+        )
+    if len(baseline) < BASELINE_ENTRIES_MIN:
+        return findings
+    earlier_values = [e.scores[item] for e in baseline]
+    median = statistics.median(earlier_values)
+    if value - median >= RISE_MIN_POINTS:
+        findings.append(
+            _symptom(
+                Rule.SYMPTOM_RISE,
+                Severity.MODERATE,
+                f"{shown} — up {value - median:g} from the recent baseline ({median:g})",
+                item,
+                (latest, *baseline),
+            )
+        )
+    if value >= limits.severe and all(v < limits.severe for v in earlier_values):
+        findings.append(
+            _symptom(
+                Rule.SYMPTOM_NEW_SEVERE,
+                Severity.CRITICAL,
+                f"{shown} — newly severe (below {limits.severe} in the last "
+                f"{len(baseline)} check-ins)",
+                item,
+                (latest, *baseline),
+            )
+        )
+    return findings
+
+
+def _symptom(
+    rule: Rule, severity: Severity, summary: str, item: str, evidence: Iterable[DiaryEntry]
+) -> AlertCandidate:
+    ids = tuple(e.client_id for e in evidence)
+    return AlertCandidate(rule, severity, summary, ids, f"symptom:{item}:{severity}")
+
+
+def detect_vitals(readings: Sequence[VitalSample], care_plan: CarePlan) -> list[AlertCandidate]:
+    """One alert per parameter and direction, quoting the most extreme reading.
+
+    Bands are the patient's own where set, else the default home bands (clinical.md §3.3).
+    With monitoring off (§3.3: where it is not within the goals of care) vitals raise nothing.
+    """
+    if not care_plan.monitoring_enabled:
+        return []
+    groups: dict[tuple[str, str], list[VitalSample]] = {}
+    for reading in sorted(readings, key=lambda r: (r.taken_at, r.reading_id)):
+        band = band_for(care_plan, reading.parameter)
+        if band is None or not math.isfinite(reading.value):
+            continue
+        direction = out_of_band(reading.value, band)
+        if direction is not None:
+            groups.setdefault((reading.parameter, direction), []).append(reading)
+    found: list[AlertCandidate] = []
+    for (parameter, side), group in groups.items():
+        band = band_for(care_plan, parameter)
+        assert band is not None
+        unit = _UNIT_SHOWN.get(band.unit, f" {band.unit}")
+        if side == "low":
+            worst = min(group, key=lambda r: r.value)
+            limit = f"below the lower limit ({_shown(band.low, unit)})"
+        else:
+            worst = max(group, key=lambda r: r.value)
+            edge = "at or above" if band.high_inclusive else "above"
+            limit = f"{edge} the upper limit ({_shown(band.high, unit)})"
+        label = _VITAL_LABELS.get(parameter, parameter)
+        found.append(
+            AlertCandidate(
+                Rule.VITAL_OUT_OF_BAND,
+                Severity.HIGH,
+                f"{label} {_shown(worst.value, unit)} — {limit}",
+                tuple(r.reading_id for r in group),
+                f"vital:{parameter}:{side}",
+            )
+        )
+    return found
+
+
+def _shown(value: float | None, unit: str) -> str:
+    text = f"{value:g}"
+    # clinical.md §3.1: temperature is read to one decimal place, 38.0 and not 38.
+    return f"{value:.1f}{unit}" if unit == " °C" and "." not in text else f"{text}{unit}"
+
+
+def detect_missed_checkin(entries: Sequence[DiaryEntry], *, now: datetime) -> list[AlertCandidate]:
+    """Missed when more than ``CHECKIN_INTERVAL_H`` h + ``CHECKIN_GRACE_MIN`` min have passed
+    since the newest entry (exactly at that edge is not yet missed). No entries, no alert: the
+    diary has not started. The key names the last entry, so one silence raises one alert."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValidationError("now must be a time with a UTC offset.", field="now")
+    if not entries:
+        return []
+    latest = max(entries, key=lambda e: (e.recorded_at, e.client_id))
+    silence = now - latest.recorded_at
+    if silence <= timedelta(hours=CHECKIN_INTERVAL_H, minutes=CHECKIN_GRACE_MIN):
+        return []
+    hours = int(silence.total_seconds() // 3600)
+    return [
+        AlertCandidate(
+            Rule.MISSED_CHECKIN,
+            Severity.LOW,
+            f"No diary check-in for {hours} h — one is expected every {CHECKIN_INTERVAL_H} h",
+            (latest.client_id,),
+            f"missed_checkin:{latest.client_id}",
+        )
+    ]
