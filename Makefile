@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 HOST ?= 127.0.0.1
 PORT ?= 8080
 
-.PHONY: run test lint format messages clean
+.PHONY: run test lint format messages vendor clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -46,6 +46,15 @@ messages: $(VENV)/.installed-run
 	  $(BIN)/pybabel update -i web/locale/messages.pot -d web/locale -l $$(basename $$dir); \
 	done
 	$(BIN)/pybabel compile -d web/locale --use-fuzzy || true
+
+# Third-party browser code, vendored with its version and licence (never fetched at run time).
+SOCKET_IO_CLIENT := 4.8.4
+vendor:
+	rm -rf build/vendor && mkdir -p build/vendor web/static/vendor/socket.io
+	cd build/vendor && npm pack --silent socket.io-client@$(SOCKET_IO_CLIENT) && tar xzf socket.io-client-*.tgz
+	cp build/vendor/package/dist/socket.io.esm.min.js build/vendor/package/LICENSE web/static/vendor/socket.io/
+	sed -i 's|//# sourceMappingURL=.*||' web/static/vendor/socket.io/socket.io.esm.min.js
+	echo "socket.io-client $(SOCKET_IO_CLIENT) (npm), dist/socket.io.esm.min.js. MIT licence: see LICENSE. Refresh with \`make vendor\`." > web/static/vendor/socket.io/VERSION
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -1,1 +1,5 @@
-from server.cli import main; import sys; sys.exit(main())
+import sys
+
+from server.cli import main
+
+sys.exit(main())

@@ -65,9 +65,15 @@ async def can_reach_patient(s: AsyncSession, who: Principal, patient_id: int) ->
 
 async def patient_for(s: AsyncSession, who: Principal, patient_id: int, action: str) -> Patient:
     """The patient, if ``who`` may do ``action`` to them; else a Denied that gets audited."""
+
     def deny(base: ApiError) -> Denied:
-        return Denied(base, action=action, resource_type="patient",
-                      resource_id=patient_id, patient_id=patient_id)
+        return Denied(
+            base,
+            action=action,
+            resource_type="patient",
+            resource_id=patient_id,
+            patient_id=patient_id,
+        )
 
     if not may(who, action):
         raise deny(forbidden())
@@ -85,8 +91,14 @@ async def encounter_for(
     patient_id = encounter.patient_id if encounter else None
 
     def deny(base: ApiError) -> Denied:
-        return Denied(base, action=action, resource_type="encounter",
-                      resource_id=encounter_id, patient_id=patient_id, encounter_id=encounter_id)
+        return Denied(
+            base,
+            action=action,
+            resource_type="encounter",
+            resource_id=encounter_id,
+            patient_id=patient_id,
+            encounter_id=encounter_id,
+        )
 
     if not may(who, action):
         raise deny(forbidden())

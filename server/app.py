@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server.api import audit_log, encounters, join, patients, session, users  # noqa: F401 - registers routes
 from server.api.health import add_health_routes
@@ -23,6 +24,7 @@ from server.logs import protect_logs, request_id_var
 from server.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 from server.pages import JINJA, add_page_routes, make_jinja, render_error
 from server.ratelimit import FailureCounter
+from server.realtime import setup_realtime
 from server.sessions import SessionStore
 from server.settings import Settings
 from web import STATIC_DIR
@@ -32,23 +34,25 @@ access_log = logging.getLogger("hearth.access")
 # The largest request body Hearth accepts; JSON bodies are capped lower in read_json.
 CLIENT_MAX_SIZE = 256 * 1024
 
-CSP = "; ".join([
-    "default-src 'self'",
-    "script-src 'self'",
-    "style-src 'self'",
-    "img-src 'self' data: blob:",
-    "media-src 'self' blob:",
-    "connect-src 'self'",
-    "font-src 'self'",
-    "object-src 'none'",
-    "base-uri 'none'",
-    "form-action 'self'",
-    "frame-ancestors 'none'",
-])
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 
 @web.middleware
-async def request_context(request: web.Request, handler: Any) -> web.StreamResponse:
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
     rid = uuid.uuid4().hex[:12]
     token = request_id_var.set(rid)
     started = time.perf_counter()
@@ -65,13 +69,14 @@ async def request_context(request: web.Request, handler: Any) -> web.StreamRespo
         resource = request.match_info.route.resource
         # The route template, not the path: a family path holds its join token (R6).
         route = resource.canonical if resource is not None else "-"
-        access_log.info("%s %s %s %.1fms", request.method, route, status,
-                        (time.perf_counter() - started) * 1000)
+        access_log.info(
+            "%s %s %s %.1fms", request.method, route, status, (time.perf_counter() - started) * 1000
+        )
         request_id_var.reset(token)
 
 
 @web.middleware
-async def security_headers(request: web.Request, handler: Any) -> web.StreamResponse:
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
     response = await handler(request)
     headers = response.headers
     headers.setdefault("Content-Security-Policy", CSP)
@@ -79,8 +84,9 @@ async def security_headers(request: web.Request, handler: Any) -> web.StreamResp
     headers.setdefault("X-Frame-Options", "DENY")
     # Join links carry their token in the path: never leak it in a Referer (R6).
     headers.setdefault("Referrer-Policy", "no-referrer")
-    headers.setdefault("Permissions-Policy",
-                       "camera=(self), microphone=(self), bluetooth=(self), geolocation=()")
+    headers.setdefault(
+        "Permissions-Policy", "camera=(self), microphone=(self), bluetooth=(self), geolocation=()"
+    )
     if not request.path.startswith("/static/"):
         # Patient data must not stay in shared or browser caches (R26).
         headers.setdefault("Cache-Control", "no-store")
@@ -111,6 +117,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     add_api_routes(app)
     add_page_routes(app)
     app.router.add_get("/metrics", metrics_view)
+    setup_realtime(app, settings)
     app.router.add_static("/static", STATIC_DIR, follow_symlinks=False, append_version=True)
     return app
 
@@ -118,8 +125,13 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 def _services_ctx(settings: Settings, clock: Clock) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         db = Database(settings.database_url)
-        app[SERVICES] = Services(settings=settings, clock=clock, db=db,
-                                 failures=FailureCounter(), sessions=SessionStore(settings))
+        app[SERVICES] = Services(
+            settings=settings,
+            clock=clock,
+            db=db,
+            failures=FailureCounter(),
+            sessions=SessionStore(settings),
+        )
         try:
             yield
         finally:

@@ -8,6 +8,7 @@ their own, since the work they refused is rolled back.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 
 from aiohttp import web
@@ -36,6 +37,40 @@ def actor_of(request: web.Request, who: Principal | None) -> Actor:
         role=who.role if who else None,
         address=request.remote,
         user_agent=(request.headers.get("User-Agent") or "")[:200] or None,
+    )
+
+
+async def record_event(
+    s: AsyncSession,
+    at: dt.datetime,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: object | None = None,
+    *,
+    patient_id: int | None = None,
+    encounter_id: int | None = None,
+    outcome: str = "success",
+    detail: str | None = None,
+) -> None:
+    """An audit row for work that did not come in as an HTTP request (a socket event)."""
+    s.add(
+        AuditEvent(
+            at=at,
+            actor_id=actor.user_id,
+            actor_link_id=actor.link_id,
+            role=actor.role,
+            action=action,
+            resource_type=resource_type,
+            resource_id=None if resource_id is None else str(resource_id),
+            patient_id=patient_id,
+            encounter_id=encounter_id,
+            address=actor.address,
+            user_agent=actor.user_agent,
+            outcome=outcome,
+            request_id=request_id_var.get(),
+            detail=detail,
+        )
     )
 
 
@@ -77,8 +112,14 @@ class Denied(ApiError):
     """A refusal worth auditing: the middleware records it, then answers as ApiError."""
 
     def __init__(
-        self, base: ApiError, *, action: str, resource_type: str, resource_id: object | None,
-        patient_id: int | None = None, encounter_id: int | None = None,
+        self,
+        base: ApiError,
+        *,
+        action: str,
+        resource_type: str,
+        resource_id: object | None,
+        patient_id: int | None = None,
+        encounter_id: int | None = None,
     ) -> None:
         super().__init__(base.status, base.code, base.message, headers=base.headers)
         self.action = action
@@ -96,8 +137,14 @@ def denial_middleware(principal_key: web.RequestKey[Principal | None]):  # type:
         except Denied as exc:
             async with services(request).db.begin() as s:
                 await record(
-                    s, request, request.get(principal_key), exc.action, exc.resource_type,
-                    exc.resource_id, patient_id=exc.patient_id, encounter_id=exc.encounter_id,
+                    s,
+                    request,
+                    request.get(principal_key),
+                    exc.action,
+                    exc.resource_type,
+                    exc.resource_id,
+                    patient_id=exc.patient_id,
+                    encounter_id=exc.encounter_id,
                     outcome="denied",
                 )
             raise

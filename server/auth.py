@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from server.context import services
 from server.crypto import same
@@ -25,7 +25,7 @@ def client_address(request: web.Request) -> str | None:
 
 
 @web.middleware
-async def auth_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def auth_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     svc = services(request)
     unsafe = request.method in UNSAFE_METHODS
     origin = request.headers.get("Origin")
@@ -44,8 +44,10 @@ async def auth_middleware(request: web.Request, handler: Any) -> web.StreamRespo
                 token = request.headers.get("X-CSRF-Token", "")
                 if not token or not same(token, loaded.csrf_token):
                     raise ApiError(
-                        403, "csrf_failed",
-                        "This request is missing its security token. Reload the page and try again.",
+                        403,
+                        "csrf_failed",
+                        "This request is missing its security token. "
+                        "Reload the page and try again.",
                     )
     response = await handler(request)
     if request.get(SESSION_PROBLEM) == "expired" and request[PRINCIPAL] is None:
@@ -73,10 +75,16 @@ def staff(request: web.Request, roles: Iterable[str] | None = None) -> Principal
     return who
 
 
-def set_session_cookie(request: web.Request, response: web.StreamResponse, value: str,
-                       max_age: int | None) -> None:
+def set_session_cookie(
+    request: web.Request, response: web.StreamResponse, value: str, max_age: int | None
+) -> None:
     settings = services(request).settings
     response.set_cookie(
-        COOKIE_NAME, value, path="/", httponly=True, samesite="Lax", secure=settings.is_https,
+        COOKIE_NAME,
+        value,
+        path="/",
+        httponly=True,
+        samesite="Lax",
+        secure=settings.is_https,
         max_age=max_age,
     )

@@ -23,8 +23,12 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
     serve.add_argument("--database-url", help="sqlite:///path or postgresql://user@host/db")
-    serve.add_argument("--demo", action="store_true", default=None,
-                       help="migrate, seed demo data and print the links to open")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        default=None,
+        help="migrate, seed demo data and print the links to open",
+    )
 
     db = sub.add_parser("db", help="database tasks")
     db_sub = db.add_subparsers(dest="db_command", required=True)
@@ -34,20 +38,28 @@ def _parser() -> argparse.ArgumentParser:
     user = sub.add_parser("user", help="staff logins")
     user_sub = user.add_subparsers(dest="user_command", required=True)
     add = user_sub.add_parser("add", help="create a staff login")
-    add.add_argument("--role", required=True,
-                     choices=["clinician", "coordinator", "scheduler", "admin"])
+    add.add_argument(
+        "--role", required=True, choices=["clinician", "coordinator", "scheduler", "admin"]
+    )
     add.add_argument("--email", required=True)
     add.add_argument("--name", required=True)
-    add.add_argument("--password-stdin", action="store_true", required=True,
-                     help="read the password from standard input (never from the command line)")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from standard input (never from the command line)",
+    )
     add.add_argument("--time-zone", default="UTC")
     add.add_argument("--database-url")
     return parser
 
 
 def _settings(args: argparse.Namespace) -> Settings:
-    flags = {k: v for k, v in vars(args).items()
-             if k in ("host", "port", "database_url", "demo") and v is not None}
+    flags = {
+        k: v
+        for k, v in vars(args).items()
+        if k in ("host", "port", "database_url", "demo") and v is not None
+    }
     return load_settings(flags)
 
 
@@ -59,7 +71,11 @@ def main(argv: list[str] | None = None) -> int:
             return _serve(settings)
         if args.command == "db":
             upgrade(settings.database_url)
-            print(json.dumps({"database": "upgraded", "revision": head_revision(settings.database_url)}))
+            print(
+                json.dumps(
+                    {"database": "upgraded", "revision": head_revision(settings.database_url)}
+                )
+            )
             return 0
         return _user_add(settings, args)
     except SettingsError as exc:
@@ -87,8 +103,9 @@ def _serve(settings: Settings) -> int:
         info = asyncio.run(seed_demo(settings, SystemClock()))
         print(describe(settings, info), flush=True)
     logging.getLogger(__name__).info("listening on %s:%s", settings.host, settings.port)
-    web.run_app(create_app(settings), host=settings.host, port=settings.port, print=None,
-                access_log=None)
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, print=None, access_log=None
+    )
     return 0
 
 
@@ -102,7 +119,9 @@ async def _schema_problem(url: str) -> str | None:
         await db.dispose()
     head = head_revision(url)
     if current != head:
-        return f"the database schema is at {current or 'nothing'}, not {head}: run `hearth db upgrade`"
+        return (
+            f"the database schema is at {current or 'nothing'}, not {head}: run `hearth db upgrade`"
+        )
     return None
 
 
@@ -115,8 +134,13 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
 
     password = sys.stdin.readline().rstrip("\r\n")
     try:
-        body = UserCreate(email=args.email, name=args.name, role=args.role, password=password,
-                          time_zone=args.time_zone)
+        body = UserCreate(
+            email=args.email,
+            name=args.name,
+            role=args.role,
+            password=password,
+            time_zone=args.time_zone,
+        )
     except ValidationError as exc:
         print(f"hearth: {describe_validation(exc)[0]}", file=sys.stderr)
         return 1
@@ -125,9 +149,15 @@ def _user_add(settings: Settings, args: argparse.Namespace) -> int:
         db = Database(settings.database_url)
         try:
             async with db.begin() as s:
-                user = await create_user(s, email=body.email, name=body.name, role=body.role,
-                                         password=body.password, now=SystemClock().now(),
-                                         time_zone=body.time_zone)
+                user = await create_user(
+                    s,
+                    email=body.email,
+                    name=body.name,
+                    role=body.role,
+                    password=body.password,
+                    now=SystemClock().now(),
+                    time_zone=body.time_zone,
+                )
                 return user.id
         finally:
             await db.dispose()

@@ -9,7 +9,12 @@ from typing import Any
 
 from sqlalchemy import event, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 class DatabaseUnavailableError(Exception):
@@ -22,7 +27,9 @@ def to_async_url(url: str) -> str:
     ``sqlite:///var/x.db`` → ``sqlite+aiosqlite:///var/x.db``;
     ``postgresql://u@h/db`` (or ``postgres://``) → ``postgresql+asyncpg://u@h/db``.
     """
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url)
+    parsed = make_url(
+        url.replace("postgres://", "postgresql://", 1) if url.startswith("postgres://") else url
+    )
     backend = parsed.get_backend_name()
     if backend == "sqlite":
         parsed = parsed.set(drivername="sqlite+aiosqlite")
@@ -31,7 +38,6 @@ def to_async_url(url: str) -> str:
     else:
         raise ValueError(f"unsupported database {backend!r}: use sqlite or postgresql")
     return parsed.render_as_string(hide_password=False)
-
 
 
 def _ensure_sqlite_dir(url: str) -> None:

@@ -61,8 +61,15 @@ async def seed_demo(settings: Settings, clock: Clock) -> DemoInfo:
             for role, email, name in DEMO_STAFF:
                 user = await s.scalar(select(User).where(User.email == email))
                 if user is None:
-                    user = User(email=email, name=name, role=role, active=True, time_zone="UTC",
-                                password_hash=hash_password(passwords[email]), created_at=now)
+                    user = User(
+                        email=email,
+                        name=name,
+                        role=role,
+                        active=True,
+                        time_zone="UTC",
+                        password_hash=hash_password(passwords[email]),
+                        created_at=now,
+                    )
                     s.add(user)
                 elif fresh:
                     user.password_hash = hash_password(passwords[email])
@@ -70,34 +77,62 @@ async def seed_demo(settings: Settings, clock: Clock) -> DemoInfo:
             await s.flush()
             patient = await s.scalar(select(Patient).where(Patient.name == DEMO_PATIENT_NAME))
             if patient is None:
-                patient = Patient(name=DEMO_PATIENT_NAME, birth_date=DEMO_PATIENT_BIRTH_DATE,
-                                  time_zone="UTC", language="en", created_at=now)
+                patient = Patient(
+                    name=DEMO_PATIENT_NAME,
+                    birth_date=DEMO_PATIENT_BIRTH_DATE,
+                    time_zone="UTC",
+                    language="en",
+                    created_at=now,
+                )
                 s.add(patient)
                 await s.flush()
                 team = CareTeam(patient_id=patient.id, name="Demo home care team")
                 s.add(team)
                 await s.flush()
-                s.add_all([CareTeamMember(care_team_id=team.id, user_id=users["clinician"].id),
-                           CareTeamMember(care_team_id=team.id, user_id=users["coordinator"].id)])
-                s.add(FamilyMember(patient_id=patient.id, name="Ben Demo", relationship_="son",
-                                   email="ben@hearth.example", created_at=now))
+                s.add_all(
+                    [
+                        CareTeamMember(care_team_id=team.id, user_id=users["clinician"].id),
+                        CareTeamMember(care_team_id=team.id, user_id=users["coordinator"].id),
+                    ]
+                )
+                s.add(
+                    FamilyMember(
+                        patient_id=patient.id,
+                        name="Ben Demo",
+                        relationship_="son",
+                        email="ben@hearth.example",
+                        created_at=now,
+                    )
+                )
             visit = await s.scalar(
-                select(Encounter).where(Encounter.patient_id == patient.id,
-                                        Encounter.kind == "video_visit",
-                                        Encounter.status.in_(("planned", "in_progress")),
-                                        Encounter.ends_at > now)
-                .order_by(Encounter.starts_at))
+                select(Encounter)
+                .where(
+                    Encounter.patient_id == patient.id,
+                    Encounter.kind == "video_visit",
+                    Encounter.status.in_(("planned", "in_progress")),
+                    Encounter.ends_at > now,
+                )
+                .order_by(Encounter.starts_at)
+            )
             if visit is None:
                 starts = now.replace(minute=now.minute - now.minute % 5, second=0, microsecond=0)
                 visit = Encounter(
-                    patient_id=patient.id, clinician_id=users["clinician"].id,
-                    kind="video_visit", template="home_palliative_visit", status="planned",
-                    starts_at=starts, ends_at=starts + dt.timedelta(minutes=DEMO_VISIT_MINUTES),
-                    is_drill=False, created_at=now, created_by=users["scheduler"].id)
+                    patient_id=patient.id,
+                    clinician_id=users["clinician"].id,
+                    kind="video_visit",
+                    template="home_palliative_visit",
+                    status="planned",
+                    starts_at=starts,
+                    ends_at=starts + dt.timedelta(minutes=DEMO_VISIT_MINUTES),
+                    is_drill=False,
+                    created_at=now,
+                    created_by=users["scheduler"].id,
+                )
                 s.add(visit)
                 await s.flush()
-            token, _link = await issue_link(s, settings, visit, created_by=users["scheduler"].id,
-                                            now=now)
+            token, _link = await issue_link(
+                s, settings, visit, created_by=users["scheduler"].id, now=now
+            )
             starts_at = visit.starts_at
     finally:
         await db.dispose()

@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from aiohttp import web
+from aiohttp.typedefs import Handler
 from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy.exc import DBAPIError, OperationalError
 
@@ -23,7 +24,12 @@ class ApiError(Exception):
     """An error with an HTTP status, a human sentence and a machine slug."""
 
     def __init__(
-        self, status: int, code: str, message: str, *, headers: dict[str, str] | None = None,
+        self,
+        status: int,
+        code: str,
+        message: str,
+        *,
+        headers: dict[str, str] | None = None,
         field: str | None = None,
     ) -> None:
         super().__init__(message)
@@ -63,15 +69,25 @@ def describe_validation(exc: PydanticValidationError) -> tuple[str, str | None]:
     if kind == "missing":
         return f"The field {loc!r} is required.", loc
     message = first.get("msg", "is invalid")
-    return (f"The field {loc!r} is invalid: {message}." if loc else f"Invalid request: {message}."), loc or None
+    return (
+        f"The field {loc!r} is invalid: {message}." if loc else f"Invalid request: {message}."
+    ), loc or None
 
 
 def _wants_json(request: web.Request) -> bool:
-    return request.path.startswith("/api/") or "application/json" in request.headers.get("Accept", "")
+    return request.path.startswith("/api/") or "application/json" in request.headers.get(
+        "Accept", ""
+    )
 
 
-def _json_error(status: int, code: str, message: str, *, field: str | None = None,
-                headers: dict[str, str] | None = None) -> web.Response:
+def _json_error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    headers: dict[str, str] | None = None,
+) -> web.Response:
     return web.json_response(error_body(code, message, field), status=status, headers=headers)
 
 
@@ -80,13 +96,14 @@ ErrorPageRenderer = Callable[[web.Request, int, str], Awaitable[web.StreamRespon
 
 def error_middleware(render_page: ErrorPageRenderer) -> Any:
     @web.middleware
-    async def middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
         try:
             return await handler(request)
         except ApiError as exc:
             if _wants_json(request):
-                return _json_error(exc.status, exc.code, exc.message, field=exc.field,
-                                   headers=exc.headers)
+                return _json_error(
+                    exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers
+                )
             return await render_page(request, exc.status, exc.message)
         except PydanticValidationError as exc:
             message, field = describe_validation(exc)
@@ -97,16 +114,22 @@ def error_middleware(render_page: ErrorPageRenderer) -> Any:
             return _json_error(422, exc.code, exc.message, field=exc.field)
         except (DatabaseUnavailableError, OperationalError, ConnectionError, TimeoutError) as exc:
             logger.warning("database unavailable: %s", type(exc).__name__)
-            return _json_error(503, "database_unavailable",
-                               "The database is not answering. Please try again shortly.",
-                               headers={"Retry-After": "5"})
+            return _json_error(
+                503,
+                "database_unavailable",
+                "The database is not answering. Please try again shortly.",
+                headers={"Retry-After": "5"},
+            )
         except web.HTTPException as exc:
             if exc.status >= 400 and _wants_json(request):
                 code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(
-                    exc.status, "http_error")
-                message = {404: "There is nothing at this address.",
-                           405: f"{request.method} is not allowed here.",
-                           413: "The request body is too large."}.get(exc.status, exc.reason)
+                    exc.status, "http_error"
+                )
+                message = {
+                    404: "There is nothing at this address.",
+                    405: f"{request.method} is not allowed here.",
+                    413: "The request body is too large.",
+                }.get(exc.status, exc.reason)
                 return _json_error(exc.status, code, message)
             if exc.status in (404, 405) and not _wants_json(request):
                 return await render_page(request, exc.status, "There is nothing at this address.")
@@ -121,7 +144,11 @@ def error_middleware(render_page: ErrorPageRenderer) -> Any:
 
 def _internal(request: web.Request) -> web.Response:
     rid = request_id_var.get() or uuid.uuid4().hex[:12]
-    logger.exception("unhandled error handling %s %s", request.method, request.match_info.route.resource.canonical if request.match_info.route.resource else "?")
+    logger.exception(
+        "unhandled error handling %s %s",
+        request.method,
+        request.match_info.route.resource.canonical if request.match_info.route.resource else "?",
+    )
     return web.json_response(
         error_body("internal_error", f"Something went wrong on our side (reference {rid})."),
         status=500,
@@ -140,4 +167,8 @@ async def read_json(request: web.Request, max_bytes: int = 64 * 1024) -> Any:
     try:
         return json.loads(raw)
     except (json.JSONDecodeError, UnicodeDecodeError) as exc:
-        raise ApiError(400, "malformed_json", f"The request body is not valid JSON ({getattr(exc, 'msg', 'bad encoding')}).") from exc
+        raise ApiError(
+            400,
+            "malformed_json",
+            f"The request body is not valid JSON ({getattr(exc, 'msg', 'bad encoding')}).",
+        ) from exc

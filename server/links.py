@@ -30,12 +30,18 @@ def link_url(settings: Settings, token: str) -> str:
 
 
 async def issue_link(
-    s: AsyncSession, settings: Settings, encounter: Encounter, *, created_by: int | None,
+    s: AsyncSession,
+    settings: Settings,
+    encounter: Encounter,
+    *,
+    created_by: int | None,
     now: dt.datetime,
 ) -> tuple[str, JoinLink]:
     token = new_token()
     link = JoinLink(
-        encounter_id=encounter.id, token_hash=token_hash(settings, token), created_at=now,
+        encounter_id=encounter.id,
+        token_hash=token_hash(settings, token),
+        created_at=now,
         created_by=created_by,
         expires_at=encounter.ends_at + dt.timedelta(minutes=settings.link_grace_minutes),
     )
@@ -47,7 +53,9 @@ async def issue_link(
 async def find_link(s: AsyncSession, settings: Settings, token: str) -> JoinLink | None:
     if not token or len(token) > 200:
         return None
-    return await s.scalar(select(JoinLink).where(JoinLink.token_hash == token_hash(settings, token)))
+    return await s.scalar(
+        select(JoinLink).where(JoinLink.token_hash == token_hash(settings, token))
+    )
 
 
 def link_status(link: JoinLink, now: dt.datetime) -> LinkStatus:
@@ -58,11 +66,17 @@ def link_status(link: JoinLink, now: dt.datetime) -> LinkStatus:
     return "active"
 
 
-async def revoke_links_of(s: AsyncSession, encounter_id: int, *, by: int | None,
-                          now: dt.datetime) -> list[int]:
+async def revoke_links_of(
+    s: AsyncSession, encounter_id: int, *, by: int | None, now: dt.datetime
+) -> list[int]:
     """Revoke every live link of an encounter (a cancelled visit); returns their ids."""
-    links = (await s.scalars(select(JoinLink).where(
-        JoinLink.encounter_id == encounter_id, JoinLink.revoked_at.is_(None)))).all()
+    links = (
+        await s.scalars(
+            select(JoinLink).where(
+                JoinLink.encounter_id == encounter_id, JoinLink.revoked_at.is_(None)
+            )
+        )
+    ).all()
     for link in links:
         link.revoked_at, link.revoked_by = now, by
     return [link.id for link in links]

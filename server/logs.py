@@ -9,7 +9,9 @@ from __future__ import annotations
 import contextvars
 import logging
 
-request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar("request_id", default=None)
+request_id_var: contextvars.ContextVar[str | None] = contextvars.ContextVar(
+    "request_id", default=None
+)
 encounter_id_var: contextvars.ContextVar[int | None] = contextvars.ContextVar(
     "encounter_id", default=None
 )
@@ -37,7 +39,8 @@ def configure_logging(level: int = logging.INFO) -> None:
     handler.addFilter(ContextFilter())
     handler.setFormatter(
         logging.Formatter(
-            "%(asctime)s %(levelname)s %(name)s [req=%(request_id)s enc=%(encounter_id)s] %(message)s"
+            "%(asctime)s %(levelname)s %(name)s "
+            "[req=%(request_id)s enc=%(encounter_id)s] %(message)s"
         )
     )
     root = logging.getLogger()

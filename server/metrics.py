@@ -3,24 +3,37 @@
 from __future__ import annotations
 
 import time
-from typing import Any
 
 from aiohttp import web
-from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, Counter, Histogram, generate_latest
+from aiohttp.typedefs import Handler
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
 
 
 class Metrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry()
         self.requests = Counter(
-            "hearth_http_requests_total", "HTTP requests answered",
-            ["method", "route", "status"], registry=self.registry)
+            "hearth_http_requests_total",
+            "HTTP requests answered",
+            ["method", "route", "status"],
+            registry=self.registry,
+        )
         self.latency = Histogram(
-            "hearth_http_request_duration_seconds", "Time to answer an HTTP request",
-            ["route"], registry=self.registry,
-            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5))
-        self.logins = Counter("hearth_logins_total", "Login attempts by outcome", ["outcome"],
-                              registry=self.registry)
+            "hearth_http_request_duration_seconds",
+            "Time to answer an HTTP request",
+            ["route"],
+            registry=self.registry,
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5),
+        )
+        self.logins = Counter(
+            "hearth_logins_total", "Login attempts by outcome", ["outcome"], registry=self.registry
+        )
 
 
 METRICS = web.AppKey("metrics", Metrics)
@@ -34,7 +47,7 @@ def _route_label(request: web.Request) -> str:
 
 
 @web.middleware
-async def metrics_middleware(request: web.Request, handler: Any) -> web.StreamResponse:
+async def metrics_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     started = time.perf_counter()
     status = 500
     try:

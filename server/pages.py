@@ -11,8 +11,10 @@ import jinja2
 from aiohttp import web
 
 from server import audit
+from server.access import encounter_for
 from server.auth import PRINCIPAL
 from server.context import services
+from server.errors import ApiError
 from server.i18n import pick_language, translations
 from server.links import find_link, link_status
 from server.models import Encounter, Patient, User
@@ -34,8 +36,13 @@ def make_jinja() -> jinja2.Environment:
 
 
 async def render(
-    request: web.Request, template: str, context: dict[str, Any] | None = None, *,
-    status: int = 200, page_data: dict[str, Any] | None = None, language: str | None = None,
+    request: web.Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    page_data: dict[str, Any] | None = None,
+    language: str | None = None,
 ) -> web.Response:
     lang = language or pick_language(request.headers.get("Accept-Language"))
     t = translations(lang)
@@ -47,21 +54,30 @@ async def render(
 
     def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
         return t.ngettext(singular, plural, n) % {"num": n, **values}
+
     data = {"lang": lang, **(page_data or {})}
-    html = request.app[JINJA].get_template(template).render(
-        **(context or {}),
-        gettext=gettext, ngettext=ngettext, _=gettext, lang=lang,
-        who=request.get(PRINCIPAL),
-        # Data for the page's script rides in a JSON block: no inline script under the CSP.
-        page_data=json.dumps(data).replace("</", "<\\/"),
-        clinic_name=services(request).settings.clinic_name,
+    html = (
+        request.app[JINJA]
+        .get_template(template)
+        .render(
+            **(context or {}),
+            gettext=gettext,
+            ngettext=ngettext,
+            _=gettext,
+            lang=lang,
+            who=request.get(PRINCIPAL),
+            # Data for the page's script rides in a JSON block: no inline script under the CSP.
+            page_data=json.dumps(data).replace("</", "<\\/"),
+            clinic_name=services(request).settings.clinic_name,
+        )
     )
     return web.Response(text=html, status=status, content_type="text/html")
 
 
 async def render_error(request: web.Request, status: int, message: str) -> web.StreamResponse:
-    return await render(request, "error.html", {"status": status, "message": message},
-                        status=status)
+    return await render(
+        request, "error.html", {"status": status, "message": message}, status=status
+    )
 
 
 def _staff(request: web.Request) -> Principal | None:
@@ -91,8 +107,12 @@ async def today_page(request: web.Request) -> web.StreamResponse:
     async with services(request).db.begin() as s:
         user = await s.get(User, who.user_id)
     zone = user.time_zone if user else "UTC"
-    return await render(request, "today.html", {"user_name": who.name, "role": who.role},
-                        page_data={"page": "today", "time_zone": zone, "role": who.role})
+    return await render(
+        request,
+        "today.html",
+        {"user_name": who.name, "role": who.role},
+        page_data={"page": "today", "time_zone": zone, "role": who.role},
+    )
 
 
 async def join_page(request: web.Request) -> web.StreamResponse:
@@ -104,29 +124,48 @@ async def join_page(request: web.Request) -> web.StreamResponse:
         encounter = await s.get(Encounter, link.encounter_id) if link else None
         patient = await s.get(Patient, encounter.patient_id) if encounter else None
         clinician = await s.get(User, encounter.clinician_id) if encounter else None
-        status = link_status(link, now) if link else "unknown"
-        if encounter is not None and status == "active" and encounter.status in (
-                "cancelled", "finished"):
+        status: str = link_status(link, now) if link else "unknown"
+        if (
+            encounter is not None
+            and status == "active"
+            and encounter.status in ("cancelled", "finished")
+        ):
             status = encounter.status
         await audit.record(
-            s, request, audit.Actor(None, link.id if link else None, "family", request.remote,
-                                    None),
-            "open", "join_link", link.id if link else None,
+            s,
+            request,
+            audit.Actor(None, link.id if link else None, "family", request.remote, None),
+            "open",
+            "join_link",
+            link.id if link else None,
             patient_id=encounter.patient_id if encounter else None,
             encounter_id=encounter.id if encounter else None,
-            outcome="success" if status == "active" else "denied", detail=status)
+            outcome="success" if status == "active" else "denied",
+            detail=status,
+        )
     language = patient.language if patient else None
     lang = pick_language(request.headers.get("Accept-Language"), language)
-    contact = {"clinic_phone": svc.settings.clinic_phone,
-               "clinician_name": clinician.name if clinician else None,
-               "clinician_phone": clinician.phone if clinician else None}
+    contact = {
+        "clinic_phone": svc.settings.clinic_phone,
+        "clinician_name": clinician.name if clinician else None,
+        "clinician_phone": clinician.phone if clinician else None,
+    }
     if status != "active" or encounter is None or patient is None:
-        return await render(request, "link_problem.html", {"problem": status, **contact},
-                            status=404 if status == "unknown" else 410, language=lang)
+        return await render(
+            request,
+            "link_problem.html",
+            {"problem": status, **contact},
+            status=404 if status == "unknown" else 410,
+            language=lang,
+        )
     when = local_time(encounter.starts_at, patient.time_zone)
     return await render(
-        request, "join.html", {"when": when, **contact}, language=lang,
-        page_data={"page": "join", "token": token})
+        request,
+        "join.html",
+        {"when": when, **contact},
+        language=lang,
+        page_data={"page": "join", "token": token},
+    )
 
 
 async def family_page(request: web.Request) -> web.StreamResponse:
@@ -138,16 +177,79 @@ async def family_page(request: web.Request) -> web.StreamResponse:
         assert encounter is not None
         patient = await s.get(Patient, encounter.patient_id)
         clinician = await s.get(User, encounter.clinician_id)
-        await audit.record(s, request, who, "read", "encounter", encounter.id,
-                           patient_id=encounter.patient_id, encounter_id=encounter.id)
+        await audit.record(
+            s,
+            request,
+            who,
+            "read",
+            "encounter",
+            encounter.id,
+            patient_id=encounter.patient_id,
+            encounter_id=encounter.id,
+        )
     zone = patient.time_zone if patient else "UTC"
     return await render(
-        request, "family.html",
-        {"when": local_time(encounter.starts_at, zone), "display_name": who.name,
-         "clinician_name": clinician.name if clinician else ""},
-        language=pick_language(request.headers.get("Accept-Language"),
-                               patient.language if patient else None),
-        page_data={"page": "family", "encounter_id": encounter.id})
+        request,
+        "family.html",
+        {
+            "when": local_time(encounter.starts_at, zone),
+            "display_name": who.name,
+            "clinician_name": clinician.name if clinician else "",
+        },
+        language=pick_language(
+            request.headers.get("Accept-Language"), patient.language if patient else None
+        ),
+        page_data={
+            "page": "family",
+            "encounter_id": encounter.id,
+            "ice_servers": services(request).settings.ice_server_list,
+        },
+    )
+
+
+async def visit_page(request: web.Request) -> web.StreamResponse:
+    who = _staff(request)
+    if who is None:
+        raise web.HTTPFound("/login")
+    raw = request.match_info["encounter_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        return await render_error(request, 404, "That visit was not found.")
+    try:
+        async with services(request).db.begin() as s:
+            encounter = await encounter_for(s, who, int(raw), "encounter.read_clinical")
+            patient = await s.get(Patient, encounter.patient_id)
+            user = await s.get(User, who.user_id)
+            await audit.record(
+                s,
+                request,
+                who,
+                "read",
+                "encounter",
+                encounter.id,
+                patient_id=encounter.patient_id,
+                encounter_id=encounter.id,
+            )
+    except ApiError as exc:
+        # The refusal itself is audited by the denial middleware only for raised errors;
+        # here the page answers, so record it the same way.
+        async with services(request).db.begin() as s:
+            await audit.record(s, request, who, "read", "encounter", raw, outcome="denied")
+        return await render_error(request, exc.status, exc.message)
+    zone = user.time_zone if user else "UTC"
+    return await render(
+        request,
+        "visit.html",
+        {
+            "user_name": who.name,
+            "patient_name": patient.name if patient else "",
+            "when": local_time(encounter.starts_at, zone),
+        },
+        page_data={
+            "page": "visit",
+            "encounter_id": encounter.id,
+            "ice_servers": services(request).settings.ice_server_list,
+        },
+    )
 
 
 def add_page_routes(app: web.Application) -> None:
@@ -156,3 +258,4 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/today", today_page, name="today")
     app.router.add_get("/join/{token}", join_page, name="join")
     app.router.add_get("/family", family_page, name="family")
+    app.router.add_get("/visit/{encounter_id}", visit_page, name="visit")

@@ -66,21 +66,39 @@ class SessionStore:
         # A fresh id at every login: an id planted before login is useless (fixation).
         value = new_token()
         row = SessionRow(
-            id_hash=self.hash(value), kind="staff", user_id=user.id, csrf_token=new_token(),
-            created_at=now, last_seen_at=now, expires_at=now + self._max_age, address=address,
+            id_hash=self.hash(value),
+            kind="staff",
+            user_id=user.id,
+            csrf_token=new_token(),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=now + self._max_age,
+            address=address,
         )
         s.add(row)
         return NewSession(value, _principal(row, role=user.role, name=user.name))
 
     async def create_family(
-        self, s: AsyncSession, link: JoinLink, display_name: str, *, now: dt.datetime,
+        self,
+        s: AsyncSession,
+        link: JoinLink,
+        display_name: str,
+        *,
+        now: dt.datetime,
         address: str | None,
     ) -> NewSession:
         value = new_token()
         row = SessionRow(
-            id_hash=self.hash(value), kind="family", join_link_id=link.id,
-            encounter_id=link.encounter_id, display_name=display_name, csrf_token=new_token(),
-            created_at=now, last_seen_at=now, expires_at=link.expires_at, address=address,
+            id_hash=self.hash(value),
+            kind="family",
+            join_link_id=link.id,
+            encounter_id=link.encounter_id,
+            display_name=display_name,
+            csrf_token=new_token(),
+            created_at=now,
+            last_seen_at=now,
+            expires_at=link.expires_at,
+            address=address,
         )
         s.add(row)
         return NewSession(value, _principal(row, role="family", name=display_name))
@@ -104,7 +122,8 @@ class SessionStore:
             ):
                 await s.delete(row)
                 return "expired"
-            role, name = user.role, user.name
+            role: str = user.role
+            name: str | None = user.name
         else:
             link = await s.get(JoinLink, row.join_link_id)
             if link is None or link.revoked_at is not None or now >= row.expires_at:
@@ -114,6 +133,29 @@ class SessionStore:
         if now - row.last_seen_at >= TOUCH_INTERVAL:
             row.last_seen_at = now
         return _principal(row, role=role, name=name)
+
+    async def check(
+        self, s: AsyncSession, session_hash: str, *, now: dt.datetime, active: bool
+    ) -> bool:
+        """Whether a session still stands. ``active`` (a live call) counts as activity: a
+        clinician in a long visit is not logged off for not clicking (clinical.md §6.1)."""
+        row = await s.get(SessionRow, session_hash)
+        if row is None:
+            return False
+        if row.kind == "staff":
+            user = await s.get(User, row.user_id)
+            idle = now - row.last_seen_at >= self._idle and not active
+            if user is None or not user.active or now >= row.expires_at or idle:
+                await s.delete(row)
+                return False
+        else:
+            link = await s.get(JoinLink, row.join_link_id)
+            if link is None or link.revoked_at is not None or now >= row.expires_at:
+                await s.delete(row)
+                return False
+        if active and now - row.last_seen_at >= TOUCH_INTERVAL:
+            row.last_seen_at = now
+        return True
 
     async def end(self, s: AsyncSession, session_hash: str) -> None:
         await s.execute(delete(SessionRow).where(SessionRow.id_hash == session_hash))

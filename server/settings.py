@@ -87,7 +87,9 @@ class Settings:
         "Comma-separated extra origins allowed to make state-changing requests and open "
         "sockets. The public URL's origin is always allowed.",
     )
-    demo: bool = _setting("HEARTH_DEMO", "Seed demo data and print the links (same as --demo).", False)
+    demo: bool = _setting(
+        "HEARTH_DEMO", "Seed demo data and print the links (same as --demo).", False
+    )
 
     # -- derived values -------------------------------------------------------------------
     @property
@@ -108,7 +110,9 @@ class Settings:
         if parts.hostname == "127.0.0.1":
             allowed.add(f"{parts.scheme}://localhost:{parts.port}")
         if self.allowed_origins:
-            allowed.update(o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip())
+            allowed.update(
+                o.strip().rstrip("/") for o in self.allowed_origins.split(",") if o.strip()
+            )
         return frozenset(allowed)
 
     @property

@@ -17,19 +17,28 @@ from server.models import AuditEvent
 PAGE_SIZE = 100
 
 
-@api("GET", "/api/audit", summary="Audit events, newest first (admin)", tag="audit",
-     response=AuditPage, auth="admin",
-     query=(("patient_id", "integer", "only events about this patient"),
-            ("actor_id", "integer", "only events by this staff member"),
-            ("cursor", "string", "the 'next' value of the previous page")),
-     errors=(401, 403, 422))
+@api(
+    "GET",
+    "/api/audit",
+    summary="Audit events, newest first (admin)",
+    tag="audit",
+    response=AuditPage,
+    auth="admin",
+    query=(
+        ("patient_id", "integer", "only events about this patient"),
+        ("actor_id", "integer", "only events by this staff member"),
+        ("cursor", "string", "the 'next' value of the previous page"),
+    ),
+    errors=(401, 403, 422),
+)
 async def list_audit(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["audit.read"])
     patient_id, actor_id = query_int(request, "patient_id"), query_int(request, "actor_id")
     cursor = request.query.get("cursor")
     if cursor is not None and (not cursor.isdigit() or len(cursor) > 12):
-        raise ApiError(422, "invalid_field", "The cursor is not one this server gave out.",
-                       field="cursor")
+        raise ApiError(
+            422, "invalid_field", "The cursor is not one this server gave out.", field="cursor"
+        )
     query = select(AuditEvent).order_by(AuditEvent.id.desc()).limit(PAGE_SIZE + 1)
     if patient_id is not None:
         query = query.where(AuditEvent.patient_id == patient_id)
@@ -42,11 +51,25 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
         # Reading the audit log is itself audited (clinical.md §6.3).
         await audit.record(s, request, who, "read", "audit_log", None, patient_id=patient_id)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
-    return respond(AuditPage(
-        items=[AuditItem(id=r.id, at=r.at, actor_id=r.actor_id, link_id=r.actor_link_id,
-                         role=r.role, action=r.action, resource_type=r.resource_type,
-                         resource_id=r.resource_id, patient_id=r.patient_id,
-                         encounter_id=r.encounter_id, address=r.address, outcome=r.outcome)
-               for r in page],
-        next=str(page[-1].id) if more else None,
-    ))
+    return respond(
+        AuditPage(
+            items=[
+                AuditItem(
+                    id=r.id,
+                    at=r.at,
+                    actor_id=r.actor_id,
+                    link_id=r.actor_link_id,
+                    role=r.role,
+                    action=r.action,
+                    resource_type=r.resource_type,
+                    resource_id=r.resource_id,
+                    patient_id=r.patient_id,
+                    encounter_id=r.encounter_id,
+                    address=r.address,
+                    outcome=r.outcome,
+                )
+                for r in page
+            ],
+            next=str(page[-1].id) if more else None,
+        )
+    )

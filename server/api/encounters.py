@@ -9,16 +9,30 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
-from server.access import CLINICAL, PERMISSIONS, TEAM_SCOPED, encounter_for, is_on_care_team, patient_for
+from server.access import (
+    CLINICAL,
+    PERMISSIONS,
+    TEAM_SCOPED,
+    encounter_for,
+    is_on_care_team,
+    patient_for,
+)
 from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.api.schemas import (
-    EncounterCreate, EncounterCreated, EncounterList, EncounterOut, LinkInfo, LinkList, LinkOut,
+    EncounterCreate,
+    EncounterCreated,
+    EncounterList,
+    EncounterOut,
+    LinkInfo,
+    LinkList,
+    LinkOut,
 )
 from server.auth import principal, staff
 from server.context import services
 from server.errors import ApiError, not_found
 from server.links import issue_link, link_status, link_url
 from server.models import CareTeam, CareTeamMember, Encounter, JoinLink, Patient, User
+from server.realtime import REALTIME
 from server.sessions import Principal
 from server.templates import known_templates
 
@@ -30,30 +44,48 @@ async def encounter_out(s: AsyncSession, who: Principal, e: Encounter) -> Encoun
     clinician = await s.get(User, e.clinician_id)
     patient = await s.get(Patient, e.patient_id)
     return EncounterOut(
-        id=e.id, patient_id=e.patient_id,
+        id=e.id,
+        patient_id=e.patient_id,
         # A family participant knows whom they are visiting; staff see it for booking.
         patient_name=patient.name if patient else None,
-        clinician_id=e.clinician_id, clinician_name=clinician.name if clinician else "",
-        kind=e.kind, template=e.template, status=e.status, starts_at=e.starts_at,
-        ends_at=e.ends_at, duration_minutes=int((e.ends_at - e.starts_at).total_seconds() // 60),
+        clinician_id=e.clinician_id,
+        clinician_name=clinician.name if clinician else "",
+        kind=e.kind,
+        template=e.template,
+        status=e.status,
+        starts_at=e.starts_at,
+        ends_at=e.ends_at,
+        duration_minutes=int((e.ends_at - e.starts_at).total_seconds() // 60),
         is_drill=e.is_drill,
         # Workflow answers are clinical content: clinicians and coordinators only.
         state=e.state if who.role in CLINICAL else None,
     )
 
 
-@api("POST", "/api/encounters", summary="Book a visit; a video visit gets a family link",
-     tag="encounters", body=EncounterCreate, response=EncounterCreated, status=201, auth="staff",
-     errors=(400, 401, 403, 404, 422))
+@api(
+    "POST",
+    "/api/encounters",
+    summary="Book a visit; a video visit gets a family link",
+    tag="encounters",
+    body=EncounterCreate,
+    response=EncounterCreated,
+    status=201,
+    auth="staff",
+    errors=(400, 401, 403, 404, 422),
+)
 async def create_encounter(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     body = await parse_body(request, EncounterCreate)
     svc = services(request)
     now = svc.clock.now()
     if body.template not in known_templates():
-        raise ApiError(422, "unknown_template",
-                       f"There is no visit template called {body.template!r}; known: "
-                       f"{', '.join(sorted(known_templates()))}.", field="template")
+        raise ApiError(
+            422,
+            "unknown_template",
+            f"There is no visit template called {body.template!r}; known: "
+            f"{', '.join(sorted(known_templates()))}.",
+            field="template",
+        )
     starts_at = body.starts_at.astimezone(dt.UTC)
     ends_at = starts_at + dt.timedelta(minutes=body.duration_minutes)
     if ends_at <= now:
@@ -62,28 +94,58 @@ async def create_encounter(request: web.Request) -> web.StreamResponse:
         patient = await patient_for(s, who, body.patient_id, "encounter.create")
         clinician = await s.get(User, body.clinician_id)
         if clinician is None or not clinician.active or clinician.role != "clinician":
-            raise ApiError(422, "unknown_clinician",
-                           f"User {body.clinician_id} is not an active clinician.",
-                           field="clinician_id")
+            raise ApiError(
+                422,
+                "unknown_clinician",
+                f"User {body.clinician_id} is not an active clinician.",
+                field="clinician_id",
+            )
         if not await is_on_care_team(s, clinician.id, patient.id):
-            raise ApiError(422, "clinician_not_on_team",
-                           f"Clinician {clinician.id} is not on this patient's care team.",
-                           field="clinician_id")
+            raise ApiError(
+                422,
+                "clinician_not_on_team",
+                f"Clinician {clinician.id} is not on this patient's care team.",
+                field="clinician_id",
+            )
         encounter = Encounter(
-            patient_id=patient.id, clinician_id=clinician.id, kind=body.kind,
-            template=body.template, status="planned", starts_at=starts_at, ends_at=ends_at,
-            is_drill=False, created_at=now, created_by=who.user_id,
+            patient_id=patient.id,
+            clinician_id=clinician.id,
+            kind=body.kind,
+            template=body.template,
+            status="planned",
+            starts_at=starts_at,
+            ends_at=ends_at,
+            is_drill=False,
+            created_at=now,
+            created_by=who.user_id,
         )
         s.add(encounter)
         await s.flush()
-        await audit.record(s, request, who, "create", "encounter", encounter.id,
-                           patient_id=patient.id, encounter_id=encounter.id)
+        await audit.record(
+            s,
+            request,
+            who,
+            "create",
+            "encounter",
+            encounter.id,
+            patient_id=patient.id,
+            encounter_id=encounter.id,
+        )
         token = link = None
         if encounter.kind == "video_visit":
-            token, link = await issue_link(s, svc.settings, encounter, created_by=who.user_id,
-                                           now=now)
-            await audit.record(s, request, who, "create", "join_link", link.id,
-                               patient_id=patient.id, encounter_id=encounter.id)
+            token, link = await issue_link(
+                s, svc.settings, encounter, created_by=who.user_id, now=now
+            )
+            await audit.record(
+                s,
+                request,
+                who,
+                "create",
+                "join_link",
+                link.id,
+                patient_id=patient.id,
+                encounter_id=encounter.id,
+            )
         out = await encounter_out(s, who, encounter)
     created = EncounterCreated(
         **out.model_dump(),
@@ -94,15 +156,22 @@ async def create_encounter(request: web.Request) -> web.StreamResponse:
     return respond(created, 201)
 
 
-@api("GET", "/api/encounters/{encounter_id}", summary="A visit: booking, state, steps, results",
-     tag="encounters", response=EncounterOut, errors=(401, 403, 404))
+@api(
+    "GET",
+    "/api/encounters/{encounter_id}",
+    summary="A visit: booking, state, steps, results",
+    tag="encounters",
+    response=EncounterOut,
+    errors=(401, 403, 404),
+)
 async def get_encounter(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     encounter_id = int_param(request, "encounter_id")
     async with services(request).db.begin() as s:
         e = await encounter_for(s, who, encounter_id, "encounter.read")
-        await audit.record(s, request, who, "read", "encounter", e.id, patient_id=e.patient_id,
-                           encounter_id=e.id)
+        await audit.record(
+            s, request, who, "read", "encounter", e.id, patient_id=e.patient_id, encounter_id=e.id
+        )
         out = await encounter_out(s, who, e)
     return respond(out)
 
@@ -114,52 +183,88 @@ def _parse_time(request: web.Request, name: str) -> dt.datetime | None:
     try:
         value = dt.datetime.fromisoformat(raw)
     except ValueError as exc:
-        raise ApiError(422, "invalid_field", f"{name!r} must be an ISO-8601 time.",
-                       field=name) from exc
+        raise ApiError(
+            422, "invalid_field", f"{name!r} must be an ISO-8601 time.", field=name
+        ) from exc
     if value.tzinfo is None:
-        raise ApiError(422, "naive_datetime", f"{name!r} needs a time zone, e.g. 2026-03-01T09:00Z.",
-                       field=name)
+        raise ApiError(
+            422,
+            "naive_datetime",
+            f"{name!r} needs a time zone, e.g. 2026-03-01T09:00Z.",
+            field=name,
+        )
     return value.astimezone(dt.UTC)
 
 
-@api("GET", "/api/encounters", summary="Visits in a time range the caller may see",
-     tag="encounters", response=EncounterList, auth="staff",
-     query=(("from", "string", "ISO-8601 start (default: start of today UTC)"),
-            ("to", "string", "ISO-8601 end (default: from + 1 day)"),
-            ("clinician_id", "integer", "only this clinician's visits"),
-            ("patient_id", "integer", "only this patient's visits")),
-     errors=(401, 403, 422))
+@api(
+    "GET",
+    "/api/encounters",
+    summary="Visits in a time range the caller may see",
+    tag="encounters",
+    response=EncounterList,
+    auth="staff",
+    query=(
+        ("from", "string", "ISO-8601 start (default: start of today UTC)"),
+        ("to", "string", "ISO-8601 end (default: from + 1 day)"),
+        ("clinician_id", "integer", "only this clinician's visits"),
+        ("patient_id", "integer", "only this patient's visits"),
+    ),
+    errors=(401, 403, 422),
+)
 async def list_encounters(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["encounter.list"])
     now = services(request).clock.now()
     start = _parse_time(request, "from") or now.replace(hour=0, minute=0, second=0, microsecond=0)
     end = _parse_time(request, "to") or start + dt.timedelta(days=1)
     if end <= start or end - start > MAX_LIST_RANGE:
-        raise ApiError(422, "bad_range", "'to' must be after 'from' and at most 62 days later.",
-                       field="to")
-    query = (select(Encounter).where(Encounter.starts_at < end, Encounter.ends_at > start)
-             .order_by(Encounter.starts_at).limit(LIST_LIMIT))
+        raise ApiError(
+            422, "bad_range", "'to' must be after 'from' and at most 62 days later.", field="to"
+        )
+    query = (
+        select(Encounter)
+        .where(Encounter.starts_at < end, Encounter.ends_at > start)
+        .order_by(Encounter.starts_at)
+        .limit(LIST_LIMIT)
+    )
     clinician_id, patient_id = query_int(request, "clinician_id"), query_int(request, "patient_id")
     if clinician_id:
         query = query.where(Encounter.clinician_id == clinician_id)
     if patient_id:
         query = query.where(Encounter.patient_id == patient_id)
     if who.role in TEAM_SCOPED:
-        query = query.join(CareTeam, CareTeam.patient_id == Encounter.patient_id).join(
-            CareTeamMember, CareTeamMember.care_team_id == CareTeam.id
-        ).where(CareTeamMember.user_id == who.user_id)
+        query = (
+            query.join(CareTeam, CareTeam.patient_id == Encounter.patient_id)
+            .join(CareTeamMember, CareTeamMember.care_team_id == CareTeam.id)
+            .where(CareTeamMember.user_id == who.user_id)
+        )
     async with services(request).db.begin() as s:
         items = (await s.scalars(query)).all()
         out = []
         for e in items:
-            await audit.record(s, request, who, "list", "encounter", e.id,
-                               patient_id=e.patient_id, encounter_id=e.id)
+            await audit.record(
+                s,
+                request,
+                who,
+                "list",
+                "encounter",
+                e.id,
+                patient_id=e.patient_id,
+                encounter_id=e.id,
+            )
             out.append(await encounter_out(s, who, e))
     return respond(EncounterList(items=out))
 
 
-@api("POST", "/api/encounters/{encounter_id}/links", summary="Issue another family link",
-     tag="links", response=LinkOut, status=201, auth="staff", errors=(401, 403, 404, 409))
+@api(
+    "POST",
+    "/api/encounters/{encounter_id}/links",
+    summary="Issue another family link",
+    tag="links",
+    response=LinkOut,
+    status=201,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
 async def create_link(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     encounter_id = int_param(request, "encounter_id")
@@ -172,14 +277,35 @@ async def create_link(request: web.Request) -> web.StreamResponse:
         if e.status in ("finished", "cancelled"):
             raise ApiError(409, "visit_closed", f"This visit is {e.status}; it takes no new links.")
         token, link = await issue_link(s, svc.settings, e, created_by=who.user_id, now=now)
-        await audit.record(s, request, who, "create", "join_link", link.id,
-                           patient_id=e.patient_id, encounter_id=e.id)
-    return respond(LinkOut(family_link=link_url(svc.settings, token), family_link_id=link.id,
-                           expires_at=link.expires_at), 201)
+        await audit.record(
+            s,
+            request,
+            who,
+            "create",
+            "join_link",
+            link.id,
+            patient_id=e.patient_id,
+            encounter_id=e.id,
+        )
+    return respond(
+        LinkOut(
+            family_link=link_url(svc.settings, token),
+            family_link_id=link.id,
+            expires_at=link.expires_at,
+        ),
+        201,
+    )
 
 
-@api("GET", "/api/encounters/{encounter_id}/links", summary="A visit's family links and status",
-     tag="links", response=LinkList, auth="staff", errors=(401, 403, 404))
+@api(
+    "GET",
+    "/api/encounters/{encounter_id}/links",
+    summary="A visit's family links and status",
+    tag="links",
+    response=LinkList,
+    auth="staff",
+    errors=(401, 403, 404),
+)
 async def list_links(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     encounter_id = int_param(request, "encounter_id")
@@ -187,19 +313,40 @@ async def list_links(request: web.Request) -> web.StreamResponse:
     now = svc.clock.now()
     async with svc.db.begin() as s:
         e = await encounter_for(s, who, encounter_id, "link.list")
-        links = (await s.scalars(select(JoinLink).where(JoinLink.encounter_id == e.id)
-                                 .order_by(JoinLink.id))).all()
-        await audit.record(s, request, who, "list", "join_link", None, patient_id=e.patient_id,
-                           encounter_id=e.id)
-    return respond(LinkList(items=[
-        LinkInfo(id=link.id, created_at=link.created_at, expires_at=link.expires_at,
-                 revoked_at=link.revoked_at, last_used_at=link.last_used_at,
-                 status=link_status(link, now)) for link in links]))
+        links = (
+            await s.scalars(
+                select(JoinLink).where(JoinLink.encounter_id == e.id).order_by(JoinLink.id)
+            )
+        ).all()
+        await audit.record(
+            s, request, who, "list", "join_link", None, patient_id=e.patient_id, encounter_id=e.id
+        )
+    return respond(
+        LinkList(
+            items=[
+                LinkInfo(
+                    id=link.id,
+                    created_at=link.created_at,
+                    expires_at=link.expires_at,
+                    revoked_at=link.revoked_at,
+                    last_used_at=link.last_used_at,
+                    status=link_status(link, now),
+                )
+                for link in links
+            ]
+        )
+    )
 
 
-@api("DELETE", "/api/encounters/{encounter_id}/links/{link_id}",
-     summary="Revoke a family link; its sessions end at once", tag="links", status=204,
-     auth="staff", errors=(401, 403, 404))
+@api(
+    "DELETE",
+    "/api/encounters/{encounter_id}/links/{link_id}",
+    summary="Revoke a family link; its sessions end at once",
+    tag="links",
+    status=204,
+    auth="staff",
+    errors=(401, 403, 404),
+)
 async def revoke_link(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     encounter_id = int_param(request, "encounter_id")
@@ -213,6 +360,18 @@ async def revoke_link(request: web.Request) -> web.StreamResponse:
         if link.revoked_at is None:
             link.revoked_at, link.revoked_by = svc.clock.now(), who.user_id
         await svc.sessions.end_for_link(s, link.id)
-        await audit.record(s, request, who, "revoke", "join_link", link.id,
-                           patient_id=e.patient_id, encounter_id=e.id)
+        await audit.record(
+            s,
+            request,
+            who,
+            "revoke",
+            "join_link",
+            link.id,
+            patient_id=e.patient_id,
+            encounter_id=e.id,
+        )
+    # Anyone in the visit on this link leaves it now, not at their next request (R4).
+    await request.app[REALTIME].namespace.expel(
+        lambda caller: caller.link_id == link_id, "This link was cancelled by the care team."
+    )
     return web.Response(status=204)

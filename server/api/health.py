@@ -8,6 +8,7 @@ import logging
 from aiohttp import web
 
 from server.api.openapi import build_openapi
+from server.api.registry import api
 from server.api.schemas import Health
 from server.context import services
 
@@ -37,6 +38,22 @@ async def livez(request: web.Request) -> web.StreamResponse:
 
 async def openapi(request: web.Request) -> web.StreamResponse:
     return web.json_response(build_openapi(services(request).settings.base_url))
+
+
+# Large enough to time a download on a phone line, small enough to be harmless if repeated.
+NETWORK_CHECK_BYTES = 128 * 1024
+
+
+@api(
+    "GET",
+    "/api/network-check",
+    summary="Bytes for the pre-visit network check to time",
+    tag="health",
+    auth="none",
+)
+async def network_check(request: web.Request) -> web.StreamResponse:
+    """Bytes for the family's pre-visit network check to time."""
+    return web.Response(body=bytes(NETWORK_CHECK_BYTES), content_type="application/octet-stream")
 
 
 def add_health_routes(app: web.Application) -> None:

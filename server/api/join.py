@@ -32,8 +32,16 @@ def clean_display_name(raw: str) -> str:
     return " ".join(kept.split())[:80]
 
 
-@api("POST", "/api/join", summary="Exchange a family link's token for a session",
-     tag="join", body=JoinBody, response=JoinOut, auth="none", errors=(400, 401, 422, 429))
+@api(
+    "POST",
+    "/api/join",
+    summary="Exchange a family link's token for a session",
+    tag="join",
+    body=JoinBody,
+    response=JoinOut,
+    auth="none",
+    errors=(400, 401, 422, 429),
+)
 async def join(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, JoinBody)
     svc = services(request)
@@ -41,8 +49,12 @@ async def join(request: web.Request) -> web.StreamResponse:
     key = f"link:address:{request.remote}"
     wait = svc.failures.retry_after(key, LINK_PER_ADDRESS, now)
     if wait is not None:
-        raise ApiError(429, "rate_limited", "Too many attempts with links that do not work. "
-                       "Please wait a minute and try again.", headers={"Retry-After": str(wait)})
+        raise ApiError(
+            429,
+            "rate_limited",
+            "Too many attempts with links that do not work. Please wait a minute and try again.",
+            headers={"Retry-After": str(wait)},
+        )
     name = clean_display_name(body.display_name)
     if not name:
         raise ApiError(422, "invalid_field", "Please enter your name.", field="display_name")
@@ -60,21 +72,37 @@ async def join(request: web.Request) -> web.StreamResponse:
                 problem = encounter.status
         actor = audit.Actor(None, link.id if link else None, "family", request.remote, None)
         if problem is not None:
-            await audit.record(s, request, actor, "join", "join_link",
-                               link.id if link else None,
-                               encounter_id=link.encounter_id if link else None,
-                               outcome="denied", detail=problem)
+            await audit.record(
+                s,
+                request,
+                actor,
+                "join",
+                "join_link",
+                link.id if link else None,
+                encounter_id=link.encounter_id if link else None,
+                outcome="denied",
+                detail=problem,
+            )
         else:
-            assert link is not None
+            assert link is not None and encounter is not None
             link.last_used_at = now
             new = await svc.sessions.create_family(s, link, name, now=now, address=request.remote)
-            await audit.record(s, request, new.principal, "join", "join_link", link.id,
-                               patient_id=encounter.patient_id, encounter_id=encounter.id)
+            await audit.record(
+                s,
+                request,
+                new.principal,
+                "join",
+                "join_link",
+                link.id,
+                patient_id=encounter.patient_id,
+                encounter_id=encounter.id,
+            )
     if problem is not None:
         if problem == "unknown":
             svc.failures.fail(key, now)
         code, message = LINK_PROBLEMS[problem]
         raise ApiError(401, code, message)
+    assert link is not None
     response = respond(JoinOut(encounter_id=link.encounter_id, csrf_token=new.principal.csrf_token))
     set_session_cookie(request, response, new.cookie_value, max_age=None)
     return response

@@ -19,10 +19,17 @@ ERROR_SCHEMA = {
         "field": {"type": "string", "description": "The offending field, where there is one."},
     },
 }
-STATUS_TEXT = {400: "Malformed request", 401: "Not logged in or session ended",
-               403: "Not allowed", 404: "Not found (or not yours to see)",
-               409: "Conflicts with the current state", 413: "Too large",
-               422: "A field is invalid", 429: "Too many attempts", 503: "Database unavailable"}
+STATUS_TEXT = {
+    400: "Malformed request",
+    401: "Not logged in or session ended",
+    403: "Not allowed",
+    404: "Not found (or not yours to see)",
+    409: "Conflicts with the current state",
+    413: "Too large",
+    422: "A field is invalid",
+    429: "Too many attempts",
+    503: "Database unavailable",
+}
 
 
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
@@ -44,19 +51,37 @@ def _paths() -> tuple[dict[str, Any], dict[str, Any]]:
             "operationId": route.handler.__name__,
             "responses": {},
         }
-        params = [{"name": name, "in": "path", "required": True,
-                   "schema": {"type": "integer", "minimum": 1}}
-                  for name in re.findall(r"{(\w+)}", route.path)]
-        params += [{"name": name, "in": "query", "required": False, "description": desc,
-                    "schema": {"type": kind}} for name, kind, desc in route.query]
+        params = [
+            {
+                "name": name,
+                "in": "path",
+                "required": True,
+                "schema": {"type": "integer", "minimum": 1},
+            }
+            for name in re.findall(r"{(\w+)}", route.path)
+        ]
+        params += [
+            {
+                "name": name,
+                "in": "query",
+                "required": False,
+                "description": desc,
+                "schema": {"type": kind},
+            }
+            for name, kind, desc in route.query
+        ]
         if params:
             op["parameters"] = params
         if route.body is not None:
-            op["requestBody"] = {"required": True, "content": {
-                "application/json": {"schema": _schema_ref(route.body, components)}}}
+            op["requestBody"] = {
+                "required": True,
+                "content": {"application/json": {"schema": _schema_ref(route.body, components)}},
+            }
         ok: dict[str, Any] = {"description": "Success"}
         if route.response is not None:
-            ok["content"] = {"application/json": {"schema": _schema_ref(route.response, components)}}
+            ok["content"] = {
+                "application/json": {"schema": _schema_ref(route.response, components)}
+            }
         op["responses"][str(route.status)] = ok
         for status in sorted(set(route.errors) | {503}):
             op["responses"][str(status)] = {
@@ -85,6 +110,7 @@ def build_openapi(server_url: str) -> dict[str, Any]:
         "components": {
             "schemas": components,
             "securitySchemes": {
-                "session": {"type": "apiKey", "in": "cookie", "name": "hearth_session"}},
+                "session": {"type": "apiKey", "in": "cookie", "name": "hearth_session"}
+            },
         },
     }

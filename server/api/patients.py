@@ -10,7 +10,13 @@ from server import audit
 from server.access import PERMISSIONS, TEAM_SCOPED, patient_for
 from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.api.schemas import (
-    FamilyCreate, FamilyOut, PatientCreate, PatientList, PatientOut, PatientSummary, TeamMemberOut,
+    FamilyCreate,
+    FamilyOut,
+    PatientCreate,
+    PatientList,
+    PatientOut,
+    PatientSummary,
+    TeamMemberOut,
 )
 from server.auth import staff
 from server.context import services
@@ -21,48 +27,85 @@ PAGE_SIZE = 100
 
 
 async def patient_out(s: AsyncSession, patient: Patient) -> PatientOut:
-    members = (await s.scalars(
-        select(User).join(CareTeamMember, CareTeamMember.user_id == User.id)
-        .join(CareTeam, CareTeam.id == CareTeamMember.care_team_id)
-        .where(CareTeam.patient_id == patient.id).order_by(User.name))).all()
-    family = (await s.scalars(select(FamilyMember).where(FamilyMember.patient_id == patient.id)
-                              .order_by(FamilyMember.id))).all()
+    members = (
+        await s.scalars(
+            select(User)
+            .join(CareTeamMember, CareTeamMember.user_id == User.id)
+            .join(CareTeam, CareTeam.id == CareTeamMember.care_team_id)
+            .where(CareTeam.patient_id == patient.id)
+            .order_by(User.name)
+        )
+    ).all()
+    family = (
+        await s.scalars(
+            select(FamilyMember)
+            .where(FamilyMember.patient_id == patient.id)
+            .order_by(FamilyMember.id)
+        )
+    ).all()
     return PatientOut(
-        id=patient.id, name=patient.name, birth_date=patient.birth_date,
-        time_zone=patient.time_zone, language=patient.language,
+        id=patient.id,
+        name=patient.name,
+        birth_date=patient.birth_date,
+        time_zone=patient.time_zone,
+        language=patient.language,
         care_team=[TeamMemberOut(id=u.id, name=u.name, role=u.role) for u in members],
         family=[family_out(f) for f in family],
     )
 
 
 def family_out(f: FamilyMember) -> FamilyOut:
-    return FamilyOut(id=f.id, name=f.name, relationship=f.relationship_, email=f.email,
-                     phone=f.phone)
+    return FamilyOut(
+        id=f.id, name=f.name, relationship=f.relationship_, email=f.email, phone=f.phone
+    )
 
 
-@api("POST", "/api/patients", summary="Register a patient with their care team", tag="patients",
-     body=PatientCreate, response=PatientOut, status=201, auth="staff",
-     errors=(400, 401, 403, 422))
+@api(
+    "POST",
+    "/api/patients",
+    summary="Register a patient with their care team",
+    tag="patients",
+    body=PatientCreate,
+    response=PatientOut,
+    status=201,
+    auth="staff",
+    errors=(400, 401, 403, 422),
+)
 async def create_patient(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["patient.create"])
     body = await parse_body(request, PatientCreate)
     svc = services(request)
     now = svc.clock.now()
     if body.birth_date > now.date():
-        raise ApiError(422, "invalid_field", "The field 'birth_date' is in the future.",
-                       field="birth_date")
+        raise ApiError(
+            422, "invalid_field", "The field 'birth_date' is in the future.", field="birth_date"
+        )
     team_ids = sorted(set(body.care_team))
     async with svc.db.begin() as s:
-        found = (await s.scalars(select(User).where(
-            User.id.in_(team_ids), User.active.is_(True),
-            User.role.in_(tuple(TEAM_SCOPED))))).all()
+        found = (
+            await s.scalars(
+                select(User).where(
+                    User.id.in_(team_ids), User.active.is_(True), User.role.in_(tuple(TEAM_SCOPED))
+                )
+            )
+        ).all()
         missing = sorted(set(team_ids) - {u.id for u in found})
         if missing:
-            raise ApiError(422, "unknown_team_member",
-                           f"The field 'care_team' names user(s) {missing} who are not active "
-                           "clinicians or coordinators.", field="care_team")
-        patient = Patient(name=body.name, birth_date=body.birth_date, time_zone=body.time_zone,
-                          language=body.language, created_at=now, created_by=who.user_id)
+            raise ApiError(
+                422,
+                "unknown_team_member",
+                f"The field 'care_team' names user(s) {missing} who are not active "
+                "clinicians or coordinators.",
+                field="care_team",
+            )
+        patient = Patient(
+            name=body.name,
+            birth_date=body.birth_date,
+            time_zone=body.time_zone,
+            language=body.language,
+            created_at=now,
+            created_by=who.user_id,
+        )
         s.add(patient)
         await s.flush()
         team = CareTeam(patient_id=patient.id, name="Care team")
@@ -75,32 +118,52 @@ async def create_patient(request: web.Request) -> web.StreamResponse:
     return respond(out, 201)
 
 
-@api("GET", "/api/patients", summary="Patients the caller may see", tag="patients",
-     response=PatientList, auth="staff",
-     query=(("q", "string", "part of the name"), ("after", "integer", "last id of previous page")),
-     errors=(401, 403))
+@api(
+    "GET",
+    "/api/patients",
+    summary="Patients the caller may see",
+    tag="patients",
+    response=PatientList,
+    auth="staff",
+    query=(("q", "string", "part of the name"), ("after", "integer", "last id of previous page")),
+    errors=(401, 403),
+)
 async def list_patients(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["patient.list"])
     after = query_int(request, "after") or 0
     q = (request.query.get("q") or "").strip()[:100]
     query = select(Patient).where(Patient.id > after).order_by(Patient.id).limit(PAGE_SIZE)
     if who.role in TEAM_SCOPED:
-        query = query.join(CareTeam, CareTeam.patient_id == Patient.id).join(
-            CareTeamMember, CareTeamMember.care_team_id == CareTeam.id
-        ).where(CareTeamMember.user_id == who.user_id)
+        query = (
+            query.join(CareTeam, CareTeam.patient_id == Patient.id)
+            .join(CareTeamMember, CareTeamMember.care_team_id == CareTeam.id)
+            .where(CareTeamMember.user_id == who.user_id)
+        )
     if q:
         query = query.where(Patient.name.ilike(f"%{q}%"))
     async with services(request).db.begin() as s:
         patients = (await s.scalars(query)).all()
         for p in patients:
             await audit.record(s, request, who, "list", "patient", p.id, patient_id=p.id)
-    return respond(PatientList(items=[
-        PatientSummary(id=p.id, name=p.name, time_zone=p.time_zone, language=p.language)
-        for p in patients]))
+    return respond(
+        PatientList(
+            items=[
+                PatientSummary(id=p.id, name=p.name, time_zone=p.time_zone, language=p.language)
+                for p in patients
+            ]
+        )
+    )
 
 
-@api("GET", "/api/patients/{patient_id}", summary="A patient, with care team and family",
-     tag="patients", response=PatientOut, auth="staff", errors=(401, 403, 404))
+@api(
+    "GET",
+    "/api/patients/{patient_id}",
+    summary="A patient, with care team and family",
+    tag="patients",
+    response=PatientOut,
+    auth="staff",
+    errors=(401, 403, 404),
+)
 async def get_patient(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     patient_id = int_param(request, "patient_id")
@@ -111,9 +174,17 @@ async def get_patient(request: web.Request) -> web.StreamResponse:
     return respond(out)
 
 
-@api("POST", "/api/patients/{patient_id}/family", summary="Add a family member (related person)",
-     tag="patients", body=FamilyCreate, response=FamilyOut, status=201, auth="staff",
-     errors=(400, 401, 403, 404, 422))
+@api(
+    "POST",
+    "/api/patients/{patient_id}/family",
+    summary="Add a family member (related person)",
+    tag="patients",
+    body=FamilyCreate,
+    response=FamilyOut,
+    status=201,
+    auth="staff",
+    errors=(400, 401, 403, 404, 422),
+)
 async def add_family(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     patient_id = int_param(request, "patient_id")
@@ -121,12 +192,17 @@ async def add_family(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     async with svc.db.begin() as s:
         patient = await patient_for(s, who, patient_id, "family.add")
-        member = FamilyMember(patient_id=patient.id, name=body.name,
-                              relationship_=body.relationship, email=body.email, phone=body.phone,
-                              created_at=svc.clock.now())
+        member = FamilyMember(
+            patient_id=patient.id,
+            name=body.name,
+            relationship_=body.relationship,
+            email=body.email,
+            phone=body.phone,
+            created_at=svc.clock.now(),
+        )
         s.add(member)
         await s.flush()
-        await audit.record(s, request, who, "create", "related_person", member.id,
-                           patient_id=patient.id)
+        await audit.record(
+            s, request, who, "create", "related_person", member.id, patient_id=patient.id
+        )
     return respond(family_out(member), 201)
-

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from aiohttp import web
 from pydantic import BaseModel
@@ -35,14 +35,24 @@ ROUTES: list[ApiRoute] = []
 
 
 def api(
-    method: str, path: str, *, summary: str, tag: str, body: type[BaseModel] | None = None,
-    response: type[BaseModel] | None = None, status: int = 200,
-    query: tuple[tuple[str, str, str], ...] = (), auth: str = "session",
+    method: str,
+    path: str,
+    *,
+    summary: str,
+    tag: str,
+    body: type[BaseModel] | None = None,
+    response: type[BaseModel] | None = None,
+    status: int = 200,
+    query: tuple[tuple[str, str, str], ...] = (),
+    auth: str = "session",
     errors: tuple[int, ...] = (),
 ) -> Callable[[Handler], Handler]:
     def register(handler: Handler) -> Handler:
-        ROUTES.append(ApiRoute(method, path, handler, summary, tag, body, response, status,
-                               query, auth, errors))
+        ROUTES.append(
+            ApiRoute(
+                method, path, handler, summary, tag, body, response, status, query, auth, errors
+            )
+        )
         return handler
 
     return register
@@ -77,6 +87,10 @@ def query_int(request: web.Request, name: str) -> int | None:
     if raw in (None, ""):
         return None
     if not raw.isdigit() or len(raw) > 12:
-        raise ApiError(422, "invalid_field", f"The query parameter {name!r} must be a whole number.",
-                       field=name)
+        raise ApiError(
+            422,
+            "invalid_field",
+            f"The query parameter {name!r} must be a whole number.",
+            field=name,
+        )
     return int(raw)

@@ -22,40 +22,70 @@ from server.sessions import COOKIE_NAME, Principal
 def session_out(request: web.Request, who: Principal) -> SessionOut:
     settings = services(request).settings
     return SessionOut(
-        kind=who.kind, role=who.role, user_id=who.user_id, name=who.name,
-        encounter_id=who.encounter_id, csrf_token=who.csrf_token, expires_at=who.expires_at,
+        kind=who.kind,
+        role=who.role,
+        user_id=who.user_id,
+        name=who.name,
+        encounter_id=who.encounter_id,
+        csrf_token=who.csrf_token,
+        expires_at=who.expires_at,
         idle_minutes=settings.session_idle_minutes if who.is_staff else None,
     )
 
 
-@api("POST", "/api/session", summary="Log in with email and password", tag="session",
-     body=LoginBody, response=SessionOut, auth="none", errors=(401, 422, 429))
+@api(
+    "POST",
+    "/api/session",
+    summary="Log in with email and password",
+    tag="session",
+    body=LoginBody,
+    response=SessionOut,
+    auth="none",
+    errors=(401, 422, 429),
+)
 async def login(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, LoginBody)
     svc = services(request)
     now = svc.clock.now()
     email = body.email.strip().lower()
-    keys = ((f"login:account:{email}", LOGIN_PER_ACCOUNT),
-            (f"login:address:{request.remote}", LOGIN_PER_ADDRESS))
+    keys = (
+        (f"login:account:{email}", LOGIN_PER_ACCOUNT),
+        (f"login:address:{request.remote}", LOGIN_PER_ADDRESS),
+    )
     for key, limit in keys:
         wait = svc.failures.retry_after(key, limit, now)
         if wait is not None:
             async with svc.db.begin() as s:
                 await audit.record(s, request, None, "login", "session", outcome="rate_limited")
             minutes = max(1, round(wait / 60))
-            raise ApiError(429, "rate_limited",
-                           f"Too many failed attempts. Please wait {minutes} minute(s) and try again.",
-                           headers={"Retry-After": str(wait)})
+            raise ApiError(
+                429,
+                "rate_limited",
+                f"Too many failed attempts. Please wait {minutes} minute(s) and try again.",
+                headers={"Retry-After": str(wait)},
+            )
     async with svc.db.begin() as s:
         user = await s.scalar(select(User).where(User.email == email))
         ok = await asyncio.get_running_loop().run_in_executor(
-            None, verify_password, user.password_hash if user else None, body.password)
+            None, verify_password, user.password_hash if user else None, body.password
+        )
         if not ok or user is None or not user.active:
             for key, _ in keys:
                 svc.failures.fail(key, now)
-            await audit.record(s, request, audit.Actor(user.id if user else None, None,
-                               user.role if user else None, request.remote, None),
-                               "login", "session", outcome="failure")
+            await audit.record(
+                s,
+                request,
+                audit.Actor(
+                    user.id if user else None,
+                    None,
+                    user.role if user else None,
+                    request.remote,
+                    None,
+                ),
+                "login",
+                "session",
+                outcome="failure",
+            )
             failed = True
         else:
             failed = False
@@ -66,15 +96,24 @@ async def login(request: web.Request) -> web.StreamResponse:
             new = await svc.sessions.create_staff(s, user, now=now, address=request.remote)
             await audit.record(s, request, new.principal, "login", "session", outcome="success")
     if failed:
-        raise ApiError(401, "bad_credentials", "That email and password do not match a staff login.")
+        raise ApiError(
+            401, "bad_credentials", "That email and password do not match a staff login."
+        )
     response = respond(session_out(request, new.principal))
-    set_session_cookie(request, response, new.cookie_value,
-                       max_age=svc.settings.session_max_hours * 3600)
+    set_session_cookie(
+        request, response, new.cookie_value, max_age=svc.settings.session_max_hours * 3600
+    )
     return response
 
 
-@api("GET", "/api/session", summary="The current session and its CSRF token", tag="session",
-     response=SessionOut, errors=(401,))
+@api(
+    "GET",
+    "/api/session",
+    summary="The current session and its CSRF token",
+    tag="session",
+    response=SessionOut,
+    errors=(401,),
+)
 async def current(request: web.Request) -> web.StreamResponse:
     return respond(session_out(request, principal(request)))
 

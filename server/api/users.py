@@ -13,17 +13,32 @@ from server.auth import staff
 from server.context import services
 from server.errors import not_found
 from server.models import User
+from server.realtime import REALTIME
 from server.users import create_user
 
 
 def user_out(user: User) -> UserOut:
-    return UserOut(id=user.id, email=user.email, name=user.name, role=user.role,
-                   active=user.active, time_zone=user.time_zone, phone=user.phone)
+    return UserOut(
+        id=user.id,
+        email=user.email,
+        name=user.name,
+        role=user.role,
+        active=user.active,
+        time_zone=user.time_zone,
+        phone=user.phone,
+    )
 
 
-@api("GET", "/api/users", summary="Staff, optionally of one role (to pick a clinician or a team)",
-     tag="users", response=UserList, auth="staff",
-     query=(("role", "string", "clinician, coordinator, scheduler or admin"),), errors=(401, 403))
+@api(
+    "GET",
+    "/api/users",
+    summary="Staff, optionally of one role (to pick a clinician or a team)",
+    tag="users",
+    response=UserList,
+    auth="staff",
+    query=(("role", "string", "clinician, coordinator, scheduler or admin"),),
+    errors=(401, 403),
+)
 async def list_users(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["user.list"])
     query = select(User).order_by(User.name)
@@ -37,22 +52,46 @@ async def list_users(request: web.Request) -> web.StreamResponse:
     return respond(UserList(items=[user_out(u) for u in users]))
 
 
-@api("POST", "/api/users", summary="Create a staff login (admin)", tag="users", body=UserCreate,
-     response=UserOut, status=201, auth="admin", errors=(401, 403, 409, 422))
+@api(
+    "POST",
+    "/api/users",
+    summary="Create a staff login (admin)",
+    tag="users",
+    body=UserCreate,
+    response=UserOut,
+    status=201,
+    auth="admin",
+    errors=(401, 403, 409, 422),
+)
 async def add_user(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["user.create"])
     body = await parse_body(request, UserCreate)
     svc = services(request)
     async with svc.db.begin() as s:
-        user = await create_user(s, email=body.email, name=body.name, role=body.role,
-                                 password=body.password, now=svc.clock.now(),
-                                 time_zone=body.time_zone, phone=body.phone)
+        user = await create_user(
+            s,
+            email=body.email,
+            name=body.name,
+            role=body.role,
+            password=body.password,
+            now=svc.clock.now(),
+            time_zone=body.time_zone,
+            phone=body.phone,
+        )
         await audit.record(s, request, who, "create", "user", user.id)
     return respond(user_out(user), 201)
 
 
-@api("PATCH", "/api/users/{user_id}", summary="Change or disable a staff login (admin)",
-     tag="users", body=UserUpdate, response=UserOut, auth="admin", errors=(401, 403, 404, 422))
+@api(
+    "PATCH",
+    "/api/users/{user_id}",
+    summary="Change or disable a staff login (admin)",
+    tag="users",
+    body=UserUpdate,
+    response=UserOut,
+    auth="admin",
+    errors=(401, 403, 404, 422),
+)
 async def update_user(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["user.update"])
     user_id = int_param(request, "user_id")
@@ -69,6 +108,11 @@ async def update_user(request: web.Request) -> web.StreamResponse:
         if body.active is False or "role" in changes:
             # Disabling an account or changing its role ends its sessions at once (R8).
             await svc.sessions.end_for_user(s, user.id)
-        await audit.record(s, request, who, "update", "user", user.id,
-                           detail=",".join(sorted(changes)))
+        await audit.record(
+            s, request, who, "update", "user", user.id, detail=",".join(sorted(changes))
+        )
+    if body.active is False or "role" in changes:
+        await request.app[REALTIME].namespace.expel(
+            lambda caller: caller.user_id == user_id, "Your account was changed; sign in again."
+        )
     return respond(user_out(user))

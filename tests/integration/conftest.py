@@ -112,3 +112,13 @@ async def world(client, db: Database, clock: FakeClock) -> AsyncIterator[World]:
     built = await World.build(client, db, clock)
     yield built
     await built.close()
+
+
+@pytest.fixture
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """ICE on 127.0.0.1 only (../shared/docs/testing.md §4.1): aioice skips loopback by
+    default, which leaves a sandbox with only `lo` without a single candidate."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses",
+                        lambda use_ipv4, use_ipv6: ["127.0.0.1"])

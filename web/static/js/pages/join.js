@@ -1,10 +1,46 @@
 import { ApiFailure, request } from "../lib/api.js";
+import { checkNetwork, meterMicrophone, openCamera, playTestSound } from "../ui/devicecheck.js";
 import { busy, byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
 const form = byId("join-form");
 const message = byId("join-message");
+let stream = null;
+let stopMeter = null;
+
+function showNameStep() {
+  byId("name-step").hidden = false;
+}
+
+byId("start-check").addEventListener("click", async () => {
+  const status = byId("camera-status");
+  try {
+    stream = await openCamera(byId("preview"));
+    say(status, strings.camera_ok, "ok");
+    byId("check-results").hidden = false;
+    const bar = byId("mic-level");
+    stopMeter = meterMicrophone(stream, (level) => {
+      bar.style.width = `${Math.round(level * 100)}%`;
+      bar.parentElement.setAttribute("aria-valuenow", String(Math.round(level * 100)));
+    });
+    byId("start-check").hidden = true;
+  } catch (err) {
+    say(status, err && err.name === "NotAllowedError" ? strings.camera_denied : strings.camera_missing, "error");
+  }
+  showNameStep();
+  const net = byId("network-status");
+  byId("check-results").hidden = false;
+  try {
+    const result = await checkNetwork();
+    say(net, strings.net[result.verdict], result.verdict === "weak" ? "error" : "ok");
+    sessionStorage.setItem("hearth.network", result.verdict);
+  } catch (err) {
+    say(net, strings.net.failed, "error");
+  }
+});
+
+byId("test-sound").addEventListener("click", () => playTestSound());
 
 form.addEventListener("submit", async (event) => {
   event.preventDefault();
@@ -19,6 +55,10 @@ form.addEventListener("submit", async (event) => {
   say(message, strings.working);
   try {
     await request("POST", "/api/join", { token: page.token, display_name: displayName });
+    // A reload of the visit page must not send the family back through the check.
+    sessionStorage.setItem("hearth.deviceCheck", "done");
+    if (stopMeter) stopMeter();
+    if (stream) for (const track of stream.getTracks()) track.stop();
     // The token leaves the address bar and the history once it has been exchanged (R6).
     window.location.replace("/family");
   } catch (err) {

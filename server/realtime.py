@@ -1,0 +1,97 @@
+"""Wiring the live parts: Socket.IO server, the ``/visit`` namespace and the media hub."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from media import MediaCallbacks, MediaHub
+from server.settings import Settings
+from server.visits import VisitGate
+from signaling.namespace import VisitNamespace
+
+logger = logging.getLogger(__name__)
+
+# engine.io refuses any packet over this (reliability.md B4; CVE-2020-36048).
+MAX_SOCKET_MESSAGE_BYTES = 64 * 1024
+SWEEP_INTERVAL_S = 30.0
+
+
+@dataclass
+class Realtime:
+    sio: socketio.AsyncServer
+    namespace: VisitNamespace
+    hub: MediaHub
+
+
+REALTIME = web.AppKey("realtime", Realtime)
+
+
+def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio = socketio.AsyncServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=sorted(settings.origins),
+        max_http_buffer_size=MAX_SOCKET_MESSAGE_BYTES,
+        logger=False,
+        engineio_logger=False,
+    )
+    holder: dict[str, VisitNamespace] = {}
+
+    async def renegotiate(room_id: str, participant_id: str, sdp: str) -> None:
+        await holder["ns"].send_renegotiation(room_id, participant_id, sdp)
+
+    async def peer_state(room_id: str, participant_id: str, state: str) -> None:
+        logger.info("peer %s in %s is %s", participant_id, room_id, state)
+
+    async def data_message(room_id: str, participant_id: str, label: str, text: str) -> str | None:
+        return None
+
+    hub = MediaHub(
+        ice_servers=settings.ice_server_list,
+        callbacks=MediaCallbacks(
+            renegotiate=renegotiate, peer_state=peer_state, data_message=data_message
+        ),
+    )
+    namespace = VisitNamespace(gate=VisitGate(app), media=hub, origins=settings.origins)
+    holder["ns"] = namespace
+    sio.register_namespace(namespace)
+    sio.attach(app, socketio_path="socket.io")
+    realtime = Realtime(sio=sio, namespace=namespace, hub=hub)
+    app[REALTIME] = realtime
+    app.cleanup_ctx.append(_lifecycle)
+    return realtime
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    realtime = app[REALTIME]
+
+    async def sweep_forever() -> None:
+        while True:
+            await asyncio.sleep(SWEEP_INTERVAL_S)
+            try:
+                await realtime.namespace.sweep()
+            except Exception:  # noqa: BLE001 - a failed sweep must not stop the next one
+                logger.exception("session sweep failed")
+
+    task = asyncio.create_task(sweep_forever())
+    try:
+        yield
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        await realtime.namespace.close()
+        await realtime.hub.close()
+
+
+def live_status(app: web.Application, encounter_id: int) -> dict[str, Any]:
+    return app[REALTIME].namespace.live_status(encounter_id)

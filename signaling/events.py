@@ -1,0 +1,37 @@
+"""Every Socket.IO event name, once. ``web/static/js/lib/events.js`` mirrors this list and
+``tests/unit/test_events_mirror.py`` keeps the two equal."""
+
+from __future__ import annotations
+
+NAMESPACE = "/visit"
+
+# Client → server (each answers through its acknowledgement).
+JOIN = "join"
+ADMIT = "admit"
+DENY = "deny"
+TO_LOBBY = "to_lobby"
+LOBBY_MESSAGE = "lobby_message"
+OFFER = "offer"
+ANSWER = "answer"
+LEAVE = "leave"
+END_VISIT = "end_visit"
+QUALITY = "quality"
+
+# Server → client.
+LOBBY = "lobby"
+PARTICIPANTS = "participants"
+RENEGOTIATE = "renegotiate"
+ADMITTED = "admitted"
+DENIED = "denied"
+SENT_TO_LOBBY = "sent_to_lobby"
+LOBBY_STATUS = "lobby_status"
+VISIT_ENDED = "visit_ended"
+REPLACED = "replaced"
+READING = "reading"
+STEP = "step"
+ALERT = "alert"
+
+CLIENT_EVENTS = (JOIN, ADMIT, DENY, TO_LOBBY, LOBBY_MESSAGE, OFFER, ANSWER, LEAVE, END_VISIT,
+                 QUALITY)
+SERVER_EVENTS = (LOBBY, PARTICIPANTS, RENEGOTIATE, ADMITTED, DENIED, SENT_TO_LOBBY,
+                 LOBBY_STATUS, VISIT_ENDED, REPLACED, READING, STEP, ALERT)

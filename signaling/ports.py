@@ -1,0 +1,55 @@
+"""What signalling needs from the rest of Hearth, declared here and supplied by ``server``."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal, Protocol
+
+RoomRole = Literal["host", "guest"]
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is on a socket, as the session cookie says."""
+
+    session_key: str  # one person's one browser session: the unit of "the same person"
+    kind: Literal["staff", "family"]
+    role: str  # clinician, coordinator, …, or family
+    user_id: int | None
+    link_id: int | None
+    display_name: str
+    encounter_id: int | None  # a family session's one visit
+
+
+class Gate(Protocol):
+    async def authenticate(self, cookie_header: str | None) -> Caller | None:
+        """The caller behind a Cookie header, or None."""
+        ...
+
+    async def is_still_valid(self, caller: Caller, *, in_call: bool) -> bool:
+        """Whether the session still stands; ``in_call`` counts as activity."""
+        ...
+
+    async def room_role(self, caller: Caller, encounter_id: int) -> RoomRole | None:
+        """``host`` (may admit people), ``guest`` (waits in the lobby) or None (no entry)."""
+        ...
+
+    async def record(self, caller: Caller, encounter_id: int, action: str) -> None:
+        """Note a visit event (audit log, visit status)."""
+        ...
+
+
+class Media(Protocol):
+    async def handle_offer(self, room_id: str, participant_id: str, sdp: str) -> str: ...
+
+    async def handle_answer(self, room_id: str, participant_id: str, sdp: str) -> None: ...
+
+    async def remove(self, room_id: str, participant_id: str) -> None: ...
+
+    async def close_room(self, room_id: str) -> None: ...
+
+    def tracks_of(self, room_id: str, participant_id: str) -> list[str]: ...
+
+    def sources(self, room_id: str, participant_id: str) -> dict[str, tuple[str, str]]:
+        """mid -> (publisher participant id, kind) of what this participant receives."""
+        ...

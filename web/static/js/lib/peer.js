@@ -1,0 +1,108 @@
+// One RTCPeerConnection to Hearth's media server, renegotiated by the server as people come
+// and go. DOM-free apart from the WebRTC objects themselves.
+import { ANSWER, OFFER, QUALITY } from "./events.js";
+import { request } from "./signal.js";
+import { summarise } from "./quality.js";
+
+// aiortc does not trickle ICE: descriptions are sent once gathering has finished. On a
+// machine with no usable interface gathering never finishes, so it is bounded.
+export const GATHER_TIMEOUT_MS = 5000;
+export const QUALITY_INTERVAL_MS = 3000;
+
+function gathered(pc) {
+  if (pc.iceGatheringState === "complete") return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error("ICE gathering did not finish")), GATHER_TIMEOUT_MS);
+    pc.addEventListener("icegatheringstatechange", () => {
+      if (pc.iceGatheringState === "complete") {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+}
+
+export class PeerLink {
+  // handlers: { onTrack(participantId, track, stream), onState(state), onQuality(summary) }
+  constructor(socket, stream, iceServers, handlers) {
+    this.socket = socket;
+    this.handlers = handlers;
+    this.pc = new RTCPeerConnection({ iceServers });
+    this.closed = false;
+    this.lastStats = null;
+    for (const kind of ["audio", "video"]) {
+      const track = stream ? stream.getTracks().find((t) => t.kind === kind) : null;
+      if (track) this.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] });
+      else this.pc.addTransceiver(kind, { direction: "recvonly" });
+    }
+    // mid -> participant id, from the server with every description it sends.
+    this.sources = {};
+    this.pc.addEventListener("track", (event) => {
+      const mid = event.transceiver ? event.transceiver.mid : null;
+      handlers.onTrack(this.sources[mid] || null, event.track);
+    });
+    this.pc.addEventListener("connectionstatechange", () => handlers.onState(this.pc.connectionState));
+    this.qualityTimer = setInterval(() => this.sampleQuality(), QUALITY_INTERVAL_MS);
+  }
+
+  async start() {
+    const offer = await this.pc.createOffer();
+    await this.pc.setLocalDescription(offer);
+    await gathered(this.pc);
+    const answer = await request(this.socket, OFFER, { sdp: this.pc.localDescription.sdp, type: "offer" });
+    if (this.closed) return;
+    this.sources = answer.sources || {};
+    await this.pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
+    this.remap();
+  }
+
+  // A reused m-line can carry someone else after a renegotiation without a new "track"
+  // event: hand every live receiver to its current owner again.
+  remap() {
+    for (const transceiver of this.pc.getTransceivers()) {
+      const owner = this.sources[transceiver.mid];
+      const track = transceiver.receiver && transceiver.receiver.track;
+      if (owner && track) this.handlers.onTrack(owner, track);
+    }
+  }
+
+  // The server's offer after someone joined or left.
+  async renegotiate(offer) {
+    if (this.closed) return;
+    this.sources = offer.sources || {};
+    await this.pc.setRemoteDescription({ sdp: offer.sdp, type: offer.type });
+    this.remap();
+    const answer = await this.pc.createAnswer();
+    await this.pc.setLocalDescription(answer);
+    await gathered(this.pc);
+    await request(this.socket, ANSWER, { sdp: this.pc.localDescription.sdp, type: "answer" });
+  }
+
+  async sampleQuality() {
+    if (this.closed) return;
+    try {
+      const report = await this.pc.getStats();
+      const summary = summarise(report.values(), this.lastStats);
+      const changed = !this.lastStats || this.lastStats.level !== summary.level;
+      this.lastStats = summary;
+      this.handlers.onQuality(summary);
+      if (changed && this.socket.connected) {
+        this.socket.emit(QUALITY, { level: summary.level });
+      }
+    } catch (err) {
+      // Statistics are a nicety; a failure to read them must not disturb the call.
+    }
+  }
+
+  setSending(kind, enabled) {
+    for (const sender of this.pc.getSenders()) {
+      if (sender.track && sender.track.kind === kind) sender.track.enabled = enabled;
+    }
+  }
+
+  close() {
+    this.closed = true;
+    clearInterval(this.qualityTimer);
+    this.pc.close();
+  }
+}

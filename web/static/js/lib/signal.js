@@ -1,0 +1,31 @@
+// The visit's Socket.IO connection: acknowledged requests with timeouts. DOM-free.
+import { io } from "../../vendor/socket.io/socket.io.esm.min.js";
+import { NAMESPACE } from "./events.js";
+
+export const ACK_TIMEOUT_MS = 15000;
+
+export class SignalFailure extends Error {
+  constructor(code, message) {
+    super(message);
+    this.code = code;
+  }
+}
+
+export function connect() {
+  // WebSocket only: a WebSocket handshake always carries Origin, which the server checks.
+  return io(NAMESPACE, {
+    path: "/socket.io", transports: ["websocket"], withCredentials: true,
+    reconnectionDelay: 500, reconnectionDelayMax: 3000,
+  });
+}
+
+export async function request(socket, event, data, timeoutMs = ACK_TIMEOUT_MS) {
+  let reply;
+  try {
+    reply = await socket.timeout(timeoutMs).emitWithAck(event, data);
+  } catch (err) {
+    throw new SignalFailure("timeout", "No answer from the clinic.");
+  }
+  if (reply && reply.error) throw new SignalFailure(reply.code, reply.error);
+  return reply;
+}

@@ -1,0 +1,156 @@
+import * as ev from "../lib/events.js";
+import { PeerLink } from "../lib/peer.js";
+import { connect, request } from "../lib/signal.js";
+import { bindToggle, setBanner } from "../ui/callcontrols.js";
+import { byId, readJson } from "../ui/dom.js";
+import { Tiles } from "../ui/tiles.js";
+
+const page = readJson("page-data");
+const strings = readJson("strings");
+const tiles = new Tiles(byId("remote"), strings);
+const banner = byId("connection");
+let socket = null;
+let link = null;
+let stream = null;
+let state = "connecting"; // connecting | lobby | admitted | ended
+let retryTimer = null;
+let myId = null;
+
+async function localMedia() {
+  if (stream) return stream;
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
+  } catch (err) {
+    try {
+      stream = await navigator.mediaDevices.getUserMedia({ audio: true });
+      setBanner(banner, strings.no_camera);
+    } catch (err2) {
+      stream = null;
+      setBanner(banner, strings.no_camera);
+    }
+  }
+  const self = byId("self");
+  self.srcObject = stream;
+  self.play().catch(() => {});
+  return stream;
+}
+
+function show(section) {
+  for (const id of ["lobby", "call", "ended"]) byId(id).hidden = id !== section;
+}
+
+function showLobby(status) {
+  show("lobby");
+  const text = status && status.clinician_present === false ? strings.waiting_no_clinician : strings.waiting;
+  const wait = status && status.wait_minutes ? " " + strings.wait_minutes.replace("%(n)s", status.wait_minutes) : "";
+  byId("lobby-status").textContent = text + wait;
+  const note = byId("lobby-message");
+  note.hidden = !(status && status.message);
+  note.textContent = status && status.message ? status.message : "";
+}
+
+function endWith(title, text) {
+  state = "ended";
+  if (link) link.close();
+  link = null;
+  tiles.clear();
+  if (stream) for (const track of stream.getTracks()) track.stop();
+  stream = null;
+  byId("ended-title").textContent = title;
+  byId("ended-text").textContent = text;
+  show("ended");
+  if (socket) socket.disconnect();
+}
+
+async function startCall() {
+  show("call");
+  if (link) link.close();
+  const media = await localMedia();
+  link = new PeerLink(socket, media, page.ice_servers, {
+    onTrack: (owner, track) => { if (owner) tiles.addTrack(owner, track); },
+    onState: (pcState) => {
+      if (pcState === "failed") scheduleRestart();
+      if (pcState === "connected") setBanner(banner, "");
+    },
+    onQuality: (summary) => { byId("my-quality").textContent = strings.quality[summary.level]; },
+  });
+  try {
+    await link.start();
+  } catch (err) {
+    scheduleRestart();
+  }
+}
+
+// aiortc has no ICE restart: after a failure the page negotiates a fresh connection.
+function scheduleRestart() {
+  if (state !== "admitted" || retryTimer) return;
+  setBanner(banner, strings.reconnecting);
+  retryTimer = setTimeout(async () => {
+    retryTimer = null;
+    if (state === "admitted" && socket && socket.connected) await startCall();
+  }, 1500);
+}
+
+async function join() {
+  try {
+    const reply = await request(socket, ev.JOIN, { encounter_id: page.encounter_id });
+    state = reply.state;
+    myId = reply.participant_id;
+    if (reply.state === "admitted") await startCall();
+    else showLobby(reply.lobby);
+  } catch (err) {
+    if (err.code === "not_found" || err.code === "session_expired") {
+      endWith(strings.ended, err.message);
+    } else {
+      setBanner(banner, strings.offline);
+      setTimeout(join, 3000);
+    }
+  }
+}
+
+function wire() {
+  socket = connect();
+  socket.on("connect", () => {
+    setBanner(banner, "");
+    join();
+  });
+  socket.on("disconnect", () => {
+    if (state !== "ended") setBanner(banner, strings.reconnecting);
+  });
+  socket.on("connect_error", (err) => {
+    if (err && err.data && err.data.code === "not_logged_in") endWith(strings.ended, err.data.error);
+    else setBanner(banner, strings.offline);
+  });
+  socket.on(ev.LOBBY_STATUS, (status) => { if (state === "lobby") showLobby(status); });
+  socket.on(ev.ADMITTED, async () => {
+    state = "admitted";
+    await startCall();
+  });
+  socket.on(ev.SENT_TO_LOBBY, () => {
+    state = "lobby";
+    if (link) link.close();
+    link = null;
+    tiles.clear();
+    showLobby({ message: strings.sent_to_lobby });
+  });
+  socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
+  socket.on(ev.PARTICIPANTS, (roster) => {
+    tiles.update(roster.filter((p) => p.participant_id !== myId));
+  });
+  socket.on(ev.DENIED, (info) => endWith(strings.ended, (info && info.message) || strings.denied));
+  socket.on(ev.VISIT_ENDED, () => endWith(strings.ended, ""));
+  socket.on(ev.REPLACED, () => endWith(strings.ended, strings.replaced));
+}
+
+bindToggle(byId("mute"), strings.mute, strings.unmute, (muted) => link && link.setSending("audio", !muted));
+bindToggle(byId("camera"), strings.stop_camera, strings.start_camera, (off) => link && link.setSending("video", !off));
+bindToggle(byId("audio-only"), strings.sound_only, strings.video_on, (audioOnly) => {
+  if (link) link.setSending("video", !audioOnly);
+  tiles.hideVideo(audioOnly);
+});
+byId("leave").addEventListener("click", async () => {
+  try { await request(socket, ev.LEAVE, {}); } catch (err) { /* leaving anyway */ }
+  endWith(strings.ended, strings.left);
+});
+
+wire();

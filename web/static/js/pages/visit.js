@@ -1,0 +1,171 @@
+import * as ev from "../lib/events.js";
+import { PeerLink } from "../lib/peer.js";
+import { connect, request } from "../lib/signal.js";
+import { bindToggle, setBanner } from "../ui/callcontrols.js";
+import { byId, readJson } from "../ui/dom.js";
+import { Tiles } from "../ui/tiles.js";
+
+const page = readJson("page-data");
+const strings = readJson("strings");
+const tiles = new Tiles(byId("remote"), strings);
+const banner = byId("connection");
+let socket = null;
+let link = null;
+let stream = null;
+let myId = null;
+let inCall = false;
+let retryTimer = null;
+let lastKnock = 0;
+let knownWaiting = new Set();
+// One knock per arrival, and never more than one every 10 s however many arrive at once.
+const KNOCK_MIN_INTERVAL_MS = 10000;
+
+function knock() {
+  const now = Date.now();
+  if (now - lastKnock < KNOCK_MIN_INTERVAL_MS) return;
+  lastKnock = now;
+  try {
+    const ctx = new (window.AudioContext || window.webkitAudioContext)();
+    for (const at of [0, 0.18]) {
+      const osc = ctx.createOscillator();
+      const gain = ctx.createGain();
+      osc.type = "triangle";
+      osc.frequency.value = 220;
+      gain.gain.setValueAtTime(0.4, ctx.currentTime + at);
+      gain.gain.exponentialRampToValueAtTime(0.001, ctx.currentTime + at + 0.12);
+      osc.connect(gain).connect(ctx.destination);
+      osc.start(ctx.currentTime + at);
+      osc.stop(ctx.currentTime + at + 0.13);
+    }
+    setTimeout(() => ctx.close().catch(() => {}), 800);
+  } catch (err) {
+    // Sound is a courtesy; the list itself shows who is waiting.
+  }
+}
+
+async function act(event, data) {
+  try {
+    return await request(socket, event, data);
+  } catch (err) {
+    setBanner(banner, strings.error + err.message);
+    return null;
+  }
+}
+
+function renderLobby(waiting) {
+  const list = byId("lobby");
+  const template = byId("waiting-template");
+  byId("lobby-empty").hidden = waiting.length > 0;
+  const items = waiting.map((person) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.dataset.participantId = person.participant_id;
+    item.querySelector(".name").textContent = person.display_name;
+    item.querySelector(".admit").addEventListener("click", () => act(ev.ADMIT, { participant_id: person.participant_id }));
+    item.querySelector(".deny").addEventListener("click", () => act(ev.DENY, { participant_id: person.participant_id }));
+    return item;
+  });
+  list.replaceChildren(...items);
+  const ids = new Set(waiting.map((p) => p.participant_id));
+  if ([...ids].some((id) => !knownWaiting.has(id))) knock();
+  knownWaiting = ids;
+}
+
+function renderPeople(roster) {
+  const list = byId("people");
+  const template = byId("person-template");
+  list.replaceChildren(...roster.map((person) => {
+    const item = template.content.firstElementChild.cloneNode(true);
+    item.dataset.participantId = person.participant_id;
+    item.querySelector(".name").textContent = person.display_name;
+    const q = person.online ? person.quality : "offline";
+    item.querySelector(".quality").textContent = q ? `(${strings.quality[q]})` : "";
+    const button = item.querySelector(".to-lobby");
+    if (person.participant_id === myId || person.role !== "family") button.remove();
+    else button.addEventListener("click", () => act(ev.TO_LOBBY, { participant_id: person.participant_id }));
+    return item;
+  }));
+  tiles.update(roster.filter((p) => p.participant_id !== myId));
+}
+
+async function startCall() {
+  if (link) link.close();
+  link = new PeerLink(socket, stream, page.ice_servers, {
+    onTrack: (owner, track) => { if (owner) tiles.addTrack(owner, track); },
+    onState: (state) => {
+      if (state === "failed") scheduleRestart();
+      if (state === "connected") setBanner(banner, "");
+    },
+    onQuality: (summary) => { byId("my-quality").textContent = strings.quality[summary.level]; },
+  });
+  try {
+    await link.start();
+  } catch (err) {
+    scheduleRestart();
+  }
+}
+
+function scheduleRestart() {
+  if (!inCall || retryTimer) return;
+  setBanner(banner, strings.reconnecting);
+  retryTimer = setTimeout(async () => {
+    retryTimer = null;
+    if (inCall && socket.connected) await startCall();
+  }, 1500);
+}
+
+async function join() {
+  const reply = await act(ev.JOIN, { encounter_id: page.encounter_id });
+  if (!reply) return;
+  myId = reply.participant_id;
+  if (inCall) await startCall();
+}
+
+function wire() {
+  socket = connect();
+  socket.on("connect", () => {
+    setBanner(banner, "");
+    join();
+  });
+  socket.on("disconnect", () => { if (inCall) setBanner(banner, strings.reconnecting); });
+  socket.on(ev.LOBBY, (data) => renderLobby(data.waiting));
+  socket.on(ev.PARTICIPANTS, renderPeople);
+  socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
+  socket.on(ev.VISIT_ENDED, () => {
+    inCall = false;
+    if (link) link.close();
+    link = null;
+    tiles.clear();
+    setBanner(banner, strings.ended);
+  });
+}
+
+byId("start").addEventListener("click", async () => {
+  try {
+    stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
+  } catch (err) {
+    setBanner(banner, strings.no_camera);
+    stream = null;
+  }
+  const self = byId("self");
+  self.srcObject = stream;
+  self.play().catch(() => {});
+  inCall = true;
+  byId("start").hidden = true;
+  for (const id of ["mute", "camera", "end"]) byId(id).disabled = false;
+  await startCall();
+});
+
+bindToggle(byId("mute"), strings.mute, strings.unmute, (muted) => link && link.setSending("audio", !muted));
+bindToggle(byId("camera"), strings.stop_camera, strings.start_camera, (off) => link && link.setSending("video", !off));
+byId("end").addEventListener("click", async () => {
+  if (!window.confirm(strings.confirm_end)) return;
+  await act(ev.END_VISIT, {});
+});
+byId("lobby-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const text = byId("lobby-text").value.trim();
+  const wait = byId("lobby-wait").value;
+  await act(ev.LOBBY_MESSAGE, { message: text || null, wait_minutes: wait === "" ? null : Number(wait) });
+});
+
+wire();

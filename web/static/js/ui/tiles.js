@@ -1,0 +1,75 @@
+// Video tiles: one per participant, built with text and media elements only.
+
+export class Tiles {
+  constructor(container, strings) {
+    this.container = container;
+    this.strings = strings;
+    this.tiles = new Map(); // participant id -> { root, video, audio, name, quality, stream }
+  }
+
+  ensure(participantId) {
+    let tile = this.tiles.get(participantId);
+    if (tile) return tile;
+    const root = document.createElement("figure");
+    root.className = "tile";
+    root.dataset.participantId = participantId;
+    const video = document.createElement("video");
+    video.autoplay = true;
+    video.playsInline = true;
+    video.muted = true; // sound plays through the separate audio element
+    const audio = document.createElement("audio");
+    audio.autoplay = true;
+    const caption = document.createElement("figcaption");
+    const name = document.createElement("span");
+    name.className = "name";
+    const quality = document.createElement("span");
+    quality.className = "quality";
+    caption.append(name, " ", quality);
+    root.append(video, audio, caption);
+    this.container.append(root);
+    tile = { root, video, audio, name, quality, stream: new MediaStream() };
+    video.srcObject = tile.stream;
+    audio.srcObject = tile.stream;
+    this.tiles.set(participantId, tile);
+    return tile;
+  }
+
+  addTrack(participantId, track) {
+    const tile = this.ensure(participantId);
+    for (const old of tile.stream.getTracks().filter((t) => t.kind === track.kind)) {
+      tile.stream.removeTrack(old);
+    }
+    tile.stream.addTrack(track);
+    track.addEventListener("ended", () => tile.stream.removeTrack(track));
+    tile.video.play().catch(() => {});
+    tile.audio.play().catch(() => {});
+  }
+
+  // roster: [{participant_id, display_name, role, online, quality}] without oneself.
+  update(roster) {
+    const present = new Set(roster.map((p) => p.participant_id));
+    for (const [id, tile] of this.tiles) {
+      if (!present.has(id)) {
+        tile.root.remove();
+        this.tiles.delete(id);
+      }
+    }
+    for (const person of roster) {
+      const tile = this.ensure(person.participant_id);
+      tile.name.textContent = person.display_name;
+      tile.root.dataset.role = person.role;
+      const q = person.online ? person.quality : "offline";
+      tile.quality.textContent = q ? this.strings.quality[q] || "" : "";
+      tile.quality.dataset.level = q || "";
+    }
+  }
+
+  hideVideo(hidden) {
+    this.container.classList.toggle("audio-only", hidden);
+  }
+
+  clear() {
+    for (const tile of this.tiles.values()) tile.root.remove();
+    this.tiles.clear();
+  }
+}
