@@ -91,9 +91,14 @@ async def live_server(tmp_path: Path, e2e_template: Path) -> AsyncIterator[LiveS
     shutil.copy(e2e_template, db_path)
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
-    settings = Settings(database_url=f"sqlite:///{db_path}", secret_key="e2e-secret-key",
-                        public_url=url, var_dir=str(tmp_path / "var"), port=port,
-                        clinic_phone="+44 20 7946 0000")
+    settings = Settings(
+        database_url=f"sqlite:///{db_path}",
+        secret_key="e2e-secret-key",
+        public_url=url,
+        var_dir=str(tmp_path / "var"),
+        port=port,
+        clinic_phone="+44 20 7946 0000",
+    )
     app = create_app(settings, clock=SystemClock())
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
@@ -142,3 +147,13 @@ async def new_page(browser: Any) -> AsyncIterator[Any]:
     yield open_page
     for context in contexts:
         await context.close()
+
+
+@pytest.fixture(autouse=True)
+def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The server gathers 127.0.0.1, which Chromium uses with --allow-loopback-in-peer-
+    connection (../shared/docs/testing.md §4.1)."""
+    import aioice.ice
+
+    monkeypatch.setattr(aioice.ice, "get_host_addresses",
+                        lambda use_ipv4, use_ipv6: ["127.0.0.1"])

@@ -81,8 +81,11 @@ async def test_a_family_member_joins_from_their_link_on_a_phone(live_server, new
 async def test_a_revoked_link_says_so_and_whom_to_call(live_server, new_page) -> None:
     db = live_server.app[SERVICES].db
     async with db.begin() as s:
-        await s.execute(update(JoinLink).where(JoinLink.id == live_server.world.link_ids["a"])
-                        .values(revoked_at=dt.datetime.now(dt.UTC)))
+        await s.execute(
+            update(JoinLink)
+            .where(JoinLink.id == live_server.world.link_ids["a"])
+            .values(revoked_at=dt.datetime.now(dt.UTC))
+        )
     page = await new_page(**PHONE)
     response = await page.goto(f"{live_server.url}/join/{live_server.world.tokens['a']}")
     assert response.status == 410

@@ -1,0 +1,95 @@
+"""A family member and a clinician meet through the lobby in real browsers, with real media
+through Hearth's server; the family reloads the tab and is back in the call."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from playwright.async_api import expect
+
+from tests.builders import PASSWORD
+
+PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
+
+FRAMES = """() => Array.from(document.querySelectorAll('#remote video'))
+  .map(v => v.videoWidth > 0 ? v.getVideoPlaybackQuality().totalVideoFrames : 0)"""
+
+
+async def frames(page: Any) -> int:
+    counts = await page.evaluate(FRAMES)
+    return max(counts) if counts else 0
+
+
+async def frames_rising(page: Any, timeout_s: float = 30) -> None:
+    """Remote video is decoding: a picture with a size, and the frame count going up."""
+    deadline = asyncio.get_running_loop().time() + timeout_s
+    first = None
+    while asyncio.get_running_loop().time() < deadline:
+        count = await frames(page)
+        if count > 0 and first is None:
+            first = count
+        if first is not None and count > first + 10:
+            return
+        await asyncio.sleep(0.25)
+    raise AssertionError(f"remote video frames did not rise (first={first})")
+
+
+async def clinician_in_visit(live_server: Any, new_page: Any) -> Any:
+    page = await new_page()
+    await page.goto(live_server.url + "/login")
+    await page.fill("#email", "clin_a@hearth.test")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/today")
+    await page.goto(f"{live_server.url}/visit/{live_server.world.encounters['a'].id}")
+    await page.get_by_role("button", name="Start camera and join").click()
+    await expect(page.get_by_role("button", name="End visit")).to_be_enabled()
+    return page
+
+
+async def family_in_lobby(live_server: Any, new_page: Any) -> Any:
+    page = await new_page(**PHONE)
+    await page.goto(f"{live_server.url}/join/{live_server.world.tokens['a']}")
+    await page.get_by_role("button", name="Check my camera and microphone").click()
+    await expect(page.locator("#camera-status")).to_contain_text("We can see you")
+    await expect(page.locator("#network-status")).to_contain_text("connection")
+    await page.fill("#display-name", "Ben")
+    await page.get_by_role("button", name="Join the waiting room").click()
+    await page.wait_for_url("**/family")
+    await expect(page.locator("#lobby-status")).to_contain_text("let you in")
+    return page
+
+
+async def test_family_and_clinician_meet_through_the_lobby(live_server, new_page) -> None:
+    clinician = await clinician_in_visit(live_server, new_page)
+    family = await family_in_lobby(live_server, new_page)
+    waiting = clinician.locator("#lobby li")
+    await expect(waiting).to_have_count(1)
+    await expect(waiting.locator(".name")).to_have_text("Ben")
+    await waiting.get_by_role("button", name="Let in").click()
+    await expect(family.locator("#call")).to_be_visible()
+    await expect(clinician.locator("#lobby li")).to_have_count(0)
+    await frames_rising(family)
+    await frames_rising(clinician)
+    await expect(clinician.locator("#people li .name")).to_contain_text(["Ben"])
+
+    # A reload: straight back into the call, no device check, no second admission.
+    await family.reload()
+    await expect(family.locator("#call")).to_be_visible()
+    assert await family.locator("#check").count() == 0
+    await frames_rising(family)
+    await frames_rising(clinician)
+    names = await clinician.locator("#people li .name").all_text_contents()
+    assert names.count("Ben") == 1
+
+
+async def test_the_clinician_ends_the_visit_for_everyone(live_server, new_page) -> None:
+    clinician = await clinician_in_visit(live_server, new_page)
+    family = await family_in_lobby(live_server, new_page)
+    await clinician.locator("#lobby li").get_by_role("button", name="Let in").click()
+    await frames_rising(family)
+    clinician.on("dialog", lambda dialog: asyncio.ensure_future(dialog.accept()))
+    await clinician.get_by_role("button", name="End visit").click()
+    await expect(family.locator("#ended")).to_be_visible()
+    await expect(family.locator("#ended-title")).to_have_text("The visit has ended")
