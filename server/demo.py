@@ -38,6 +38,7 @@ class DemoInfo:
     logins: list[tuple[str, str, str]]  # role, email, password
     family_link: str
     visit_starts_at: dt.datetime
+    encounter_id: int
 
 
 def _passwords(var_dir: Path) -> tuple[dict[str, str], bool]:
@@ -134,12 +135,14 @@ async def seed_demo(settings: Settings, clock: Clock) -> DemoInfo:
                 s, settings, visit, created_by=users["scheduler"].id, now=now
             )
             starts_at = visit.starts_at
+            encounter_id = visit.id
     finally:
         await db.dispose()
     return DemoInfo(
         logins=[(role, email, passwords[email]) for role, email, _ in DEMO_STAFF],
         family_link=link_url(settings, token),
         visit_starts_at=starts_at,
+        encounter_id=encounter_id,
     )
 
 
@@ -153,6 +156,11 @@ def describe(settings: Settings, info: DemoInfo) -> str:
         f"Staff: open {base}/login and sign in as one of",
     ]
     lines += [f"    {role:<12} {email:<{width}}  password: {pw}" for role, email, pw in info.logins]
+    lines += [
+        "",
+        f"Clinician: after signing in as the clinician, open today's visit at {base}/visit/"
+        f'{info.encounter_id} and press "Start camera and join".',
+    ]
     lines += [
         "",
         f"Family: today's video visit starts at {info.visit_starts_at:%H:%M} UTC. Open this link "

@@ -16,6 +16,7 @@ from sqlalchemy import (
     CheckConstraint,
     Date,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -23,6 +24,7 @@ from sqlalchemy import (
     String,
     Text,
     TypeDecorator,
+    UniqueConstraint,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -241,3 +243,40 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     request_id: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
+
+
+class Reading(Base):
+    """A device or manual reading: an Observation (kind, value, UCUM unit, LOINC code).
+
+    A special value from a device (NaN, NRes, ±INF) is stored with ``value`` NULL and the
+    reason in ``absent_reason``, never as a number. ``client_id`` is the id the sender chose;
+    one message can carry several readings (an oximeter's SpO2 and pulse), hence the
+    uniqueness on (patient, client id, kind): a resend is stored once.
+    """
+
+    __tablename__ = "readings"
+    __table_args__ = (
+        UniqueConstraint("patient_id", "client_id", "kind", name="uq_readings_client"),
+        Index("ix_readings_patient_kind_taken", "patient_id", "kind", "taken_at"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    patient_id: Mapped[int] = mapped_column(ForeignKey("patients.id"))
+    encounter_id: Mapped[int | None] = mapped_column(ForeignKey("encounters.id"), index=True)
+    client_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(30))
+    value: Mapped[float | None] = mapped_column(Float)
+    value2: Mapped[float | None] = mapped_column(Float)
+    unit: Mapped[str] = mapped_column(String(20))
+    loinc: Mapped[str] = mapped_column(String(20))
+    absent_reason: Mapped[str | None] = mapped_column(String(30))
+    source: Mapped[str] = mapped_column(String(20))
+    device_model: Mapped[str | None] = mapped_column(String(120))
+    device_id: Mapped[str | None] = mapped_column(String(120))
+    taken_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    time_source: Mapped[str] = mapped_column(String(20))
+    entered_by_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    entered_by_link_id: Mapped[int | None] = mapped_column(ForeignKey("join_links.id"))
+    details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    is_drill: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -246,6 +246,7 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
         },
         page_data={
             "page": "visit",
+            "time_zone": zone,
             "encounter_id": encounter.id,
             "ice_servers": services(request).settings.ice_server_list,
         },

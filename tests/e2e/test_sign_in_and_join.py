@@ -66,12 +66,15 @@ async def test_a_family_member_joins_from_their_link_on_a_phone(live_server, new
     page = await new_page(**PHONE)
     await page.goto(f"{live_server.url}/join/{live_server.world.tokens['a']}")
     assert "Staff clin_a" in await page.locator("main").text_content()
+    # The name comes after the device check.
+    assert await page.locator("#name-step").is_hidden()
+    await page.get_by_role("button", name="Check my camera and microphone").click()
     await page.click("button[type=submit]")
     await expect(page.locator("#join-message")).to_contain_text("enter your name")
     await page.fill("#display-name", "Ben")
     await page.click("button[type=submit]")
     await page.wait_for_url("**/family")
-    assert await page.locator("h1").text_content() == "Hello, Ben"
+    await expect(page.locator("#lobby-title")).to_have_text("Hello, Ben")
     # The token is gone from the address bar and from history (reliability.md R6).
     assert live_server.world.tokens["a"] not in page.url
     width = await page.evaluate("document.documentElement.scrollWidth")

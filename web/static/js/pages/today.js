@@ -20,7 +20,15 @@ function renderVisit(visit) {
   const kind = strings.kinds[visit.kind] || visit.kind;
   const state = strings.statuses[visit.status] || visit.status;
   item.querySelector(".detail").textContent = `${kind} · ${state} · ${strings.with} ${visit.clinician_name}`;
-  if (visit.kind === "video_visit" && (visit.status === "planned" || visit.status === "in_progress")) {
+  const open = visit.kind === "video_visit" && (visit.status === "planned" || visit.status === "in_progress");
+  if (open && (page.role === "clinician" || page.role === "coordinator")) {
+    const link = document.createElement("a");
+    link.className = "button primary";
+    link.href = `/visit/${visit.id}`;
+    link.textContent = strings.openVisit;
+    item.querySelector(".actions").append(link);
+  }
+  if (open) {
     const button = document.createElement("button");
     button.type = "button";
     button.className = "button";

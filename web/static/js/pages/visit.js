@@ -1,6 +1,8 @@
+import { loadSession, request as apiRequest } from "../lib/api.js";
 import * as ev from "../lib/events.js";
 import { PeerLink } from "../lib/peer.js";
 import { connect, request } from "../lib/signal.js";
+import { dayRange, formatTime } from "../lib/time.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson } from "../ui/dom.js";
 import { Tiles } from "../ui/tiles.js";
@@ -168,4 +170,24 @@ byId("lobby-form").addEventListener("submit", async (event) => {
   await act(ev.LOBBY_MESSAGE, { message: text || null, wait_minutes: wait === "" ? null : Number(wait) });
 });
 
+async function listToday() {
+  const range = dayRange(new Date(), page.time_zone);
+  try {
+    const data = await apiRequest("GET", `/api/encounters?from=${encodeURIComponent(range.from)}&to=${encodeURIComponent(range.to)}`);
+    byId("today-visits").replaceChildren(...data.items.map((visit) => {
+      const item = document.createElement("li");
+      item.className = "person";
+      const link = document.createElement("a");
+      link.href = `/visit/${visit.id}`;
+      link.textContent = `${formatTime(visit.starts_at, page.time_zone, page.lang)} · ${visit.patient_name || ""}`;
+      if (visit.id === page.encounter_id) link.setAttribute("aria-current", "page");
+      item.append(link);
+      return item;
+    }));
+  } catch (err) {
+    // The list is a convenience beside the call; the call goes on without it.
+  }
+}
+
 wire();
+loadSession().then(listToday, () => {});
