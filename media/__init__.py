@@ -1,5 +1,12 @@
-"""WebRTC media with aiortc: one peer connection per participant and the forwarding relay.
+"""WebRTC media with aiortc: one peer connection per participant and the relay between them.
 
 Knows nothing of the database or of who a person is beyond an id; reports what happens
 through callbacks that ``server`` supplies.
 """
+
+from media.callbacks import MediaCallbacks
+from media.errors import MediaError
+from media.hub import MediaHub
+from media.relay import Relay, TranscodingRelay
+
+__all__ = ["MediaCallbacks", "MediaError", "MediaHub", "Relay", "TranscodingRelay"]
