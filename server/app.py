@@ -11,7 +11,15 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from server.api import audit_log, encounters, join, patients, session, users  # noqa: F401 - registers routes
+from server.api import (  # noqa: F401 - importing registers the routes
+    audit_log,
+    encounters,
+    join,
+    patients,
+    readings,
+    session,
+    users,
+)
 from server.api.health import add_health_routes
 from server.api.registry import add_api_routes
 from server.audit import denial_middleware

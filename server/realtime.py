@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -13,8 +14,12 @@ import socketio
 from aiohttp import web
 
 from media import MediaCallbacks, MediaHub
+from server.context import SERVICES
+from server.readings import Enterer, accept_message
 from server.settings import Settings
 from server.visits import VisitGate
+from signaling import events as ev
+from signaling.limits import TokenBucket
 from signaling.namespace import VisitNamespace
 
 logger = logging.getLogger(__name__)
@@ -32,6 +37,12 @@ class Realtime:
 
 
 REALTIME = web.AppKey("realtime", Realtime)
+READING_BUCKETS = web.AppKey("reading_buckets", dict)
+READINGS_CHANNEL = "readings"
+# A device sends about one reading a second; a simulator in a drill a few. Ten a second per
+# participant with bursts of 30 (a resend after a reconnect) is generous and still bounded.
+READINGS_PER_S = 10.0
+READINGS_BURST = 30
 
 
 def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
@@ -53,7 +64,7 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
         logger.info("peer %s in %s is %s", participant_id, room_id, state)
 
     async def data_message(room_id: str, participant_id: str, label: str, text: str) -> str | None:
-        return None
+        return await _on_data_message(app, holder["ns"], room_id, participant_id, label, text)
 
     hub = MediaHub(
         ice_servers=settings.ice_server_list,
@@ -67,6 +78,7 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
     sio.attach(app, socketio_path="socket.io")
     realtime = Realtime(sio=sio, namespace=namespace, hub=hub)
     app[REALTIME] = realtime
+    app[READING_BUCKETS] = {}
     app.cleanup_ctx.append(_lifecycle)
     return realtime
 
@@ -91,6 +103,33 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
             await task
         await realtime.namespace.close()
         await realtime.hub.close()
+
+
+async def _on_data_message(app: web.Application, namespace: VisitNamespace, room_id: str,
+                           participant_id: str, label: str, text: str) -> str | None:
+    """A message on a participant's data channel: today only ``readings``."""
+    if label != READINGS_CHANNEL:
+        return json.dumps({"nack": None, "code": "unknown_channel",
+                           "error": f"Hearth has no data channel called {label[:40]!r}."})
+    caller = namespace.caller_of(room_id, participant_id)
+    if caller is None or not room_id.startswith("encounter-"):
+        return json.dumps({"nack": None, "code": "not_joined", "error": "Join the visit first."})
+    buckets = app[READING_BUCKETS]
+    bucket = buckets.setdefault(participant_id, TokenBucket(rate=READINGS_PER_S,
+                                                            burst=READINGS_BURST))
+    if not bucket.take():
+        return json.dumps({"nack": None, "code": "rate_limited",
+                           "error": "Too many readings at once; slow down."})
+    encounter_id = int(room_id.removeprefix("encounter-"))
+    svc = app[SERVICES]
+    outcome = await accept_message(
+        svc.db, svc.clock, encounter_id=encounter_id, text=text,
+        who=Enterer(caller.user_id, caller.link_id, caller.role))
+    for item in outcome.stored:
+        await namespace.notify(encounter_id, ev.READING, item, group="admitted")
+    for alert in outcome.alerts:
+        await namespace.notify(encounter_id, ev.ALERT, alert, group="hosts")
+    return json.dumps(outcome.reply)
 
 
 def live_status(app: web.Application, encounter_id: int) -> dict[str, Any]:

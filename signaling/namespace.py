@@ -19,6 +19,7 @@ import socketio
 from signaling import events as ev
 from signaling.errors import SignalingError
 from signaling.limits import TokenBucket
+from signaling.messages import require_field, require_sdp
 from signaling.ports import Caller, Gate, Media
 from signaling.rooms import Participant, Room, Rooms
 
@@ -33,24 +34,6 @@ RECONNECT_GRACE_S = 60.0
 QUALITY_LEVELS = ("good", "fair", "poor")
 
 Handler = Callable[[str, Any], Awaitable[Any]]
-
-
-def _require(data: Any, key: str, kind: type) -> Any:
-    if not isinstance(data, dict) or key not in data:
-        raise SignalingError("bad_request", f"The message needs a {key!r} field.")
-    value = data[key]
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise SignalingError("bad_request", f"The field {key!r} must be a whole number.")
-    if not isinstance(value, kind):
-        raise SignalingError("bad_request", f"The field {key!r} must be a {kind.__name__}.")
-    return value
-
-
-def _sdp(data: Any, expected_type: str) -> str:
-    sdp = _require(data, "sdp", str)
-    if data.get("type") != expected_type:
-        raise SignalingError("bad_request", f"The description's type must be {expected_type!r}.")
-    return sdp
 
 
 class VisitNamespace(socketio.AsyncNamespace):
@@ -158,7 +141,7 @@ class VisitNamespace(socketio.AsyncNamespace):
         return room, participant
 
     def _target(self, room: Room, data: Any) -> Participant:
-        target = room.get(_require(data, "participant_id", str))
+        target = room.get(require_field(data, "participant_id", str))
         if target is None:
             raise SignalingError("not_found", "That person is not in this visit.")
         return target
@@ -204,7 +187,7 @@ class VisitNamespace(socketio.AsyncNamespace):
 
     # -- handlers -------------------------------------------------------------------------
     async def _join(self, sid: str, data: Any) -> dict[str, Any]:
-        encounter_id = _require(data, "encounter_id", int)
+        encounter_id = require_field(data, "encounter_id", int)
         caller = self.callers.get(sid)
         if caller is None or not await self.gate.is_still_valid(caller, in_call=False):
             raise SignalingError("session_expired", "Your session has ended. Please sign in again.")
@@ -298,14 +281,14 @@ class VisitNamespace(socketio.AsyncNamespace):
         if participant.state != "admitted":
             raise SignalingError("not_admitted", "Please wait until the clinician lets you in.")
         answer = await self.media.handle_offer(room.room_id, participant.participant_id,
-                                               _sdp(data, "offer"))
+                                               require_sdp(data, "offer"))
         await self._broadcast(room)
         return {"sdp": answer, "type": "answer", "sources": self._sources(room, participant)}
 
     async def _answer(self, sid: str, data: Any) -> dict[str, bool]:
         room, participant = self._place(sid)
         await self.media.handle_answer(room.room_id, participant.participant_id,
-                                       _sdp(data, "answer"))
+                                       require_sdp(data, "answer"))
         await self._broadcast(room)
         return {"ok": True}
 
@@ -338,7 +321,7 @@ class VisitNamespace(socketio.AsyncNamespace):
 
     async def _quality(self, sid: str, data: Any) -> dict[str, bool]:
         room, participant = self._place(sid)
-        level = _require(data, "level", str)
+        level = require_field(data, "level", str)
         if level not in QUALITY_LEVELS:
             raise SignalingError("bad_request", "The level must be good, fair or poor.")
         if participant.quality != level:
@@ -386,6 +369,18 @@ class VisitNamespace(socketio.AsyncNamespace):
             if not await self.gate.is_still_valid(caller, in_call=in_call):
                 await self.expel(lambda c, key=caller.session_key: c.session_key == key,
                                  "Your session has ended.")
+
+    def caller_of(self, room_id: str, participant_id: str) -> Caller | None:
+        for room in self.rooms.all():
+            if room.room_id == room_id and (p := room.get(participant_id)) and p.sid:
+                return self.callers.get(p.sid)
+        return None
+
+    async def notify(self, encounter_id: int, event: str, data: Any, *, group: str) -> None:
+        """Push an event to the room's ``admitted`` people or its ``hosts``."""
+        room = self.rooms.get(encounter_id)
+        if room is not None:
+            await self.emit(event, data, room=self._key(room, group))
 
     def live_status(self, encounter_id: int) -> dict[str, int]:
         room = self.rooms.get(encounter_id)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import fractions
+import json
 from collections import defaultdict
 from typing import Any
 
@@ -56,8 +57,11 @@ class VisitClient:
         self._readers: list[asyncio.Task[None]] = []
         self.participant_id: str | None = None
         self.sources: dict[str, str] = {}  # mid -> publisher participant id
+        self.channel: Any = None
+        self.channel_open = asyncio.Event()
+        self.replies: list[dict[str, Any]] = []
         for name in ("lobby", "participants", "admitted", "denied", "sent_to_lobby",
-                     "lobby_status", "visit_ended", "replaced"):
+                     "lobby_status", "visit_ended", "replaced", "reading", "alert"):
             self.sio.on(name, self._recorder(name), namespace="/visit")
         self.sio.on("renegotiate", self._on_renegotiate, namespace="/visit")
 
@@ -90,6 +94,11 @@ class VisitClient:
         self.pc = pc
         pc.addTrack(AudioStreamTrack())
         pc.addTrack(ColourTrack(rgb))
+        channel = pc.createDataChannel("readings")
+        self.channel = channel
+        self.channel_open = asyncio.Event()
+        channel.on("open", self.channel_open.set)
+        channel.on("message", self._on_channel_message)
         pc.on("track", self._on_track)
         await pc.setLocalDescription(await pc.createOffer())
         reply = await self.call("offer", {"sdp": pc.localDescription.sdp, "type": "offer"})
@@ -97,6 +106,17 @@ class VisitClient:
             self.sources = reply.get("sources", {})
             await pc.setRemoteDescription(RTCSessionDescription(reply["sdp"], reply["type"]))
         return reply
+
+    def _on_channel_message(self, message: str) -> None:
+        self.replies.append(json.loads(message))
+
+    async def send_reading(self, message: Any) -> dict[str, Any]:
+        """Send one message on the readings channel; the server's ack or nack for it."""
+        await asyncio.wait_for(self.channel_open.wait(), TIMEOUT_S)
+        before = len(self.replies)
+        self.channel.send(message if isinstance(message, str) else json.dumps(message))
+        await self.wait_for(lambda: len(self.replies) > before)
+        return self.replies[before]
 
     def _on_track(self, track: Any) -> None:
         self._readers.append(asyncio.create_task(self._read(track)))

@@ -1,0 +1,87 @@
+"""Readings over HTTP: a patient's stored readings, and a clinician's manual entry."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+from aiohttp import web
+from pydantic import BaseModel
+from sqlalchemy import select
+
+from server import audit
+from server.access import encounter_for, patient_for
+from server.api.registry import api, int_param, respond
+from server.auth import staff
+from server.context import services
+from server.errors import ApiError, read_json
+from server.models import Reading as ReadingRow
+from server.readings import Enterer, accept_message, row_to_dict
+from server.realtime import REALTIME
+from signaling import events as ev
+
+KINDS = ("spo2", "heart_rate", "blood_pressure", "temperature", "weight", "respiratory_rate")
+MAX_ITEMS = 2000
+
+
+class ReadingList(BaseModel):
+    items: list[dict[str, object]]
+
+
+class ReadingAck(BaseModel):
+    ack: str | None
+
+
+@api("GET", "/api/patients/{patient_id}/readings", summary="A patient's stored readings",
+     tag="readings", response=ReadingList, auth="staff",
+     query=(("kind", "string", "one kind, e.g. spo2"),
+            ("since", "string", "ISO-8601 time with zone")),
+     errors=(401, 403, 404, 422))
+async def list_readings(request: web.Request) -> web.StreamResponse:
+    who = staff(request)
+    patient_id = int_param(request, "patient_id")
+    kind = request.query.get("kind")
+    if kind and kind not in KINDS:
+        raise ApiError(422, "invalid_field", f"'kind' must be one of {', '.join(KINDS)}.",
+                       field="kind")
+    since_raw = request.query.get("since")
+    query = select(ReadingRow).where(ReadingRow.patient_id == patient_id)
+    if since_raw:
+        try:
+            since = dt.datetime.fromisoformat(since_raw)
+        except ValueError as exc:
+            raise ApiError(422, "invalid_field", "'since' must be an ISO-8601 time.",
+                           field="since") from exc
+        if since.tzinfo is None:
+            raise ApiError(422, "naive_datetime", "'since' needs a time zone.", field="since")
+        query = query.where(ReadingRow.taken_at >= since)
+    if kind:
+        query = query.where(ReadingRow.kind == kind)
+    async with services(request).db.begin() as s:
+        await patient_for(s, who, patient_id, "patient.read_clinical")
+        rows = (await s.scalars(query.order_by(ReadingRow.taken_at).limit(MAX_ITEMS))).all()
+        await audit.record(s, request, who, "read", "reading", None, patient_id=patient_id)
+    return respond(ReadingList(items=[row_to_dict(r) for r in rows]))
+
+
+@api("POST", "/api/encounters/{encounter_id}/readings",
+     summary="Record a reading during a visit (e.g. breaths counted on video)", tag="readings",
+     response=ReadingAck, status=201, auth="staff", errors=(400, 401, 403, 404, 422))
+async def add_reading(request: web.Request) -> web.StreamResponse:
+    who = staff(request)
+    encounter_id = int_param(request, "encounter_id")
+    body = await read_json(request, max_bytes=4096)
+    svc = services(request)
+    async with svc.db.begin() as s:
+        await encounter_for(s, who, encounter_id, "encounter.read_clinical")
+    outcome = await accept_message(svc.db, svc.clock, encounter_id=encounter_id,
+                                   who=Enterer(who.user_id, None, who.role),
+                                   text=json.dumps(body))
+    if "nack" in outcome.reply:
+        raise ApiError(422, outcome.reply["code"], outcome.reply["error"])
+    namespace = request.app[REALTIME].namespace
+    for item in outcome.stored:
+        await namespace.notify(encounter_id, ev.READING, item, group="admitted")
+    for alert in outcome.alerts:
+        await namespace.notify(encounter_id, ev.ALERT, alert, group="hosts")
+    return respond(ReadingAck(ack=outcome.reply.get("ack")), 201)
