@@ -8,8 +8,8 @@ from typing import Any
 
 import aiohttp
 
-from server.crypto import hash_password
 from server.context import SERVICES
+from server.crypto import hash_password
 from server.db import Database
 from server.links import issue_link, link_url
 from server.models import CareTeam, CareTeamMember, Encounter, FamilyMember, Patient, User
@@ -31,21 +31,29 @@ class Agent:
         return str(self.client.make_url(path))
 
     async def call(
-        self, method: str, path: str, json: Any = None, *, csrf: bool = True,
-        headers: dict[str, str] | None = None, data: bytes | str | None = None,
+        self,
+        method: str,
+        path: str,
+        json: Any = None,
+        *,
+        csrf: bool = True,
+        headers: dict[str, str] | None = None,
+        data: bytes | str | None = None,
     ) -> tuple[int, Any]:
         all_headers = dict(headers or {})
         if csrf and self.csrf and method not in ("GET", "HEAD"):
             all_headers.setdefault("X-CSRF-Token", self.csrf)
-        async with self.http.request(method, self.url(path), json=json, data=data,
-                                     headers=all_headers) as response:
+        async with self.http.request(
+            method, self.url(path), json=json, data=data, headers=all_headers
+        ) as response:
             if response.content_type == "application/json":
                 return response.status, await response.json()
             return response.status, await response.text()
 
     async def login(self, email: str, password: str = PASSWORD) -> dict[str, Any]:
-        status, body = await self.call("POST", "/api/session",
-                                       {"email": email, "password": password})
+        status, body = await self.call(
+            "POST", "/api/session", {"email": email, "password": password}
+        )
         assert status == 200, body
         self.csrf = body["csrf_token"]
         return body
@@ -78,35 +86,69 @@ class World:
         world = cls(client, db)
         now = clock.now()
         async with db.begin() as s:
-            for key, role in [("clin_a", "clinician"), ("coord_a", "coordinator"),
-                              ("clin_b", "clinician"), ("coord_b", "coordinator"),
-                              ("sched", "scheduler"), ("admin", "admin")]:
-                user = User(email=f"{key}@hearth.test", name=f"Staff {key}", role=role,
-                            password_hash=PASSWORD_HASH, active=True, time_zone="UTC",
-                            created_at=now)
+            for key, role in [
+                ("clin_a", "clinician"),
+                ("coord_a", "coordinator"),
+                ("clin_b", "clinician"),
+                ("coord_b", "coordinator"),
+                ("sched", "scheduler"),
+                ("admin", "admin"),
+            ]:
+                user = User(
+                    email=f"{key}@hearth.test",
+                    name=f"Staff {key}",
+                    role=role,
+                    password_hash=PASSWORD_HASH,
+                    active=True,
+                    time_zone="UTC",
+                    created_at=now,
+                )
                 s.add(user)
                 world.users[key] = user
             await s.flush()
             for team in ("a", "b"):
-                patient = Patient(name=f"Patient {team.upper()}", birth_date=dt.date(1940, 1, 2),
-                                  time_zone="Europe/London", language="en", created_at=now)
+                patient = Patient(
+                    name=f"Patient {team.upper()}",
+                    birth_date=dt.date(1940, 1, 2),
+                    time_zone="Europe/London",
+                    language="en",
+                    created_at=now,
+                )
                 s.add(patient)
                 await s.flush()
                 care_team = CareTeam(patient_id=patient.id, name=f"Team {team}")
                 s.add(care_team)
                 await s.flush()
-                s.add_all([CareTeamMember(care_team_id=care_team.id,
-                                          user_id=world.users[f"clin_{team}"].id),
-                           CareTeamMember(care_team_id=care_team.id,
-                                          user_id=world.users[f"coord_{team}"].id)])
-                s.add(FamilyMember(patient_id=patient.id, name=f"Family {team}",
-                                   relationship_="daughter", email=f"fam{team}@hearth.test",
-                                   created_at=now))
+                s.add_all(
+                    [
+                        CareTeamMember(
+                            care_team_id=care_team.id, user_id=world.users[f"clin_{team}"].id
+                        ),
+                        CareTeamMember(
+                            care_team_id=care_team.id, user_id=world.users[f"coord_{team}"].id
+                        ),
+                    ]
+                )
+                s.add(
+                    FamilyMember(
+                        patient_id=patient.id,
+                        name=f"Family {team}",
+                        relationship_="daughter",
+                        email=f"fam{team}@hearth.test",
+                        created_at=now,
+                    )
+                )
                 encounter = Encounter(
-                    patient_id=patient.id, clinician_id=world.users[f"clin_{team}"].id,
-                    kind="video_visit", template="home_palliative_visit", status="planned",
-                    starts_at=now + dt.timedelta(hours=1), ends_at=now + dt.timedelta(hours=2),
-                    is_drill=False, created_at=now)
+                    patient_id=patient.id,
+                    clinician_id=world.users[f"clin_{team}"].id,
+                    kind="video_visit",
+                    template="home_palliative_visit",
+                    status="planned",
+                    starts_at=now + dt.timedelta(hours=1),
+                    ends_at=now + dt.timedelta(hours=2),
+                    is_drill=False,
+                    created_at=now,
+                )
                 s.add(encounter)
                 await s.flush()
                 world.patients[team] = patient

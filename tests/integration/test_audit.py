@@ -23,10 +23,23 @@ async def test_reading_a_patient_writes_one_audit_row(client, world, db) -> None
     rows = (await _rows(db))[before:]
     assert len(rows) == 1
     row = rows[0]
-    assert (row.actor_id, row.role, row.action, row.resource_type, row.resource_id,
-            row.patient_id, row.outcome) == (
-        world.users["clin_a"].id, "clinician", "read", "patient", str(world.patients["a"].id),
-        world.patients["a"].id, "success")
+    assert (
+        row.actor_id,
+        row.role,
+        row.action,
+        row.resource_type,
+        row.resource_id,
+        row.patient_id,
+        row.outcome,
+    ) == (
+        world.users["clin_a"].id,
+        "clinician",
+        "read",
+        "patient",
+        str(world.patients["a"].id),
+        world.patients["a"].id,
+        "success",
+    )
     assert row.address == "127.0.0.1"
     assert row.at.tzinfo is not None
 
@@ -34,12 +47,14 @@ async def test_reading_a_patient_writes_one_audit_row(client, world, db) -> None
 async def test_changes_are_audited_with_the_patient(client, world, db) -> None:
     clinician = await world.agent("clin_a")
     patient_id = world.patients["a"].id
-    status, member = await clinician.call("POST", f"/api/patients/{patient_id}/family",
-                                          {"name": "Carol", "relationship": "sister"})
+    status, member = await clinician.call(
+        "POST", f"/api/patients/{patient_id}/family", {"name": "Carol", "relationship": "sister"}
+    )
     assert status == 201
     rows = [r for r in await _rows(db) if r.action == "create"]
     assert [(r.resource_type, r.resource_id, r.patient_id) for r in rows] == [
-        ("related_person", str(member["id"]), patient_id)]
+        ("related_person", str(member["id"]), patient_id)
+    ]
 
 
 async def test_family_actions_are_audited_as_the_link(client, world, db) -> None:
@@ -54,10 +69,14 @@ async def test_family_actions_are_audited_as_the_link(client, world, db) -> None
 async def test_audit_rows_hold_no_clinical_values_or_tokens(client, world, db) -> None:
     clinician = await world.agent("clin_a")
     await clinician.call("GET", f"/api/patients/{world.patients['a'].id}")
-    await clinician.call("POST", f"/api/patients/{world.patients['a'].id}/family",
-                         {"name": "Dora Secretname", "relationship": "niece"})
-    await (await world.agent()).call("POST", "/api/join", {"token": world.tokens["a"],
-                                                           "display_name": "Ben Secretname"})
+    await clinician.call(
+        "POST",
+        f"/api/patients/{world.patients['a'].id}/family",
+        {"name": "Dora Secretname", "relationship": "niece"},
+    )
+    await (await world.agent()).call(
+        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben Secretname"}
+    )
     for row in await _rows(db):
         text = " ".join(str(v) for v in vars(row).values())
         for secret in ("Secretname", "Patient A", "1940-01-02", world.tokens["a"]):
@@ -75,14 +94,26 @@ async def test_admins_page_through_the_audit_log(client, world) -> None:
     ids = [item["id"] for item in first["items"]]
     assert ids == sorted(ids, reverse=True)
     status, second = await admin.call(
-        "GET", f"/api/audit?patient_id={world.patients['a'].id}&cursor={first['next']}")
+        "GET", f"/api/audit?patient_id={world.patients['a'].id}&cursor={first['next']}"
+    )
     assert status == 200
     assert second["next"] is None
     assert len(second["items"]) == 20
     assert max(i["id"] for i in second["items"]) < min(ids)
-    assert set(second["items"][0]) == {"id", "at", "actor_id", "link_id", "role", "action",
-                                       "resource_type", "resource_id", "patient_id",
-                                       "encounter_id", "address", "outcome"}
+    assert set(second["items"][0]) == {
+        "id",
+        "at",
+        "actor_id",
+        "link_id",
+        "role",
+        "action",
+        "resource_type",
+        "resource_id",
+        "patient_id",
+        "encounter_id",
+        "address",
+        "outcome",
+    }
     status, mine = await admin.call("GET", f"/api/audit?actor_id={world.users['clin_a'].id}")
     assert {i["actor_id"] for i in mine["items"]} == {world.users["clin_a"].id}
 

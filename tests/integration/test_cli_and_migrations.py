@@ -25,14 +25,20 @@ HEARTH = [sys.executable, "-m", "server"]
 
 
 def _run(args: list[str], env: dict[str, str], stdin: str = "") -> subprocess.CompletedProcess[str]:
-    return subprocess.run(HEARTH + args, input=stdin, capture_output=True, text=True, env=env,
-                          timeout=60, check=False)
+    return subprocess.run(
+        HEARTH + args, input=stdin, capture_output=True, text=True, env=env, timeout=60, check=False
+    )
 
 
 def _env(database_url: str, tmp_path: Path) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("HEARTH_")}
-    env.update({"HEARTH_DATABASE_URL": database_url, "HEARTH_VAR_DIR": str(tmp_path / "var"),
-                "HEARTH_SECRET_KEY": "cli-test-secret"})
+    env.update(
+        {
+            "HEARTH_DATABASE_URL": database_url,
+            "HEARTH_VAR_DIR": str(tmp_path / "var"),
+            "HEARTH_SECRET_KEY": "cli-test-secret",
+        }
+    )
     return env
 
 
@@ -42,7 +48,8 @@ async def test_migrations_reach_head_and_match_the_models(database_url: str) -> 
         assert await current_revision(db.engine) == head_revision(database_url)
         async with db.engine.connect() as conn:
             diff = await conn.run_sync(
-                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata))
+                lambda c: compare_metadata(MigrationContext.configure(c), Base.metadata)
+            )
         assert diff == []
     finally:
         await db.dispose()
@@ -50,19 +57,71 @@ async def test_migrations_reach_head_and_match_the_models(database_url: str) -> 
 
 def test_user_add_creates_a_login_and_prints_its_id(database_url: str, tmp_path: Path) -> None:
     env = _env(database_url, tmp_path)
-    done = _run(["user", "add", "--role", "clinician", "--email", "Nurse@Example.org",
-                 "--name", "A Nurse", "--password-stdin"], env, "a long enough password\n")
+    done = _run(
+        [
+            "user",
+            "add",
+            "--role",
+            "clinician",
+            "--email",
+            "Nurse@Example.org",
+            "--name",
+            "A Nurse",
+            "--password-stdin",
+        ],
+        env,
+        "a long enough password\n",
+    )
     assert done.returncode == 0, done.stderr
     first = json.loads(done.stdout)
     assert isinstance(first["id"], int)
-    again = _run(["user", "add", "--role", "clinician", "--email", "nurse@example.org",
-                  "--name", "A Nurse", "--password-stdin"], env, "a long enough password\n")
+    again = _run(
+        [
+            "user",
+            "add",
+            "--role",
+            "clinician",
+            "--email",
+            "nurse@example.org",
+            "--name",
+            "A Nurse",
+            "--password-stdin",
+        ],
+        env,
+        "a long enough password\n",
+    )
     assert again.returncode == 1 and "already exists" in again.stderr
-    weak = _run(["user", "add", "--role", "admin", "--email", "b@example.org", "--name", "B",
-                 "--password-stdin"], env, "short\n")
+    weak = _run(
+        [
+            "user",
+            "add",
+            "--role",
+            "admin",
+            "--email",
+            "b@example.org",
+            "--name",
+            "B",
+            "--password-stdin",
+        ],
+        env,
+        "short\n",
+    )
     assert weak.returncode == 1 and "at least 12 characters" in weak.stderr
-    bad_role = _run(["user", "add", "--role", "family", "--email", "c@example.org",
-                     "--name", "C", "--password-stdin"], env, "a long enough password\n")
+    bad_role = _run(
+        [
+            "user",
+            "add",
+            "--role",
+            "family",
+            "--email",
+            "c@example.org",
+            "--name",
+            "C",
+            "--password-stdin",
+        ],
+        env,
+        "a long enough password\n",
+    )
     assert bad_role.returncode == 2 and "invalid choice" in bad_role.stderr
 
 
@@ -96,8 +155,13 @@ def test_serve_demo_prints_working_links_and_is_idempotent(tmp_path: Path) -> No
     links = []
     for _ in range(2):
         port = _free_port()
-        proc = subprocess.Popen(HEARTH + ["serve", "--demo", "--port", str(port)], env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+        proc = subprocess.Popen(
+            HEARTH + ["serve", "--demo", "--port", str(port)],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
         try:
             output = ""
             deadline = time.monotonic() + 30
@@ -135,8 +199,10 @@ async def _count_demo(url: str) -> tuple[int, int, int]:
     db = Database(url)
     try:
         async with db.begin() as s:
-            return (await s.scalar(select(func.count()).select_from(User)),
-                    await s.scalar(select(func.count()).select_from(Patient)),
-                    await s.scalar(select(func.count()).select_from(Encounter)))
+            return (
+                await s.scalar(select(func.count()).select_from(User)),
+                await s.scalar(select(func.count()).select_from(Patient)),
+                await s.scalar(select(func.count()).select_from(Encounter)),
+            )
     finally:
         await db.dispose()

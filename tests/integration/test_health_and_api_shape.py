@@ -61,14 +61,17 @@ async def test_metrics_are_prometheus_text_without_paths_or_tokens(client, world
 async def test_unknown_api_path_is_a_json_404(client) -> None:
     response = await client.get("/api/nothing-here")
     assert response.status == 404
-    assert await response.json() == {"error": "There is nothing at this address.",
-                                     "code": "not_found"}
+    assert await response.json() == {
+        "error": "There is nothing at this address.",
+        "code": "not_found",
+    }
 
 
 async def test_malformed_json_is_a_400_naming_the_problem(client, world) -> None:
     agent = await world.agent("clin_a")
-    status, body = await agent.call("POST", "/api/patients", data=b"{not json",
-                                    headers={"Content-Type": "application/json"})
+    status, body = await agent.call(
+        "POST", "/api/patients", data=b"{not json", headers={"Content-Type": "application/json"}
+    )
     assert status == 400
     assert body["code"] == "malformed_json"
     assert "not valid JSON" in body["error"]
@@ -82,8 +85,12 @@ async def test_wrong_method_is_a_json_405(client) -> None:
 
 async def test_oversized_body_is_refused(client, world) -> None:
     agent = await world.agent("clin_a")
-    status, body = await agent.call("POST", "/api/patients", data=b"{" + b" " * 300_000 + b"}",
-                                    headers={"Content-Type": "application/json"})
+    status, body = await agent.call(
+        "POST",
+        "/api/patients",
+        data=b"{" + b" " * 300_000 + b"}",
+        headers={"Content-Type": "application/json"},
+    )
     assert status == 413
     assert body["code"] == "too_large"
 
@@ -100,9 +107,13 @@ async def test_pages_and_api_carry_security_headers(client) -> None:
 
 
 async def test_static_files_do_not_leave_their_folder(client) -> None:
-    for path in ("/static/../server/settings.py", "/static/%2e%2e/server/settings.py",
-                 "/static/..%2fserver%2fsettings.py", "/static//etc/passwd",
-                 "/static/css/../../../pyproject.toml"):
+    for path in (
+        "/static/../server/settings.py",
+        "/static/%2e%2e/server/settings.py",
+        "/static/..%2fserver%2fsettings.py",
+        "/static//etc/passwd",
+        "/static/css/../../../pyproject.toml",
+    ):
         response = await client.get(path)
         assert response.status in (403, 404), path
         assert "HEARTH_DATABASE_URL" not in await response.text()

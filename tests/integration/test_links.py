@@ -6,13 +6,19 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from server.models import JoinLink, Session as SessionRow
+from server.models import JoinLink
+from server.models import Session as SessionRow
 
 
 async def _book(agent, world, clock, **overrides):  # type: ignore[no-untyped-def]
-    body = {"patient_id": world.patients["a"].id, "clinician_id": world.users["clin_a"].id,
-            "starts_at": (clock.now() + dt.timedelta(hours=3)).isoformat(),
-            "duration_minutes": 45, "kind": "video_visit", **overrides}
+    body = {
+        "patient_id": world.patients["a"].id,
+        "clinician_id": world.users["clin_a"].id,
+        "starts_at": (clock.now() + dt.timedelta(hours=3)).isoformat(),
+        "duration_minutes": 45,
+        "kind": "video_visit",
+        **overrides,
+    }
     return await agent.call("POST", "/api/encounters", body)
 
 
@@ -42,15 +48,18 @@ async def test_other_visit_kinds_get_no_family_link(client, world, clock) -> Non
 
 async def test_a_family_link_opens_a_session_scoped_to_its_visit(client, world) -> None:
     family = await world.agent()
-    status, body = await family.call("POST", "/api/join", {"token": world.tokens["a"],
-                                                           "display_name": "Ben"})
+    status, body = await family.call(
+        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben"}
+    )
     assert status == 200
     assert body["encounter_id"] == world.encounters["a"].id
     family.csrf = body["csrf_token"]
     assert (await family.call("GET", f"/api/encounters/{world.encounters['a'].id}"))[0] == 200
     assert (await family.call("GET", f"/api/encounters/{world.encounters['b'].id}"))[0] == 404
     assert (await family.call("GET", f"/api/patients/{world.patients['a'].id}"))[0] == 403
-    assert (await family.call("POST", f"/api/encounters/{world.encounters['a'].id}/links"))[0] == 403
+    assert (await family.call("POST", f"/api/encounters/{world.encounters['a'].id}/links"))[
+        0
+    ] == 403
 
 
 async def test_the_join_page_welcomes_without_showing_patient_details(client, world) -> None:
@@ -65,8 +74,9 @@ async def test_the_join_page_welcomes_without_showing_patient_details(client, wo
 async def test_an_expired_link_is_refused_and_says_whom_to_call(client, world, clock) -> None:
     clock.set(world.encounters["a"].ends_at + dt.timedelta(minutes=120, seconds=1))
     family = await world.agent()
-    status, body = await family.call("POST", "/api/join", {"token": world.tokens["a"],
-                                                           "display_name": "Ben"})
+    status, body = await family.call(
+        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben"}
+    )
     assert status == 401 and body["code"] == "link_expired"
     response = await client.get(f"/join/{world.tokens['a']}")
     assert response.status == 410
@@ -78,8 +88,9 @@ async def test_an_expired_link_is_refused_and_says_whom_to_call(client, world, c
 async def test_a_link_still_works_within_the_grace_period(client, world, clock) -> None:
     clock.set(world.encounters["a"].ends_at + dt.timedelta(minutes=119))
     family = await world.agent()
-    status, _ = await family.call("POST", "/api/join", {"token": world.tokens["a"],
-                                                        "display_name": "Ben"})
+    status, _ = await family.call(
+        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben"}
+    )
     assert status == 200
 
 
@@ -92,12 +103,15 @@ async def test_revoking_a_link_ends_the_family_session_at_once(client, world, db
     status, body = await family.call("GET", f"/api/encounters/{encounter_id}")
     assert status == 401
     status, body = await (await world.agent()).call(
-        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben"})
+        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben"}
+    )
     assert status == 401 and body["code"] == "link_revoked"
     page = await client.get(f"/join/{world.tokens['a']}")
     assert page.status == 410 and "has been cancelled" in await page.text()
     async with db.begin() as s:
-        assert (await s.scalars(select(SessionRow).where(SessionRow.join_link_id == link_id))).all() == []
+        assert (
+            await s.scalars(select(SessionRow).where(SessionRow.join_link_id == link_id))
+        ).all() == []
     status, listing = await clinician.call("GET", f"/api/encounters/{encounter_id}/links")
     assert [item["status"] for item in listing["items"]] == ["revoked"]
 
@@ -105,7 +119,8 @@ async def test_revoking_a_link_ends_the_family_session_at_once(client, world, db
 async def test_a_link_of_one_visit_cannot_be_revoked_through_another(client, world) -> None:
     clinician = await world.agent("clin_a")
     status, _ = await clinician.call(
-        "DELETE", f"/api/encounters/{world.encounters['a'].id}/links/{world.link_ids['b']}")
+        "DELETE", f"/api/encounters/{world.encounters['a'].id}/links/{world.link_ids['b']}"
+    )
     assert status == 404
 
 
@@ -113,8 +128,9 @@ async def test_malformed_tokens_get_a_clean_401(client, world) -> None:
     family = await world.agent()
     good = world.tokens["a"]
     for token in ("123", good[:-1], good + "A", good.upper(), "../" + good, "%00", " "):
-        status, body = await family.call("POST", "/api/join", {"token": token,
-                                                               "display_name": "Ben"})
+        status, body = await family.call(
+            "POST", "/api/join", {"token": token, "display_name": "Ben"}
+        )
         assert status in (401, 422), token
         assert set(body) >= {"error", "code"}
     for path in ("/join/123", f"/join/{good[:-2]}", "/join/%00", "/join/" + "x" * 500):
@@ -125,23 +141,29 @@ async def test_malformed_tokens_get_a_clean_401(client, world) -> None:
 async def test_link_guessing_is_throttled_per_address(client, world) -> None:
     family = await world.agent()
     for i in range(10):
-        status, _ = await family.call("POST", "/api/join", {"token": f"guess-{i:040d}",
-                                                            "display_name": "Eve"})
+        status, _ = await family.call(
+            "POST", "/api/join", {"token": f"guess-{i:040d}", "display_name": "Eve"}
+        )
         assert status == 401
-    status, body = await family.call("POST", "/api/join", {"token": world.tokens["a"],
-                                                           "display_name": "Ben"})
+    status, body = await family.call(
+        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben"}
+    )
     assert status == 429 and body["code"] == "rate_limited"
 
 
 async def test_display_names_lose_control_characters(client, world) -> None:
     family = await world.agent()
-    status, _ = await family.call("POST", "/api/join", {
-        "token": world.tokens["a"], "display_name": "Ben\u202e\u200b  Smith\n"})
+    status, _ = await family.call(
+        "POST",
+        "/api/join",
+        {"token": world.tokens["a"], "display_name": "Ben\u202e\u200b  Smith\n"},
+    )
     assert status == 200
     status, body = await family.call("GET", "/api/session")
     assert body["name"] == "Ben Smith"
     status, body = await (await world.agent()).call(
-        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "\u200b\u202e"})
+        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "\u200b\u202e"}
+    )
     assert status == 422
 
 
@@ -151,5 +173,6 @@ async def test_a_cancelled_visit_refuses_its_link(client, world, db) -> None:
     async with db.begin() as s:
         (await s.get(Encounter, world.encounters["a"].id)).status = "cancelled"
     status, body = await (await world.agent()).call(
-        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben"})
+        "POST", "/api/join", {"token": world.tokens["a"], "display_name": "Ben"}
+    )
     assert status == 401 and body["code"] == "visit_cancelled"

@@ -11,8 +11,9 @@ from tests.builders import PASSWORD, Agent
 
 
 async def test_login_sets_an_httponly_lax_session_cookie(client, world) -> None:
-    response = await client.post("/api/session", json={"email": "clin_a@hearth.test",
-                                                      "password": PASSWORD})
+    response = await client.post(
+        "/api/session", json={"email": "clin_a@hearth.test", "password": PASSWORD}
+    )
     assert response.status == 200
     body = await response.json()
     assert body["role"] == "clinician" and body["kind"] == "staff"
@@ -27,14 +28,19 @@ async def test_cookie_is_secure_behind_https(aiohttp_client, database_url, clock
     from server.app import create_app
     from tests.builders import World
 
-    settings = Settings(database_url=database_url, secret_key="k" * 32,
-                        public_url="https://hearth.example.org", var_dir=str(tmp_path))
+    settings = Settings(
+        database_url=database_url,
+        secret_key="k" * 32,
+        public_url="https://hearth.example.org",
+        var_dir=str(tmp_path),
+    )
     client = await aiohttp_client(create_app(settings, clock=clock))
     from server.context import SERVICES
 
     world = await World.build(client, client.app[SERVICES].db, clock)
-    response = await client.post("/api/session", json={"email": "clin_a@hearth.test",
-                                                      "password": PASSWORD})
+    response = await client.post(
+        "/api/session", json={"email": "clin_a@hearth.test", "password": PASSWORD}
+    )
     assert "Secure" in response.headers["Set-Cookie"]
     assert response.headers["Strict-Transport-Security"].startswith("max-age=")
     await world.close()
@@ -42,10 +48,12 @@ async def test_cookie_is_secure_behind_https(aiohttp_client, database_url, clock
 
 async def test_wrong_password_and_unknown_email_get_the_same_401(client, world) -> None:
     agent = await world.agent()
-    wrong = await agent.call("POST", "/api/session", {"email": "clin_a@hearth.test",
-                                                      "password": "not the password"})
-    unknown = await agent.call("POST", "/api/session", {"email": "nobody@hearth.test",
-                                                        "password": "not the password"})
+    wrong = await agent.call(
+        "POST", "/api/session", {"email": "clin_a@hearth.test", "password": "not the password"}
+    )
+    unknown = await agent.call(
+        "POST", "/api/session", {"email": "nobody@hearth.test", "password": "not the password"}
+    )
     assert wrong == unknown
     assert wrong[0] == 401 and wrong[1]["code"] == "bad_credentials"
 
@@ -110,11 +118,17 @@ async def test_activity_keeps_a_session_alive_until_its_12_hour_limit(client, wo
 async def test_writes_without_the_csrf_token_are_refused(client, world) -> None:
     agent = await world.agent("clin_a")
     body = {"name": "X", "relationship": "son"}
-    status, reply = await agent.call("POST", f"/api/patients/{world.patients['a'].id}/family",
-                                     body, csrf=False)
+    status, reply = await agent.call(
+        "POST", f"/api/patients/{world.patients['a'].id}/family", body, csrf=False
+    )
     assert status == 403 and reply["code"] == "csrf_failed"
-    status, reply = await agent.call("POST", f"/api/patients/{world.patients['a'].id}/family",
-                                     body, csrf=False, headers={"X-CSRF-Token": "forged"})
+    status, reply = await agent.call(
+        "POST",
+        f"/api/patients/{world.patients['a'].id}/family",
+        body,
+        csrf=False,
+        headers={"X-CSRF-Token": "forged"},
+    )
     assert status == 403 and reply["code"] == "csrf_failed"
     status, _ = await agent.call("POST", f"/api/patients/{world.patients['a'].id}/family", body)
     assert status == 201
@@ -122,25 +136,33 @@ async def test_writes_without_the_csrf_token_are_refused(client, world) -> None:
 
 async def test_writes_from_a_foreign_origin_are_refused(client, world) -> None:
     agent = await world.agent()
-    status, body = await agent.call("POST", "/api/session",
-                                    {"email": "clin_a@hearth.test", "password": PASSWORD},
-                                    headers={"Origin": "https://evil.example"})
+    status, body = await agent.call(
+        "POST",
+        "/api/session",
+        {"email": "clin_a@hearth.test", "password": PASSWORD},
+        headers={"Origin": "https://evil.example"},
+    )
     assert status == 403 and body["code"] == "bad_origin"
-    status, _ = await agent.call("POST", "/api/session",
-                                 {"email": "clin_a@hearth.test", "password": PASSWORD},
-                                 headers={"Origin": "http://hearth.test"})
+    status, _ = await agent.call(
+        "POST",
+        "/api/session",
+        {"email": "clin_a@hearth.test", "password": PASSWORD},
+        headers={"Origin": "http://hearth.test"},
+    )
     assert status == 200
 
 
 async def test_five_wrong_passwords_throttle_the_account(client, world, clock) -> None:
     agent = await world.agent()
     for _ in range(5):
-        status, _ = await agent.call("POST", "/api/session",
-                                     {"email": "clin_a@hearth.test", "password": "wrong"})
+        status, _ = await agent.call(
+            "POST", "/api/session", {"email": "clin_a@hearth.test", "password": "wrong"}
+        )
         assert status == 401
     # Even the right password waits: otherwise the throttle would confirm a guess.
-    async with agent.http.post(agent.url("/api/session"),
-                               json={"email": "clin_a@hearth.test", "password": PASSWORD}) as r:
+    async with agent.http.post(
+        agent.url("/api/session"), json={"email": "clin_a@hearth.test", "password": PASSWORD}
+    ) as r:
         assert r.status == 429
         assert int(r.headers["Retry-After"]) > 0
         assert (await r.json())["code"] == "rate_limited"
@@ -151,11 +173,13 @@ async def test_five_wrong_passwords_throttle_the_account(client, world, clock) -
 async def test_many_failures_from_one_address_throttle_every_account(client, world) -> None:
     agent = await world.agent()
     for i in range(20):
-        status, _ = await agent.call("POST", "/api/session",
-                                     {"email": f"guess{i}@hearth.test", "password": "wrong"})
+        status, _ = await agent.call(
+            "POST", "/api/session", {"email": f"guess{i}@hearth.test", "password": "wrong"}
+        )
         assert status == 401
-    status, body = await agent.call("POST", "/api/session",
-                                    {"email": "clin_b@hearth.test", "password": PASSWORD})
+    status, body = await agent.call(
+        "POST", "/api/session", {"email": "clin_b@hearth.test", "password": PASSWORD}
+    )
     assert status == 429
 
 
@@ -164,25 +188,32 @@ async def test_failed_and_successful_logins_are_audited(client, world, db) -> No
     await agent.call("POST", "/api/session", {"email": "clin_a@hearth.test", "password": "wrong"})
     await agent.login("clin_a@hearth.test")
     async with db.begin() as s:
-        rows = (await s.scalars(select(AuditEvent).where(AuditEvent.action == "login")
-                                .order_by(AuditEvent.id))).all()
+        rows = (
+            await s.scalars(
+                select(AuditEvent).where(AuditEvent.action == "login").order_by(AuditEvent.id)
+            )
+        ).all()
     assert [(r.actor_id, r.outcome) for r in rows] == [
-        (world.users["clin_a"].id, "failure"), (world.users["clin_a"].id, "success")]
+        (world.users["clin_a"].id, "failure"),
+        (world.users["clin_a"].id, "success"),
+    ]
     assert all(r.address for r in rows)
 
 
 async def test_disabling_an_account_ends_its_sessions(client, world) -> None:
     clinician = await world.agent("clin_a")
     admin = await world.agent("admin")
-    status, body = await admin.call("PATCH", f"/api/users/{world.users['clin_a'].id}",
-                                    {"active": False})
+    status, body = await admin.call(
+        "PATCH", f"/api/users/{world.users['clin_a'].id}", {"active": False}
+    )
     assert status == 200 and body["active"] is False
     status, _ = await clinician.call("GET", "/api/session")
     assert status == 401
     fresh = Agent(client)
     world.agents.append(fresh)
-    status, _ = await fresh.call("POST", "/api/session",
-                                 {"email": "clin_a@hearth.test", "password": PASSWORD})
+    status, _ = await fresh.call(
+        "POST", "/api/session", {"email": "clin_a@hearth.test", "password": PASSWORD}
+    )
     assert status == 401
 
 
