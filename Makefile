@@ -49,12 +49,17 @@ messages: $(VENV)/.installed-run
 
 # Third-party browser code, vendored with its version and licence (never fetched at run time).
 SOCKET_IO_CLIENT := 4.8.4
+UPLOT := 1.6.32
 vendor:
 	rm -rf build/vendor && mkdir -p build/vendor web/static/vendor/socket.io
 	cd build/vendor && npm pack --silent socket.io-client@$(SOCKET_IO_CLIENT) && tar xzf socket.io-client-*.tgz
 	cp build/vendor/package/dist/socket.io.esm.min.js build/vendor/package/LICENSE web/static/vendor/socket.io/
 	sed -i 's|//# sourceMappingURL=.*||' web/static/vendor/socket.io/socket.io.esm.min.js
 	echo "socket.io-client $(SOCKET_IO_CLIENT) (npm), dist/socket.io.esm.min.js. MIT licence: see LICENSE. Refresh with \`make vendor\`." > web/static/vendor/socket.io/VERSION
+	cd build/vendor && npm pack --silent uplot@$(UPLOT) && tar xzf uplot-*.tgz --one-top-level=uplot
+	mkdir -p web/static/vendor/uplot
+	cp build/vendor/uplot/package/dist/uPlot.esm.js build/vendor/uplot/package/dist/uPlot.min.css build/vendor/uplot/package/LICENSE web/static/vendor/uplot/
+	echo "uplot $(UPLOT) (npm), dist/uPlot.esm.js and dist/uPlot.min.css. MIT licence: see LICENSE. Refresh with \`make vendor\`." > web/static/vendor/uplot/VERSION
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .ruff_cache

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 import jinja2
 from aiohttp import web
 
+from encounters.vitals import DEFAULT_HOME_BANDS
 from server import audit
 from server.access import encounter_for
 from server.auth import PRINCIPAL
@@ -83,6 +84,11 @@ async def render_error(request: web.Request, status: int, message: str) -> web.S
 def _staff(request: web.Request) -> Principal | None:
     who: Principal | None = request.get(PRINCIPAL)
     return who if who is not None and who.is_staff else None
+
+
+def band_limits() -> dict[str, dict[str, float | None]]:
+    """The home bands the charts shade (per-patient bands arrive with the care plan)."""
+    return {name: {"low": b.low, "high": b.high} for name, b in DEFAULT_HOME_BANDS.items()}
 
 
 def local_time(at: dt.datetime, zone: str) -> str:
@@ -202,6 +208,9 @@ async def family_page(request: web.Request) -> web.StreamResponse:
         page_data={
             "page": "family",
             "encounter_id": encounter.id,
+            # Practice readings only where nobody could mistake them for a patient's:
+            # the demo, and drills (whose every record is marked as a drill).
+            "simulator": services(request).settings.demo or encounter.is_drill,
             "ice_servers": services(request).settings.ice_server_list,
         },
     )
@@ -247,6 +256,9 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
         page_data={
             "page": "visit",
             "time_zone": zone,
+            "patient_id": encounter.patient_id,
+            "since": (encounter.starts_at - dt.timedelta(hours=24)).isoformat(),
+            "bands": band_limits(),
             "encounter_id": encounter.id,
             "ice_servers": services(request).settings.ice_server_list,
         },

@@ -94,6 +94,7 @@ async def live_server(tmp_path: Path, e2e_template: Path) -> AsyncIterator[LiveS
     settings = Settings(
         database_url=f"sqlite:///{db_path}",
         secret_key="e2e-secret-key",
+        demo=True,  # the family page offers the simulator in demo mode
         public_url=url,
         var_dir=str(tmp_path / "var"),
         port=port,

@@ -35,6 +35,11 @@ export class PeerLink {
       if (track) this.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] });
       else this.pc.addTransceiver(kind, { direction: "recvonly" });
     }
+    // The readings channel goes in the first offer: the server's answer cannot add it later.
+    if (handlers.onChannel) {
+      const channel = this.pc.createDataChannel("readings");
+      channel.addEventListener("open", () => handlers.onChannel(channel));
+    }
     // mid -> participant id, from the server with every description it sends.
     this.sources = {};
     this.pc.addEventListener("track", (event) => {

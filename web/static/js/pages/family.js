@@ -1,8 +1,10 @@
 import * as ev from "../lib/events.js";
 import { PeerLink } from "../lib/peer.js";
+import { ReadingQueue } from "../lib/readings.js";
 import { connect, request } from "../lib/signal.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson } from "../ui/dom.js";
+import { bindDevicePanel } from "../ui/devices.js";
 import { Tiles } from "../ui/tiles.js";
 
 const page = readJson("page-data");
@@ -15,6 +17,8 @@ let stream = null;
 let state = "connecting"; // connecting | lobby | admitted | ended
 let retryTimer = null;
 let myId = null;
+const queue = new ReadingQueue(window.localStorage, `hearth.readings.${page.encounter_id}`);
+const devices = bindDevicePanel(byId("devices"), strings, queue, { simulatorAllowed: page.simulator });
 
 async function localMedia() {
   if (stream) return stream;
@@ -64,6 +68,7 @@ function endWith(title, text) {
 
 async function startCall() {
   show("call");
+  queue.detach();
   if (link) link.close();
   const media = await localMedia();
   link = new PeerLink(socket, media, page.ice_servers, {
@@ -73,6 +78,11 @@ async function startCall() {
       if (pcState === "connected") setBanner(banner, "");
     },
     onQuality: (summary) => { byId("my-quality").textContent = strings.quality[summary.level]; },
+    onChannel: (channel) => {
+      channel.addEventListener("message", (event) => devices.onReply(queue.receive(event.data)));
+      channel.addEventListener("close", () => queue.detach());
+      queue.attach((text) => channel.send(text));
+    },
   });
   try {
     await link.start();

@@ -5,11 +5,15 @@ import { connect, request } from "../lib/signal.js";
 import { dayRange, formatTime } from "../lib/time.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson } from "../ui/dom.js";
+import { Charts } from "../ui/charts.js";
 import { Tiles } from "../ui/tiles.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
 const tiles = new Tiles(byId("remote"), strings);
+const charts = new Charts(byId("charts"), strings, page.bands);
+// Counting breaths on video (clinical.md §5.8): a tap per breath for 30 s, doubled.
+const BREATH_WINDOW_S = 30;
 const banner = byId("connection");
 let socket = null;
 let link = null;
@@ -131,6 +135,8 @@ function wire() {
   socket.on("disconnect", () => { if (inCall) setBanner(banner, strings.reconnecting); });
   socket.on(ev.LOBBY, (data) => renderLobby(data.waiting));
   socket.on(ev.PARTICIPANTS, renderPeople);
+  socket.on(ev.READING, (reading) => charts.add(reading));
+  socket.on(ev.ALERT, showAlert);
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
   socket.on(ev.VISIT_ENDED, () => {
     inCall = false;
@@ -170,6 +176,55 @@ byId("lobby-form").addEventListener("submit", async (event) => {
   await act(ev.LOBBY_MESSAGE, { message: text || null, wait_minutes: wait === "" ? null : Number(wait) });
 });
 
+function showAlert(alert) {
+  const item = document.createElement("li");
+  item.className = "alert";
+  item.dataset.parameter = alert.parameter || "";
+  item.textContent = `${new Date().toLocaleTimeString(page.lang, { hour: "2-digit", minute: "2-digit" })} · ${alert.summary}`;
+  byId("alerts").prepend(item);
+}
+
+async function loadReadings() {
+  try {
+    const data = await apiRequest("GET", `/api/patients/${page.patient_id}/readings?since=${encodeURIComponent(page.since)}`);
+    for (const reading of data.items) charts.add(reading);
+  } catch (err) {
+    // Live readings still arrive on the socket.
+  }
+}
+
+let breaths = 0;
+let breathTimer = null;
+byId("count-breaths").addEventListener("click", () => {
+  if (breathTimer) return;
+  breaths = 0;
+  let left = BREATH_WINDOW_S;
+  const tap = byId("breath-tap");
+  const status = byId("breath-status");
+  tap.hidden = false;
+  tap.focus();
+  status.textContent = strings.breaths_left.replace("%(n)s", left);
+  breathTimer = setInterval(async () => {
+    left -= 1;
+    status.textContent = strings.breaths_left.replace("%(n)s", left);
+    if (left > 0) return;
+    clearInterval(breathTimer);
+    breathTimer = null;
+    tap.hidden = true;
+    const perMinute = breaths * (60 / BREATH_WINDOW_S);
+    try {
+      await apiRequest("POST", `/api/encounters/${page.encounter_id}/readings`, {
+        id: crypto.randomUUID(), kind: "respiratory_rate", value: perMinute, unit: "/min",
+        taken_at: new Date().toISOString(), source: "manual",
+      });
+      status.textContent = strings.breaths_saved.replace("%(n)s", perMinute);
+    } catch (err) {
+      status.textContent = strings.breaths_failed + err.message;
+    }
+  }, 1000);
+});
+byId("breath-tap").addEventListener("click", () => { breaths += 1; });
+
 async function listToday() {
   const range = dayRange(new Date(), page.time_zone);
   try {
@@ -190,4 +245,4 @@ async function listToday() {
 }
 
 wire();
-loadSession().then(listToday, () => {});
+loadSession().then(() => { listToday(); loadReadings(); }, () => {});

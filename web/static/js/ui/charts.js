@@ -1,0 +1,95 @@
+// Small time-series charts of the patient's readings, the latest value large, the patient's
+// target band shaded. uPlot draws on a canvas; labels are text nodes.
+import uPlot from "../../vendor/uplot/uPlot.esm.js";
+
+export const KINDS = ["spo2", "heart_rate", "respiratory_rate", "blood_pressure", "temperature", "weight"];
+// The bands each chart shades, by reading kind (blood pressure: the systolic band).
+const BAND_OF = { spo2: "spo2", heart_rate: "heart_rate", respiratory_rate: "respiratory_rate",
+  blood_pressure: "systolic_bp", temperature: "temperature", weight: "weight" };
+const MAX_POINTS = 600;
+
+export class Charts {
+  constructor(root, strings, bands) {
+    this.root = root;
+    this.strings = strings;
+    this.bands = bands || {};
+    this.series = new Map(); // kind -> {times, values, values2, box, latest, plot}
+    this.seen = new Set();
+  }
+
+  box(kind) {
+    let entry = this.series.get(kind);
+    if (entry) return entry;
+    const box = document.createElement("figure");
+    box.className = "chart";
+    box.dataset.kind = kind;
+    const caption = document.createElement("figcaption");
+    const label = document.createElement("span");
+    label.className = "label";
+    label.textContent = this.strings.kinds[kind];
+    const latest = document.createElement("span");
+    latest.className = "latest";
+    caption.append(label, latest);
+    const area = document.createElement("div");
+    area.className = "plot";
+    box.append(caption, area);
+    // Keep the charts in a fixed order, whatever arrives first.
+    const after = [...this.root.children].find((c) => KINDS.indexOf(c.dataset.kind) > KINDS.indexOf(kind));
+    this.root.insertBefore(box, after || null);
+    entry = { times: [], values: [], values2: [], box, latest, area, plot: null };
+    this.series.set(kind, entry);
+    return entry;
+  }
+
+  add(reading) {
+    const key = `${reading.id}:${reading.kind}`;
+    if (this.seen.has(key)) return;
+    this.seen.add(key);
+    const entry = this.box(reading.kind);
+    const t = Date.parse(reading.taken_at) / 1000;
+    const v = reading.value;
+    const first = v === null ? null : typeof v === "object" ? v.systolic : v;
+    const second = v && typeof v === "object" ? v.diastolic : null;
+    let i = entry.times.length;
+    while (i > 0 && entry.times[i - 1] > t) i -= 1;
+    entry.times.splice(i, 0, t);
+    entry.values.splice(i, 0, first);
+    entry.values2.splice(i, 0, second);
+    if (entry.times.length > MAX_POINTS) {
+      entry.times.shift(); entry.values.shift(); entry.values2.shift();
+    }
+    const last = entry.values.length - 1;
+    const unit = this.strings.units[reading.kind];
+    entry.latest.textContent = entry.values[last] === null ? this.strings.no_value
+      : reading.kind === "blood_pressure" ? `${entry.values[last]}/${entry.values2[last]} ${unit}`
+        : `${entry.values[last]} ${unit}`;
+    this.draw(reading.kind, entry);
+  }
+
+  draw(kind, entry) {
+    const data = kind === "blood_pressure"
+      ? [entry.times, entry.values, entry.values2] : [entry.times, entry.values];
+    if (entry.plot) {
+      entry.plot.setData(data);
+      return;
+    }
+    const band = this.bands[BAND_OF[kind]] || {};
+    const series = [{}, { label: this.strings.kinds[kind], stroke: "#1f5f8b", width: 2, points: { show: true } }];
+    if (kind === "blood_pressure") series.push({ label: "diastolic", stroke: "#52606d", width: 2, points: { show: true } });
+    const shade = (u) => {
+      if (band.low === undefined && band.high === undefined) return;
+      const { ctx } = u;
+      const top = u.valToPos(band.high ?? u.scales.y.max, "y", true);
+      const bottom = u.valToPos(band.low ?? u.scales.y.min, "y", true);
+      ctx.save();
+      ctx.fillStyle = "rgba(30, 107, 58, 0.12)";
+      ctx.fillRect(u.bbox.left, Math.min(top, bottom), u.bbox.width, Math.abs(bottom - top));
+      ctx.restore();
+    };
+    entry.plot = new uPlot({
+      width: Math.max(220, entry.area.clientWidth || 280), height: 120, legend: { show: false },
+      scales: { x: { time: true } }, series, hooks: { drawClear: [shade] },
+      axes: [{ size: 28 }, { size: 36 }],
+    }, data, entry.area);
+  }
+}
