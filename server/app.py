@@ -13,12 +13,15 @@ from aiohttp.typedefs import Handler
 
 from server.api import (  # noqa: F401 - importing registers the routes
     audit_log,
+    calendars,
     encounters,
     join,
     patients,
     readings,
+    scheduling,
     session,
     users,
+    visit_changes,
 )
 from server.api.health import add_health_routes
 from server.api.registry import add_api_routes
@@ -28,6 +31,7 @@ from server.clock import Clock, SystemClock
 from server.context import SERVICES, Services
 from server.db import Database
 from server.errors import error_middleware
+from server.jobs import reminder_jobs_ctx
 from server.logs import protect_logs, request_id_var
 from server.metrics import METRICS, Metrics, metrics_middleware, metrics_view
 from server.pages import JINJA, add_page_routes, make_jinja, render_error
@@ -121,6 +125,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[METRICS] = Metrics()
     app[JINJA] = make_jinja()
     app.cleanup_ctx.append(_services_ctx(settings, clock or SystemClock()))
+    app.cleanup_ctx.append(reminder_jobs_ctx)
     add_health_routes(app)
     add_api_routes(app)
     add_page_routes(app)

@@ -280,3 +280,5 @@ class Reading(Base):
     entered_by_link_id: Mapped[int | None] = mapped_column(ForeignKey("join_links.id"))
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+
+from server import scheduling_models  # noqa: E402,F401 - registers tables

@@ -13,6 +13,7 @@ from aiohttp import web
 from encounters.vitals import DEFAULT_HOME_BANDS
 from server import audit
 from server.access import encounter_for
+from server.api.calendars import calendar_feed
 from server.auth import PRINCIPAL
 from server.context import services
 from server.errors import ApiError
@@ -118,6 +119,21 @@ async def today_page(request: web.Request) -> web.StreamResponse:
         "today.html",
         {"user_name": who.name, "role": who.role},
         page_data={"page": "today", "time_zone": zone, "role": who.role},
+    )
+
+
+async def schedule_page(request: web.Request) -> web.StreamResponse:
+    who = _staff(request)
+    if who is None:
+        raise web.HTTPFound("/login")
+    async with services(request).db.begin() as s:
+        user = await s.get(User, who.user_id)
+    zone = user.time_zone if user else "UTC"
+    return await render(
+        request,
+        "schedule.html",
+        {"user_name": who.name},
+        page_data={"page": "schedule", "time_zone": zone, "role": who.role},
     )
 
 
@@ -269,6 +285,8 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/", home, name="home")
     app.router.add_get("/login", login_page, name="login")
     app.router.add_get("/today", today_page, name="today")
+    app.router.add_get("/schedule", schedule_page, name="schedule")
+    app.router.add_get("/calendar/{token}.ics", calendar_feed, name="calendar_feed")
     app.router.add_get("/join/{token}", join_page, name="join")
     app.router.add_get("/family", family_page, name="family")
     app.router.add_get("/visit/{encounter_id}", visit_page, name="visit")

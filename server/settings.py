@@ -87,6 +87,30 @@ class Settings:
         "Comma-separated extra origins allowed to make state-changing requests and open "
         "sockets. The public URL's origin is always allowed.",
     )
+    smtp_host: str | None = _setting(
+        "HEARTH_SMTP_HOST",
+        "SMTP server that sends families their visit reminders by email. Unset: no email.",
+    )
+    smtp_port: int = _setting(
+        "HEARTH_SMTP_PORT",
+        "Port of the SMTP server: 587 uses STARTTLS when offered, 465 implicit TLS.",
+        587,
+    )
+    smtp_from: str | None = _setting(
+        "HEARTH_SMTP_FROM",
+        "Sender address of reminder emails, e.g. Care Team <visits@example.org>.",
+    )
+    smtp_user: str | None = _setting(
+        "HEARTH_SMTP_USER", "User name for the SMTP server, if it needs a login."
+    )
+    smtp_password: str | None = _setting(
+        "HEARTH_SMTP_PASSWORD", "Password for the SMTP server, if it needs a login."
+    )
+    sms_webhook_url: str | None = _setting(
+        "HEARTH_SMS_WEBHOOK_URL",
+        "URL that receives a POST of {\"to\", \"text\"} for each reminder sent by SMS "
+        "(an SMS gateway). Unset: no SMS.",
+    )
     demo: bool = _setting(
         "HEARTH_DEMO", "Seed demo data and print the links (same as --demo).", False
     )

@@ -28,6 +28,7 @@ from server.api.schemas import (
     LinkOut,
 )
 from server.auth import principal, staff
+from server.bookings import after_booking, check_slot
 from server.context import services
 from server.errors import ApiError, not_found
 from server.links import issue_link, link_status, link_url
@@ -71,7 +72,7 @@ async def encounter_out(s: AsyncSession, who: Principal, e: Encounter) -> Encoun
     response=EncounterCreated,
     status=201,
     auth="staff",
-    errors=(400, 401, 403, 404, 422),
+    errors=(400, 401, 403, 404, 409, 422),
 )
 async def create_encounter(request: web.Request) -> web.StreamResponse:
     who = staff(request)
@@ -107,6 +108,16 @@ async def create_encounter(request: web.Request) -> web.StreamResponse:
                 f"Clinician {clinician.id} is not on this patient's care team.",
                 field="clinician_id",
             )
+        await check_slot(
+            s,
+            clinician=clinician,
+            patient_id=patient.id,
+            kind=body.kind,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            now=now,
+            override_reason=body.override_reason,
+        )
         encounter = Encounter(
             patient_id=patient.id,
             clinician_id=clinician.id,
@@ -121,6 +132,9 @@ async def create_encounter(request: web.Request) -> web.StreamResponse:
         )
         s.add(encounter)
         await s.flush()
+        await after_booking(
+            s, encounter, now=now, by=who.user_id, override_reason=body.override_reason
+        )
         await audit.record(
             s,
             request,
@@ -251,7 +265,10 @@ async def list_encounters(request: web.Request) -> web.StreamResponse:
                 patient_id=e.patient_id,
                 encounter_id=e.id,
             )
-            out.append(await encounter_out(s, who, e))
+            item = await encounter_out(s, who, e)
+            if who.role in CLINICAL:
+                item.live = request.app[REALTIME].namespace.live_status(e.id)
+            out.append(item)
     return respond(EncounterList(items=out))
 
 

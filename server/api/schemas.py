@@ -167,6 +167,8 @@ class EncounterCreate(Body):
     duration_minutes: Annotated[int, Field(ge=5, le=480)]
     kind: EncounterKind
     template: Annotated[str, Field(min_length=1, max_length=80)] = "home_palliative_visit"
+    # Books outside the clinician's working hours or in their time off; never over a clash.
+    override_reason: Annotated[str, Field(min_length=1, max_length=500)] | None = None
 
 
 class EncounterOut(BaseModel):
@@ -183,6 +185,8 @@ class EncounterOut(BaseModel):
     duration_minutes: int
     is_drill: bool
     state: dict[str, object] | None = None
+    # Who is in the visit's room now ({"waiting", "in_call"}); clinical roles, in lists.
+    live: dict[str, int] | None = None
 
 
 class EncounterCreated(EncounterOut):

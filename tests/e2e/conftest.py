@@ -15,14 +15,17 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 from aiohttp import web
+from sqlalchemy import update
 
 from server.app import create_app
 from server.clock import SystemClock
 from server.context import SERVICES
 from server.migrate import upgrade
+from server.models import User
 from server.settings import Settings
 from tests.builders import World
 from tests.conftest import missing_service
@@ -52,6 +55,23 @@ def chromium_path() -> str | None:
         if os.path.exists(candidate):
             return candidate
     return shutil.which("chromium")
+
+
+def daytime_zone(now: dt.datetime) -> str:
+    """A zone where it is between 03:00 and 19:00 now, so a visit an hour or two away and the
+    first free slot both fall on the same local day."""
+    for zone in (
+        "UTC",
+        "America/New_York",
+        "America/Los_Angeles",
+        "Pacific/Honolulu",
+        "Asia/Tokyo",
+        "Asia/Kolkata",
+        "Europe/Berlin",
+    ):
+        if 3 <= now.astimezone(ZoneInfo(zone)).hour < 19:
+            return zone
+    raise AssertionError("some zone always has daytime")
 
 
 @pytest.fixture(scope="session")
@@ -107,6 +127,11 @@ async def live_server(tmp_path: Path, e2e_template: Path) -> AsyncIterator[LiveS
     await site.start()
     client = _Client(app, url)
     world = await World.build(client, app[SERVICES].db, _NowClock())
+    # Staff pages show "today" in the user's zone; the seeded visits (an hour from now) must
+    # fall on it whatever the hour the tests run at.
+    zone = daytime_zone(dt.datetime.now(dt.UTC))
+    async with app[SERVICES].db.begin() as s:
+        await s.execute(update(User).values(time_zone=zone))
     try:
         yield LiveServer(url, app, world)
     finally:
@@ -156,5 +181,4 @@ def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
     connection (../shared/docs/testing.md §4.1)."""
     import aioice.ice
 
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])

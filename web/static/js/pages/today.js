@@ -7,7 +7,8 @@ const strings = readJson("strings");
 const list = byId("visits");
 const status = byId("today-status");
 const template = byId("visit-template");
-const REFRESH_MS = 30000;
+// Often enough that "family waiting in the lobby" shows while they still wait.
+const REFRESH_MS = 10000;
 const RETRY_MS = 5000;
 
 byId("zone-note").textContent = `${strings.times_in} ${page.time_zone}.`;
@@ -18,7 +19,8 @@ function renderVisit(visit) {
   item.querySelector(".time").textContent = formatTime(visit.starts_at, page.time_zone, page.lang);
   item.querySelector(".patient").textContent = visit.patient_name || "";
   const kind = strings.kinds[visit.kind] || visit.kind;
-  const state = strings.statuses[visit.status] || visit.status;
+  const waiting = visit.status === "planned" && visit.live && visit.live.waiting > 0;
+  const state = waiting ? strings.waiting : strings.statuses[visit.status] || visit.status;
   item.querySelector(".detail").textContent = `${kind} · ${state} · ${strings.with} ${visit.clinician_name}`;
   const open = visit.kind === "video_visit" && (visit.status === "planned" || visit.status === "in_progress");
   if (open && (page.role === "clinician" || page.role === "coordinator")) {
