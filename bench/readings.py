@@ -1,0 +1,368 @@
+"""Readings through the whole path: family peer → data channel → commit → clinician socket.
+
+Runs a real Hearth server in a subprocess (SQLite, or PostgreSQL with --database-url) and,
+in this process, one aiortc family peer (data channel only) and one clinician Socket.IO
+client per visit. Prints JSON lines:
+
+- throughput: readings acknowledged (after commit) per second, each family keeping a window
+  of unacknowledged readings in flight;
+- latency: with every visit streaming one reading a second, the time from the family peer
+  sending a reading to the clinician's socket receiving it, median and 99th percentile.
+
+    .venv/bin/python bench/readings.py --visits 50 --seconds 20
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import datetime as dt
+import json
+import os
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import aioice.ice  # noqa: E402
+import socketio  # noqa: E402
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
+
+from server.crypto import hash_password  # noqa: E402
+from server.db import Database  # noqa: E402
+from server.links import issue_link  # noqa: E402
+from server.migrate import upgrade  # noqa: E402
+from server.models import CareTeam, CareTeamMember, Encounter, Patient, User  # noqa: E402
+from server.settings import Settings  # noqa: E402
+
+PASSWORD = "bench password for readings"
+SECRET = "bench-secret-key"
+aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
+
+
+def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def seed(url: str, base: str, visits: int) -> list[str]:
+    settings = Settings(database_url=url, secret_key=SECRET, public_url=base)
+    db = Database(url)
+    now = dt.datetime.now(dt.UTC)
+    tokens = []
+    async with db.begin() as s:
+        nurse = User(
+            email="nurse@bench.test",
+            name="Bench Nurse",
+            role="clinician",
+            password_hash=hash_password(PASSWORD),
+            active=True,
+            time_zone="UTC",
+            created_at=now,
+        )
+        s.add(nurse)
+        await s.flush()
+        for i in range(visits):
+            patient = Patient(
+                name=f"Bench {i}",
+                birth_date=dt.date(1940, 1, 1),
+                time_zone="UTC",
+                language="en",
+                created_at=now,
+            )
+            s.add(patient)
+            await s.flush()
+            team = CareTeam(patient_id=patient.id, name="t")
+            s.add(team)
+            await s.flush()
+            s.add(CareTeamMember(care_team_id=team.id, user_id=nurse.id))
+            encounter = Encounter(
+                patient_id=patient.id,
+                clinician_id=nurse.id,
+                kind="video_visit",
+                template="home_palliative_visit",
+                status="planned",
+                starts_at=now,
+                ends_at=now + dt.timedelta(hours=2),
+                is_drill=False,
+                created_at=now,
+            )
+            s.add(encounter)
+            await s.flush()
+            token, _ = await issue_link(s, settings, encounter, created_by=None, now=now)
+            tokens.append((encounter.id, token))
+    await db.dispose()
+    return tokens
+
+
+class Visit:
+    def __init__(self, base: str, encounter_id: int, token: str) -> None:
+        self.base, self.encounter_id, self.token = base, encounter_id, token
+        self.sent_at: dict[str, float] = {}
+        self.latencies: list[float] = []
+        self.acks = 0
+        self.nacks = 0
+        self.window = asyncio.Semaphore(1)
+
+    async def _socket(self, http: aiohttp.ClientSession) -> socketio.AsyncClient:
+        cookie = "; ".join(f"{c.key}={c.value}" for c in http.cookie_jar)
+        client = socketio.AsyncClient(reconnection=False)
+        await client.connect(
+            self.base,
+            headers={"Origin": self.base, "Cookie": cookie},
+            namespaces=["/visit"],
+            transports=["websocket"],
+        )
+        return client
+
+    async def start(self) -> None:
+        self.nurse_http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        await self.nurse_http.post(
+            f"{self.base}/api/session", json={"email": "nurse@bench.test", "password": PASSWORD}
+        )
+        self.nurse = await self._socket(self.nurse_http)
+        self.nurse.on("reading", self.on_reading, namespace="/visit")
+        await self.nurse.call("join", {"encounter_id": self.encounter_id}, namespace="/visit")
+        self.family_http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+        await self.family_http.post(
+            f"{self.base}/api/join", json={"token": self.token, "display_name": "Family"}
+        )
+        self.family = await self._socket(self.family_http)
+        reply = await self.family.call(
+            "join", {"encounter_id": self.encounter_id}, namespace="/visit"
+        )
+        await self.nurse.call(
+            "admit", {"participant_id": reply["participant_id"]}, namespace="/visit"
+        )
+        self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.channel = self.pc.createDataChannel("readings")
+        opened = asyncio.Event()
+        self.channel.on("open", opened.set)
+        self.channel.on("message", self.on_reply)
+        await self.pc.setLocalDescription(await self.pc.createOffer())
+        answer = await self.family.call(
+            "offer",
+            {"sdp": self.pc.localDescription.sdp, "type": "offer"},
+            namespace="/visit",
+            timeout=30,
+        )
+        await self.pc.setRemoteDescription(RTCSessionDescription(answer["sdp"], answer["type"]))
+        await asyncio.wait_for(opened.wait(), 30)
+
+    def send(self, value: int) -> None:
+        rid = str(uuid.uuid4())
+        self.sent_at[rid] = time.perf_counter()
+        self.channel.send(
+            json.dumps(
+                {
+                    "id": rid,
+                    "kind": "heart_rate",
+                    "value": value,
+                    "unit": "/min",
+                    "taken_at": dt.datetime.now(dt.UTC).isoformat(),
+                    "source": "simulator",
+                }
+            )
+        )
+
+    def on_reply(self, message: str) -> None:
+        reply = json.loads(message)
+        if "ack" in reply:
+            self.acks += 1
+        else:
+            self.nacks += 1
+        if self.window.locked():
+            self.window.release()
+
+    async def on_reading(self, reading: dict) -> None:  # type: ignore[type-arg]
+        sent = self.sent_at.pop(reading["id"], None)
+        if sent is not None:
+            self.latencies.append((time.perf_counter() - sent) * 1000)
+
+    async def close(self) -> None:
+        await self.pc.close()
+        for client in (self.nurse, self.family):
+            await client.disconnect()
+        await self.nurse_http.close()
+        await self.family_http.close()
+
+
+async def throughput(visits: list[Visit], seconds: float) -> float:
+    stop = time.perf_counter() + seconds
+    before = sum(v.acks for v in visits)
+
+    async def pump(visit: Visit) -> None:
+        while time.perf_counter() < stop:
+            # A reply lost to a dropped message must not stall the pump for good.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(visit.window.acquire(), 5)
+            visit.send(70)
+            # Stay under the per-participant limit (server/realtime.py READINGS_PER_S), which
+            # would otherwise answer with rate_limited nacks instead of storing.
+            await asyncio.sleep(0.1)
+
+    started = time.perf_counter()
+    await asyncio.gather(*(pump(v) for v in visits))
+    await asyncio.sleep(1)
+    return (sum(v.acks for v in visits) - before) / (time.perf_counter() - started)
+
+
+async def latency(visits: list[Visit], seconds: float) -> list[float]:
+    for v in visits:
+        v.latencies.clear()
+        v.sent_at.clear()
+
+    async def stream(visit: Visit, offset: float) -> None:
+        await asyncio.sleep(offset)
+        end = time.perf_counter() + seconds
+        while time.perf_counter() < end:
+            visit.send(72)
+            await asyncio.sleep(1.0)
+
+    await asyncio.gather(*(stream(v, i / len(visits)) for i, v in enumerate(visits)))
+    await asyncio.sleep(2)
+    return sorted(x for v in visits for x in v.latencies)
+
+
+async def store_rate(url: str, encounter_id: int, seconds: float, workers: int = 8) -> float:
+    """Readings validated and committed per second by the storing service alone, no network:
+    the ceiling the data channel path works under."""
+    from server.clock import SystemClock
+    from server.readings import Enterer, accept_message
+
+    db = Database(url)
+    stop = time.perf_counter() + seconds
+    done = 0
+
+    async def work() -> None:
+        nonlocal done
+        while time.perf_counter() < stop:
+            text = json.dumps(
+                {
+                    "id": str(uuid.uuid4()),
+                    "kind": "spo2",
+                    "value": 95,
+                    "unit": "%",
+                    "taken_at": dt.datetime.now(dt.UTC).isoformat(),
+                    "source": "simulator",
+                }
+            )
+            outcome = await accept_message(
+                db,
+                SystemClock(),
+                encounter_id=encounter_id,
+                who=Enterer(None, None, "family"),
+                text=text,
+            )
+            done += "ack" in outcome.reply
+
+    started = time.perf_counter()
+    await asyncio.gather(*(work() for _ in range(workers)))
+    rate = done / (time.perf_counter() - started)
+    await db.dispose()
+    return rate
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--visits", type=int, default=50)
+    parser.add_argument("--seconds", type=float, default=20)
+    parser.add_argument("--throughput-visits", type=int, default=50)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        # Alembic runs its own event loop: migrate from a thread.
+        await asyncio.get_running_loop().run_in_executor(None, upgrade, url)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        tokens = await seed(url, base, args.visits)
+        env = {
+            **os.environ,
+            "HEARTH_SECRET_KEY": SECRET,
+            "HEARTH_PUBLIC_URL": base,
+            "HEARTH_DATABASE_URL": url,
+            "HEARTH_VAR_DIR": tmp,
+        }
+        server = start_server(port, env, Path(tmp) / "server.log")
+        try:
+            async with aiohttp.ClientSession() as http:
+                for _ in range(100):
+                    try:
+                        async with http.get(f"{base}/healthz") as r:
+                            if r.status == 200:
+                                break
+                    except aiohttp.ClientError:
+                        await asyncio.sleep(0.2)
+            visits = [Visit(base, eid, token) for eid, token in tokens]
+            for n, visit in enumerate(visits, 1):
+                await asyncio.wait_for(visit.start(), 60)
+                print(f"visit {n} ready", file=sys.stderr, flush=True)
+            rate = await throughput(visits[: args.throughput_visits], args.seconds / 2)
+            lat = await latency(visits, args.seconds)
+            db_kind = "postgresql" if url.startswith("postgres") else "sqlite"
+            print(
+                json.dumps(
+                    {
+                        "measure": "throughput",
+                        "database": db_kind,
+                        "readings_per_s": round(rate, 1),
+                        "visits": args.throughput_visits,
+                    }
+                )
+            )
+            print(
+                json.dumps(
+                    {
+                        "measure": "latency",
+                        "database": db_kind,
+                        "visits": args.visits,
+                        "readings": len(lat),
+                        "latency_p50_ms": round(statistics.median(lat), 1) if lat else None,
+                        "latency_p99_ms": round(lat[int(0.99 * (len(lat) - 1))], 1)
+                        if lat
+                        else None,
+                        "readings_per_s": round(len(lat) / args.seconds, 1),
+                    }
+                )
+            )
+            for visit in visits:
+                await visit.close()
+            store = await store_rate(url, tokens[0][0], args.seconds / 2)
+            print(
+                json.dumps(
+                    {
+                        "measure": "store",
+                        "database": db_kind,
+                        "readings_per_s": round(store, 1),
+                        "visits": 1,
+                    }
+                )
+            )
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+
+
+if __name__ == "__main__":
+    asyncio.run(main())
