@@ -31,6 +31,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "encounter.read": STAFF | {"family"},
     "encounter.read_clinical": CLINICAL,
     "encounter.list": STAFF,
+    # Walking the visit's steps: the clinical team, and the family for the steps addressed
+    # to them (the workflow checks each step's "who").
+    "encounter.event": CLINICAL | {"family"},
     "link.issue": STAFF,
     "link.revoke": STAFF,
     "link.list": STAFF,

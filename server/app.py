@@ -22,6 +22,7 @@ from server.api import (  # noqa: F401 - importing registers the routes
     session,
     users,
     visit_changes,
+    workflow,
 )
 from server.api.health import add_health_routes
 from server.api.registry import add_api_routes

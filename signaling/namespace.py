@@ -22,6 +22,7 @@ from signaling.limits import TokenBucket
 from signaling.messages import require_field, require_sdp
 from signaling.ports import Caller, Gate, Media
 from signaling.rooms import Participant, Room, Rooms
+from signaling.server_side import ServerSide
 
 logger = logging.getLogger(__name__)
 
@@ -36,7 +37,7 @@ QUALITY_LEVELS = ("good", "fair", "poor")
 Handler = Callable[[str, Any], Awaitable[Any]]
 
 
-class VisitNamespace(socketio.AsyncNamespace):
+class VisitNamespace(ServerSide, socketio.AsyncNamespace):
     def __init__(self, *, gate: Gate, media: Media, origins: frozenset[str],
                  grace_s: float = RECONNECT_GRACE_S) -> None:
         super().__init__(ev.NAMESPACE)
@@ -328,66 +329,6 @@ class VisitNamespace(socketio.AsyncNamespace):
             participant.quality = level
             await self._broadcast(room)
         return {"ok": True}
-
-    # -- called by the server --------------------------------------------------------------
-    def _sources(self, room: Room, participant: Participant) -> dict[str, str]:
-        # Which participant each of the page's m-lines carries, so it can label the tiles.
-        return {mid: publisher for mid, (publisher, _kind)
-                in self.media.sources(room.room_id, participant.participant_id).items()}
-
-    async def send_renegotiation(self, room_id: str, participant_id: str, sdp: str) -> None:
-        for room in self.rooms.all():
-            if room.room_id == room_id and (p := room.get(participant_id)) and p.sid:
-                await self.emit(ev.RENEGOTIATE, {"sdp": sdp, "type": "offer",
-                                                 "sources": self._sources(room, p)}, to=p.sid)
-
-    async def expel(self, should_go: Callable[[Caller], bool], reason: str) -> int:
-        """Remove every participant whose session matches (revoked link, disabled account)."""
-        gone = 0
-        for sid, caller in list(self.callers.items()):
-            if not should_go(caller):
-                continue
-            encounter_id = self.joined.pop(sid, None)
-            room = self.rooms.get(encounter_id) if encounter_id is not None else None
-            participant = room.by_sid(sid) if room else None
-            if room is not None and participant is not None:
-                await self._drop(room, participant)
-                await self._broadcast(room)
-            await self.emit(ev.DENIED, {"message": reason}, to=sid)
-            await self.disconnect(sid)
-            gone += 1
-        return gone
-
-    async def sweep(self) -> None:
-        """Re-check every connected session; an ended one is disconnected."""
-        for sid, caller in list(self.callers.items()):
-            encounter_id = self.joined.get(sid)
-            room = self.rooms.get(encounter_id) if encounter_id is not None else None
-            participant = room.by_sid(sid) if room else None
-            in_call = bool(participant and participant.state == "admitted" and room
-                           and len(room.admitted()) > 1)
-            if not await self.gate.is_still_valid(caller, in_call=in_call):
-                await self.expel(lambda c, key=caller.session_key: c.session_key == key,
-                                 "Your session has ended.")
-
-    def caller_of(self, room_id: str, participant_id: str) -> Caller | None:
-        for room in self.rooms.all():
-            if room.room_id == room_id and (p := room.get(participant_id)) and p.sid:
-                return self.callers.get(p.sid)
-        return None
-
-    async def notify(self, encounter_id: int, event: str, data: Any, *, group: str) -> None:
-        """Push an event to the room's ``admitted`` people or its ``hosts``."""
-        room = self.rooms.get(encounter_id)
-        if room is not None:
-            await self.emit(event, data, room=self._key(room, group))
-
-    def live_status(self, encounter_id: int) -> dict[str, int]:
-        room = self.rooms.get(encounter_id)
-        if room is None:
-            return {"waiting": 0, "in_call": 0}
-        return {"waiting": len(room.waiting()),
-                "in_call": sum(1 for p in room.admitted() if p.is_online)}
 
     async def close(self) -> None:
         for task in self._grace.values():

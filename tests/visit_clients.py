@@ -61,7 +61,7 @@ class VisitClient:
         self.channel_open = asyncio.Event()
         self.replies: list[dict[str, Any]] = []
         for name in ("lobby", "participants", "admitted", "denied", "sent_to_lobby",
-                     "lobby_status", "visit_ended", "replaced", "reading", "alert"):
+                     "lobby_status", "visit_ended", "replaced", "reading", "alert", "step"):
             self.sio.on(name, self._recorder(name), namespace="/visit")
         self.sio.on("renegotiate", self._on_renegotiate, namespace="/visit")
 
