@@ -227,6 +227,7 @@ async def family_page(request: web.Request) -> web.StreamResponse:
             # Practice readings only where nobody could mistake them for a patient's:
             # the demo, and drills (whose every record is marked as a drill).
             "simulator": services(request).settings.demo or encounter.is_drill,
+            "template": encounter.template,
             "ice_servers": services(request).settings.ice_server_list,
         },
     )
@@ -273,6 +274,9 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
             "page": "visit",
             "time_zone": zone,
             "patient_id": encounter.patient_id,
+            "patient_name": patient.name if patient else "",
+            "birth_date": patient.birth_date.isoformat() if patient else "",
+            "template": encounter.template,
             "since": (encounter.starts_at - dt.timedelta(hours=24)).isoformat(),
             "bands": band_limits(),
             "encounter_id": encounter.id,

@@ -36,6 +36,7 @@ from server.models import CareTeam, CareTeamMember, Encounter, JoinLink, Patient
 from server.realtime import REALTIME
 from server.sessions import Principal
 from server.templates import known_templates
+from server.workflow_view import family_view
 
 LIST_LIMIT = 200
 MAX_LIST_RANGE = dt.timedelta(days=62)
@@ -59,7 +60,9 @@ async def encounter_out(s: AsyncSession, who: Principal, e: Encounter) -> Encoun
         duration_minutes=int((e.ends_at - e.starts_at).total_seconds() // 60),
         is_drill=e.is_drill,
         # Workflow answers are clinical content: clinicians and coordinators only.
-        state=e.state if who.role in CLINICAL else None,
+        state=e.state
+        if who.role in CLINICAL
+        else (family_view(e.state) if who.role == "family" else None),
     )
 
 

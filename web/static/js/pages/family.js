@@ -4,7 +4,9 @@ import { ReadingQueue } from "../lib/readings.js";
 import { connect, request } from "../lib/signal.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson } from "../ui/dom.js";
+import { request as apiRequest, loadSession } from "../lib/api.js";
 import { bindDevicePanel } from "../ui/devices.js";
+import { buildStepForm } from "../ui/stepforms.js";
 import { Tiles } from "../ui/tiles.js";
 
 const page = readJson("page-data");
@@ -66,8 +68,18 @@ function endWith(title, text) {
   if (socket) socket.disconnect();
 }
 
+async function loadProgress() {
+  try {
+    const visit = await apiRequest("GET", `/api/encounters/${page.encounter_id}`);
+    await checkQuestions(visit.state);
+  } catch (err) {
+    // The questions also arrive with the next step event.
+  }
+}
+
 async function startCall() {
   show("call");
+  loadProgress();
   queue.detach();
   if (link) link.close();
   const media = await localMedia();
@@ -143,6 +155,7 @@ function wire() {
     tiles.clear();
     showLobby({ message: strings.sent_to_lobby });
   });
+  socket.on(ev.STEP, (data) => checkQuestions(data.state).catch(() => {}));
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
   socket.on(ev.PARTICIPANTS, (roster) => {
     tiles.update(roster.filter((p) => p.participant_id !== myId));
@@ -151,6 +164,46 @@ function wire() {
   socket.on(ev.VISIT_ENDED, () => endWith(strings.ended, ""));
   socket.on(ev.REPLACED, () => endWith(strings.ended, strings.replaced));
 }
+
+// The symptom questions appear once the clinician has done identity and consent, and go
+// away when the step is done; the answers never come back to this page.
+let questionStep = null;
+let readQuestions = null;
+const DONE = new Set(["completed", "skipped"]);
+
+async function checkQuestions(view) {
+  const steps = new Map(((view && view.steps) || []).map((s) => [s.step, s.status]));
+  const ready = view && view.status === "in_progress" && DONE.has(steps.get("identity"))
+    && DONE.has(steps.get("consent")) && steps.get("assessment") === "open";
+  const box = byId("questions");
+  if (!ready) {
+    box.hidden = true;
+    return;
+  }
+  if (!questionStep) {
+    const template = await apiRequest("GET", `/api/templates/${page.template}`);
+    questionStep = template.steps.find((s) => s.kind === "assessment" && (s.who === "either" || s.who === "family"));
+    if (!questionStep) return;
+  }
+  if (box.hidden) {
+    const { form, read } = buildStepForm(questionStep, null, strings, {}, { familyOnly: true });
+    readQuestions = read;
+    byId("question-form").replaceChildren(form);
+    box.hidden = false;
+  }
+}
+
+byId("send-answers").addEventListener("click", async () => {
+  const status = byId("question-status");
+  try {
+    await apiRequest("POST", `/api/encounters/${page.encounter_id}/events`,
+      { type: "complete", step: questionStep.id, answers: readQuestions() });
+    status.textContent = strings.answers_sent;
+    byId("questions").hidden = true;
+  } catch (err) {
+    status.textContent = err.status === 422 ? `${strings.answers_missing} (${err.message})` : err.message;
+  }
+});
 
 bindToggle(byId("mute"), strings.mute, strings.unmute, (muted) => link && link.setSending("audio", !muted));
 bindToggle(byId("camera"), strings.stop_camera, strings.start_camera, (off) => link && link.setSending("video", !off));
@@ -163,4 +216,5 @@ byId("leave").addEventListener("click", async () => {
   endWith(strings.ended, strings.left);
 });
 
-wire();
+// The session's CSRF token comes first: answers and readings are writes.
+loadSession().finally(wire);

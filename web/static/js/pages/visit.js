@@ -6,6 +6,7 @@ import { dayRange, formatTime } from "../lib/time.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson } from "../ui/dom.js";
 import { Charts } from "../ui/charts.js";
+import { StepsPanel } from "../ui/steps.js";
 import { Tiles } from "../ui/tiles.js";
 
 const page = readJson("page-data");
@@ -136,6 +137,7 @@ function wire() {
   socket.on(ev.LOBBY, (data) => renderLobby(data.waiting));
   socket.on(ev.PARTICIPANTS, renderPeople);
   socket.on(ev.READING, (reading) => charts.add(reading));
+  socket.on(ev.STEP, (data) => { if (steps) steps.render(data.state); });
   socket.on(ev.ALERT, showAlert);
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
   socket.on(ev.VISIT_ENDED, () => {
@@ -225,6 +227,26 @@ byId("count-breaths").addEventListener("click", () => {
 });
 byId("breath-tap").addEventListener("click", () => { breaths += 1; });
 
+let steps = null;
+
+async function loadSteps() {
+  const message = byId("steps-message");
+  try {
+    const [template, visit] = await Promise.all([
+      apiRequest("GET", `/api/templates/${page.template}`),
+      apiRequest("GET", `/api/encounters/${page.encounter_id}`),
+    ]);
+    steps = new StepsPanel(byId("steps"), {
+      encounterId: page.encounter_id, template, strings,
+      context: { patient_name: page.patient_name, birth_date: page.birth_date },
+      onMessage: (text, kind) => { message.textContent = text; message.className = `message ${kind || ""}`; },
+    });
+    steps.render(visit.state || { status: "not_started", steps: [] });
+  } catch (err) {
+    message.textContent = err.message;
+  }
+}
+
 async function listToday() {
   const range = dayRange(new Date(), page.time_zone);
   try {
@@ -245,4 +267,4 @@ async function listToday() {
 }
 
 wire();
-loadSession().then(() => { listToday(); loadReadings(); }, () => {});
+loadSession().then(() => { listToday(); loadReadings(); loadSteps(); }, () => {});

@@ -1,0 +1,56 @@
+"""The clinician walks the visit's steps beside the video; the family answers ESAS-r on
+their own page; the clinician sees the scores appear without reloading."""
+
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from tests.e2e.test_video_visit import clinician_in_visit, family_in_lobby
+
+ESAS_ITEMS = ("pain", "tiredness", "drowsiness", "nausea", "appetite", "shortness_of_breath",
+              "depression", "anxiety", "wellbeing")
+
+
+async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server,
+                                                                     new_page) -> None:
+    clinician = await clinician_in_visit(live_server, new_page)
+    family = await family_in_lobby(live_server, new_page)
+    await clinician.locator("#lobby li").get_by_role("button", name="Let in").click()
+    await expect(family.locator("#call")).to_be_visible()
+
+    steps = clinician.locator("#steps")
+    await steps.get_by_role("button", name="Start the visit").click()
+    identity = steps.locator('.step[data-step="identity"]')
+    await identity.locator("summary").click()
+    await identity.get_by_label("Full name confirmed").check()
+    await identity.get_by_label("Date of birth confirmed").check()
+    await identity.get_by_text("Known to me").click()
+    await identity.get_by_label("Where the patient is now (address)").fill("Home, 1 High St")
+    await identity.get_by_role("button", name="Complete step").click()
+    await expect(identity.locator(".status")).to_have_text("done")
+
+    consent = steps.locator('.step[data-step="consent"]')
+    await consent.locator("summary").click()
+    await consent.get_by_label("Agrees to a video visit").check()
+    await consent.get_by_text("The patient", exact=True).click()
+    await consent.locator('[data-field="recording"]').get_by_text("No").click()
+    await consent.locator('[data-field="share_with_family"]').get_by_text("Yes").click()
+    await consent.get_by_label("Privacy explained").check()
+    await consent.get_by_role("button", name="Complete step").click()
+    await expect(consent.locator(".status")).to_have_text("done")
+
+    # The family's page now asks the symptom questions, in large buttons.
+    questions = family.locator("#questions")
+    await expect(questions).to_be_visible()
+    for index, item in enumerate(ESAS_ITEMS):
+        group = questions.locator(f'.item[data-item="{item}"]')
+        await group.locator(".choice").nth(index % 6).click()
+    await questions.get_by_text("The patient", exact=True).click()
+    await family.get_by_role("button", name="Send my answers").click()
+    await expect(family.locator("#question-status")).to_contain_text("Thank you")
+
+    # The clinician's page shows the assessment done, with its total, without a reload.
+    assessment = steps.locator('.step[data-step="assessment"]')
+    await expect(assessment.locator(".status")).to_have_text("done")
+    total = sum(i % 6 for i in range(len(ESAS_ITEMS)))
+    await expect(assessment.locator(".scores")).to_contain_text(f"ESAS-r: {total}")

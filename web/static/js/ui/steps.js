@@ -1,0 +1,136 @@
+// The clinician's panel of visit steps: status, forms, scores and the step events.
+import { request as apiRequest } from "../lib/api.js";
+import { buildStepForm } from "./stepforms.js";
+
+function scoreLine(stepState, strings) {
+  const scores = stepState && stepState.scores ? stepState.scores : {};
+  const parts = [];
+  for (const [key, score] of Object.entries(scores)) {
+    if (score && typeof score === "object" && score.total !== undefined && score.total !== null) {
+      parts.push(`${strings.instrument_names[key] || key}: ${score.total}${score.band_label ? ` (${score.band_label})` : ""}`);
+    }
+  }
+  const tb = stepState && stepState.teach_back;
+  if (tb && tb.comprehension_pct !== undefined && tb.comprehension_pct !== null) {
+    parts.push(`${strings.comprehension}: ${Math.round(tb.comprehension_pct)} %${tb.mastery ? ` · ${strings.mastery}` : ""}`);
+  }
+  return parts.join(" · ");
+}
+
+export class StepsPanel {
+  constructor(root, { encounterId, template, strings, context, onMessage }) {
+    this.root = root;
+    this.encounterId = encounterId;
+    this.template = template;
+    this.strings = strings;
+    this.context = context;
+    this.say = onMessage;
+    this.state = null;
+    this.open = new Set();
+  }
+
+  async send(body) {
+    try {
+      const reply = await apiRequest("POST", `/api/encounters/${this.encounterId}/events`, body);
+      this.render(reply.state);
+      this.say("");
+      return true;
+    } catch (err) {
+      this.say(err.message, "error");
+      return false;
+    }
+  }
+
+  render(state) {
+    if (!state) return;
+    // Keep what the clinician is typing: a step being edited is not redrawn from the server.
+    const editing = this.root.querySelector(".step[open] .step-form:focus-within");
+    this.state = state;
+    if (editing) {
+      this.updateBadges();
+      return;
+    }
+    const steps = new Map(state.steps.map((s) => [s.step, s]));
+    const items = this.template.steps.map((step) => this.stepBox(step, steps.get(step.id)));
+    const controls = document.createElement("div");
+    controls.className = "controls";
+    if (state.status === "not_started") {
+      controls.append(this.button(this.strings.start_visit, "primary", () => this.send({ type: "start" })));
+    } else if (state.status === "in_progress") {
+      controls.append(this.button(this.strings.finish_visit, "primary", () => this.send({ type: "finish" })));
+    } else if (state.status === "finished") {
+      const link = document.createElement("a");
+      link.className = "button primary";
+      link.href = `/api/encounters/${this.encounterId}/note`;
+      link.target = "_blank";
+      link.rel = "noopener";
+      link.textContent = this.strings.open_note;
+      controls.append(link);
+    }
+    this.root.replaceChildren(controls, ...items);
+  }
+
+  updateBadges() {
+    for (const stepState of this.state.steps) {
+      const box = this.root.querySelector(`.step[data-step="${stepState.step}"]`);
+      if (!box) continue;
+      box.querySelector(".status").textContent = this.strings.statuses[stepState.status] || stepState.status;
+      box.querySelector(".scores").textContent = scoreLine(stepState, this.strings);
+    }
+  }
+
+  button(text, kind, onClick) {
+    const b = document.createElement("button");
+    b.type = "button";
+    b.className = `button ${kind || ""}`;
+    b.textContent = text;
+    b.addEventListener("click", onClick);
+    return b;
+  }
+
+  stepBox(step, stepState) {
+    const box = document.createElement("details");
+    box.className = "step";
+    box.dataset.step = step.id;
+    box.open = this.open.has(step.id);
+    box.addEventListener("toggle", () => (box.open ? this.open.add(step.id) : this.open.delete(step.id)));
+    const summary = document.createElement("summary");
+    const title = document.createElement("span");
+    title.className = "title";
+    title.textContent = step.title;
+    const status = document.createElement("span");
+    status.className = "status";
+    status.dataset.status = stepState ? stepState.status : "open";
+    status.textContent = this.strings.statuses[stepState ? stepState.status : "open"] || "";
+    const scores = document.createElement("span");
+    scores.className = "scores";
+    scores.textContent = scoreLine(stepState, this.strings);
+    summary.append(title, " ", status, " ", scores);
+    box.append(summary);
+    const { form, read } = buildStepForm(step, stepState, this.strings, this.context);
+    const done = stepState && (stepState.status === "completed" || stepState.status === "skipped");
+    const actions = document.createElement("div");
+    actions.className = "actions";
+    if (!done) {
+      actions.append(
+        this.button(this.strings.save, "", () => this.send({ type: "answer", step: step.id, answers: read() })),
+        this.button(this.strings.complete, "primary", () => this.send({ type: "complete", step: step.id, answers: read() })),
+      );
+      if (step.skippable) {
+        actions.append(this.button(this.strings.skip, "quiet", () => {
+          const reason = window.prompt(this.strings.skip_reason);
+          if (reason !== null) this.send({ type: "skip", step: step.id, reason });
+        }));
+      }
+    } else {
+      if (stepState.skip_reason) form.prepend(Object.assign(document.createElement("p"), { textContent: `${this.strings.skipped}: ${stepState.skip_reason}` }));
+      actions.append(this.button(this.strings.reopen, "quiet", () => {
+        const reason = window.prompt(this.strings.reopen_reason);
+        if (reason) this.send({ type: "reopen", step: step.id, reason });
+      }));
+    }
+    form.addEventListener("submit", (event) => event.preventDefault());
+    box.append(form, actions);
+    return box;
+  }
+}
