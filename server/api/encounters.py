@@ -27,6 +27,7 @@ from server.api.schemas import (
     LinkList,
     LinkOut,
 )
+from server.assessment import compare_assessment
 from server.auth import principal, staff
 from server.bookings import after_booking, check_slot
 from server.context import services
@@ -190,6 +191,8 @@ async def get_encounter(request: web.Request) -> web.StreamResponse:
             s, request, who, "read", "encounter", e.id, patient_id=e.patient_id, encounter_id=e.id
         )
         out = await encounter_out(s, who, e)
+        if who.role in CLINICAL:
+            out.comparison = await compare_assessment(s, e)
     return respond(out)
 
 

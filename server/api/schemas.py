@@ -185,6 +185,7 @@ class EncounterOut(BaseModel):
     duration_minutes: int
     is_drill: bool
     state: dict[str, object] | None = None
+    comparison: dict[str, object] | None = None  # clinicians: symptom flags vs. last visit
     # Who is in the visit's room now ({"waiting", "in_call"}); clinical roles, in lists.
     live: dict[str, int] | None = None
 

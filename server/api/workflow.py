@@ -12,6 +12,7 @@ from encounters.encounter_state import state_from_dict
 from server import audit
 from server.access import encounter_for
 from server.api.registry import api, int_param, respond
+from server.assessment import compare_assessment
 from server.auth import principal
 from server.context import services
 from server.errors import ApiError, read_json
@@ -25,6 +26,8 @@ class WorkflowState(BaseModel):
     encounter_id: int
     status: str
     state: dict[str, Any]
+    # Per instrument, each answered item's flags and change since the previous visit.
+    comparison: dict[str, Any] | None = None
 
 
 class TemplateDescription(BaseModel):
@@ -66,14 +69,17 @@ async def apply_event(request: web.Request) -> web.StreamResponse:
                            detail=f"{event.type}:{event.step or ''}")
         stored = encounter.state
         status = encounter.status
+        comparison = await compare_assessment(s, encounter)
     namespace = request.app[REALTIME].namespace
     # Clinicians get every answer and score; a family page only which steps are open.
-    await namespace.notify(encounter_id, ev.STEP, {"encounter_id": encounter_id, "state": stored},
-                           group="hosts")
+    await namespace.notify(encounter_id, ev.STEP, {"encounter_id": encounter_id, "state": stored,
+                                                    "comparison": comparison}, group="hosts")
     await namespace.notify_guests(encounter_id, ev.STEP,
                                   {"encounter_id": encounter_id, "state": family_view(stored)})
-    visible = stored if who.role != "family" else family_view(stored)
-    return respond(WorkflowState(encounter_id=encounter_id, status=status, state=visible))
+    family = who.role == "family"
+    return respond(WorkflowState(encounter_id=encounter_id, status=status,
+                                 state=family_view(stored) if family else stored,
+                                 comparison=None if family else comparison))
 
 
 @api("GET", "/api/templates/{template_id}", summary="A visit template: steps, fields, items",

@@ -77,7 +77,12 @@ async def test_a_whole_visit_survives_a_restart_and_finishes(
         "answered_by": "family"}))
     assert status == 200, body
     assessment = next(s for s in body["state"]["steps"] if s["step"] == "assessment")
-    assert assessment["scores"]
+    assert assessment["scores"]["esas"]["total"] == sum(ESAS.values())
+    flags = {row["item_id"]: row for row in body["comparison"]["esas"]}
+    # Breathlessness 7 is at the default severe threshold; pain 6 is moderate.
+    assert flags["shortness_of_breath"]["is_severe"] is True
+    assert flags["pain"]["is_moderate_or_worse"] and not flags["pain"]["is_severe"]
+    assert flags["pain"]["previous"] is None
     status, body = await again.call("POST", url, event("skip", "crisis_rehearsal"))
     assert status == 422 and body["code"] == "reason_required"
     status, body = await again.call("POST", url, event(
@@ -116,3 +121,39 @@ async def test_bad_answers_are_refused_and_change_nothing(world) -> None:
     assert (await outsider.call("POST", url, event("start")))[0] == 404
     scheduler = await world.agent("sched")
     assert (await scheduler.call("POST", url, event("start")))[0] == 403
+
+
+async def test_symptom_changes_since_the_last_visit_are_flagged(world, db, clock) -> None:
+    import datetime as dt
+
+    from server.models import Encounter
+
+    earlier_state = {"format": 1, "status": "finished", "steps": [
+        {"step": "assessment", "kind": "assessment", "status": "completed",
+         "answers": {"esas": {**ESAS, "pain": 3, "nausea": 4}}}]}
+    async with db.begin() as s:
+        s.add(Encounter(patient_id=world.patients["a"].id, clinician_id=world.users["clin_a"].id,
+                        kind="video_visit", template="home_palliative_visit", status="finished",
+                        starts_at=clock.now() - dt.timedelta(days=7),
+                        ends_at=clock.now() - dt.timedelta(days=7, minutes=-30),
+                        state=earlier_state, is_drill=False, created_at=clock.now()))
+    encounter_id = world.encounters["a"].id
+    url = f"/api/encounters/{encounter_id}/events"
+    nurse = await world.agent("clin_a")
+    await nurse.call("POST", url, event("start"))
+    await nurse.call("POST", url, event("complete", "identity", answers={
+        "name_confirmed": True, "birth_date_confirmed": True, "method": "photo_id",
+        "location": "Home"}))
+    await nurse.call("POST", url, event("complete", "consent", answers={
+        "video_visit": True, "consenter": "patient", "recording": False,
+        "share_with_family": False, "privacy_explained": True}))
+    status, body = await nurse.call("POST", url, event("answer", "assessment",
+                                                        answers={"esas": ESAS}))
+    assert status == 200
+    rows = {row["item_id"]: row for row in body["comparison"]["esas"]}
+    assert (rows["pain"]["previous"], rows["pain"]["change"]) == (3, 3)
+    assert rows["pain"]["is_notable_change"] is True
+    assert rows["nausea"]["change"] == -3 and rows["nausea"]["is_notable_change"] is True
+    assert rows["tiredness"]["change"] == 0 and rows["tiredness"]["is_notable_change"] is False
+    status, read = await nurse.call("GET", f"/api/encounters/{encounter_id}")
+    assert read["comparison"]["esas"] == body["comparison"]["esas"]

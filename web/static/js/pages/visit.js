@@ -137,7 +137,7 @@ function wire() {
   socket.on(ev.LOBBY, (data) => renderLobby(data.waiting));
   socket.on(ev.PARTICIPANTS, renderPeople);
   socket.on(ev.READING, (reading) => charts.add(reading));
-  socket.on(ev.STEP, (data) => { if (steps) steps.render(data.state); });
+  socket.on(ev.STEP, (data) => { if (steps) steps.render(data.state, data.comparison); });
   socket.on(ev.ALERT, showAlert);
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
   socket.on(ev.VISIT_ENDED, () => {
@@ -241,7 +241,7 @@ async function loadSteps() {
       context: { patient_name: page.patient_name, birth_date: page.birth_date },
       onMessage: (text, kind) => { message.textContent = text; message.className = `message ${kind || ""}`; },
     });
-    steps.render(visit.state || { status: "not_started", steps: [] });
+    steps.render(visit.state || { status: "not_started", steps: [] }, visit.comparison || null);
   } catch (err) {
     message.textContent = err.message;
   }

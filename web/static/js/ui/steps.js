@@ -32,7 +32,7 @@ export class StepsPanel {
   async send(body) {
     try {
       const reply = await apiRequest("POST", `/api/encounters/${this.encounterId}/events`, body);
-      this.render(reply.state);
+      this.render(reply.state, reply.comparison);
       this.say("");
       return true;
     } catch (err) {
@@ -41,8 +41,9 @@ export class StepsPanel {
     }
   }
 
-  render(state) {
+  render(state, comparison) {
     if (!state) return;
+    if (comparison !== undefined) this.comparison = comparison;
     // Keep what the clinician is typing: a step being edited is not redrawn from the server.
     const editing = this.root.querySelector(".step[open] .step-form:focus-within");
     this.state = state;
@@ -68,6 +69,24 @@ export class StepsPanel {
       controls.append(link);
     }
     this.root.replaceChildren(controls, ...items);
+  }
+
+  // Items at or over the patient's thresholds, and changes of 2 or more since last time.
+  flags() {
+    const list = document.createElement("ul");
+    list.className = "flags";
+    for (const rows of Object.values(this.comparison)) {
+      for (const row of rows) {
+        if (!row.is_moderate_or_worse && !row.is_notable_change) continue;
+        const item = document.createElement("li");
+        item.dataset.severity = row.severity;
+        const change = row.change === null || row.change === undefined ? ""
+          : ` · ${row.change > 0 ? "+" : ""}${row.change} ${this.strings.since_last}`;
+        item.textContent = `${row.text} ${row.score} (${this.strings.severities[row.severity] || row.severity})${change}`;
+        list.append(item);
+      }
+    }
+    return list;
   }
 
   updateBadges() {
@@ -107,6 +126,7 @@ export class StepsPanel {
     scores.textContent = scoreLine(stepState, this.strings);
     summary.append(title, " ", status, " ", scores);
     box.append(summary);
+    if (step.kind === "assessment" && this.comparison) box.append(this.flags());
     const { form, read } = buildStepForm(step, stepState, this.strings, this.context);
     const done = stepState && (stepState.status === "completed" || stepState.status === "skipped");
     const actions = document.createElement("div");
