@@ -62,11 +62,25 @@ def row_to_dict(row: ReadingRow) -> dict[str, Any]:
             "taken_at": row.taken_at.isoformat(), "received_at": row.received_at.isoformat(),
             "source": row.source, "time_source": row.time_source,
             "absent_reason": row.absent_reason, "loinc": row.loinc.split(","),
-            "encounter_id": row.encounter_id, "details": row.details or {}}
+            "encounter_id": row.encounter_id, "details": row.details or {},
+            "device": {"model": row.device_model, "id": row.device_id}
+            if row.device_model or row.device_id else None}
+
+
+def device_of(obj: object) -> tuple[str | None, str | None]:
+    """The device a page names beside a reading (model and id, from Web Bluetooth); optional,
+    and never trusted for more than a label: at most 120 characters each."""
+    device = obj.get("device") if isinstance(obj, dict) else None
+    if not isinstance(device, dict):
+        return None, None
+    model, ident = device.get("model"), device.get("id")
+    return (model[:120] if isinstance(model, str) and model else None,
+            ident[:120] if isinstance(ident, str) and ident else None)
 
 
 async def _store(s: AsyncSession, encounter: Encounter, readings: list[Reading], who: Enterer,
-                 now: dt.datetime) -> list[Reading]:
+                 now: dt.datetime, device: tuple[str | None, str | None] = (None, None)
+                 ) -> list[Reading]:
     fresh = []
     for reading in readings:
         existing = await s.scalar(select(ReadingRow).where(
@@ -83,7 +97,8 @@ async def _store(s: AsyncSession, encounter: Encounter, readings: list[Reading],
             client_id=reading.client_id, kind=reading.kind, value=reading.value,
             value2=reading.value2, unit=reading.unit, loinc=",".join(reading.loinc),
             absent_reason=reading.absent_reason, source=reading.source,
-            device_model=None, device_id=None, taken_at=reading.taken_at, received_at=now,
+            device_model=device[0], device_id=device[1], taken_at=reading.taken_at,
+            received_at=now,
             time_source=reading.time_source, entered_by_user_id=who.user_id,
             entered_by_link_id=who.link_id, details=details or None,
             is_drill=encounter.is_drill))
@@ -115,7 +130,7 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
                     return nack(client_id, "no_visit", "This visit does not exist any more.")
                 readings = parse_message(obj, now=now,
                                          not_before=encounter.starts_at - EARLY_MARGIN)
-                fresh = await _store(s, encounter, readings, who, now)
+                fresh = await _store(s, encounter, readings, who, now, device_of(obj))
             break
         except ReadingError as exc:
             return nack(exc.client_id or client_id, exc.code, exc.message)

@@ -59,7 +59,7 @@ async def test_readings_are_acked_stored_and_reach_the_clinician(call, db) -> No
     # A pulse oximeter's spot check: SpO2 97 % and pulse 72 from one characteristic value.
     oximeter = gatt("0061004800", "2a5e")
     assert await family.send_reading(oximeter) == {"ack": oximeter["id"]}
-    cuff = gatt("04780050005D004800", "2a35")
+    cuff = gatt("04780050005D004800", "2a35") | {"device": {"model": "UA-651BLE", "id": "dev-1"}}
     assert await family.send_reading(cuff) == {"ack": cuff["id"]}
     await nurse.wait_for(lambda: len(nurse.events["reading"]) == 5)
     def value(r: dict) -> object:  # type: ignore[type-arg]
@@ -70,6 +70,9 @@ async def test_readings_are_acked_stored_and_reach_the_clinician(call, db) -> No
     assert got == [("blood_pressure", (120.0, 80.0)), ("heart_rate", 72.0), ("heart_rate", 72.0),
                    ("spo2", 95.0), ("spo2", 97.0)]
     assert await _count(db) == 5
+    async with db.begin() as s:
+        models = set((await s.scalars(select(Reading.device_model))).all())
+    assert models == {None, "UA-651BLE"}
 
 
 async def test_a_resend_is_acked_again_and_stored_once(call, db) -> None:

@@ -34,7 +34,7 @@ export async function pairDevice(kind, onValue, nav = globalThis.navigator) {
     }
     characteristic.addEventListener("characteristicvaluechanged", (event) => {
       const view = event.target.value;
-      onValue(hex(uuid), new Uint8Array(view.buffer, view.byteOffset, view.byteLength));
+      onValue(hex(uuid), new Uint8Array(view.buffer, view.byteOffset, view.byteLength), device);
     });
     await characteristic.startNotifications();
   }

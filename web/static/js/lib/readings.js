@@ -14,10 +14,12 @@ export function manualMessage(kind, value, now = new Date()) {
   return { id: newId(), kind, value, unit: UNITS[kind], taken_at: now.toISOString(), source: "manual" };
 }
 
-export function bleMessage(characteristic, bytes, now = new Date()) {
+export function bleMessage(characteristic, bytes, now = new Date(), device = null) {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
-  return { id: newId(), source: "ble", gatt: characteristic, data: btoa(binary), taken_at: now.toISOString() };
+  const message = { id: newId(), source: "ble", gatt: characteristic, data: btoa(binary), taken_at: now.toISOString() };
+  if (device) message.device = { model: device.name || "", id: device.id || "" };
+  return message;
 }
 
 // Messages wait here until the server acknowledges them; after a reconnect everything not yet

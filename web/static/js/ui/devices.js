@@ -60,7 +60,7 @@ export function bindDevicePanel(root, strings, queue, { simulatorAllowed }) {
       button.textContent = strings.devices[kind];
       button.addEventListener("click", async () => {
         try {
-          await pairDevice(kind, (uuid, bytes) => queue.add(bleMessage(uuid, bytes)));
+          await pairDevice(kind, (uuid, bytes, device) => queue.add(bleMessage(uuid, bytes, new Date(), device)));
           say(strings.paired);
         } catch (err) {
           say(strings.pair_failed);
