@@ -15,6 +15,7 @@ from server.api import (  # noqa: F401 - importing registers the routes
     audit_log,
     calendars,
     encounters,
+    exports,
     join,
     patients,
     readings,

@@ -54,3 +54,24 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
     await expect(assessment.locator(".status")).to_have_text("done")
     total = sum(i % 6 for i in range(len(ESAS_ITEMS)))
     await expect(assessment.locator(".scores")).to_contain_text(f"ESAS-r: {total}")
+
+    # The rest of the visit, then the note opens from the steps panel.
+    nurse = await live_server.world.agent("clin_a")
+    url = f"/api/encounters/{live_server.world.encounters['a'].id}/events"
+    for body in (
+        {"type": "complete", "step": "crisis_rehearsal", "answers": {
+            "scenario": "breathlessness",
+            "teach_back": [{"item": "Sit upright, fan on the face", "result": "correct"}]}},
+        {"type": "complete", "step": "wrap_up", "answers": {"plan": "Video visit on Friday."}},
+        {"type": "finish"},
+    ):
+        status, reply = await nurse.call("POST", url, body)
+        assert status == 200, reply
+    note_link = steps.get_by_role("link", name="Open the visit note")
+    await expect(note_link).to_be_visible()
+    async with clinician.context.expect_page() as opened:
+        await note_link.click()
+    note = await opened.value
+    await note.wait_for_load_state()
+    await expect(note.locator("body")).to_contain_text("Video visit on Friday.")
+    await expect(note.locator("body")).to_contain_text("ESAS-r")

@@ -157,3 +157,64 @@ async def test_symptom_changes_since_the_last_visit_are_flagged(world, db, clock
     assert rows["tiredness"]["change"] == 0 and rows["tiredness"]["is_notable_change"] is False
     status, read = await nurse.call("GET", f"/api/encounters/{encounter_id}")
     assert read["comparison"]["esas"] == body["comparison"]["esas"]
+
+
+async def _finished_visit(world) -> tuple[object, int]:  # type: ignore[no-untyped-def]
+    encounter_id = world.encounters["a"].id
+    url = f"/api/encounters/{encounter_id}/events"
+    nurse = await world.agent("clin_a")
+    steps = [
+        event("start"),
+        event("complete", "identity", answers={
+            "name_confirmed": True, "birth_date_confirmed": True, "method": "photo_id",
+            "location": "Home"}),
+        event("complete", "consent", answers={
+            "video_visit": True, "consenter": "patient", "recording": False,
+            "share_with_family": True, "privacy_explained": True}),
+        event("complete", "assessment", answers={"esas": ESAS, "answered_by": "patient"}),
+        event("complete", "crisis_rehearsal", answers={
+            "scenario": "pain_crisis",
+            "teach_back": [{"item": "Give the rescue dose <b>first</b>", "result": "correct"}]}),
+        event("complete", "wrap_up", answers={"plan": "Review <script>alert(1)</script> Friday"}),
+        event("finish"),
+    ]
+    for body in steps:
+        status, reply = await nurse.call("POST", url, body)
+        assert status == 200, reply
+    status, _ = await nurse.call("POST", f"/api/encounters/{encounter_id}/readings", {
+        "id": "r-1", "kind": "spo2", "value": 93, "unit": "%", "source": "manual",
+        "taken_at": "2026-03-02T09:00:00+00:00"})
+    assert status == 201
+    return nurse, encounter_id
+
+
+async def test_the_finished_visit_exports_a_valid_fhir_bundle(world) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    nurse, encounter_id = await _finished_visit(world)
+    async with nurse.http.get(nurse.url(f"/api/encounters/{encounter_id}/fhir")) as response:
+        assert response.status == 200
+        assert response.content_type == "application/fhir+json"
+        bundle = await response.json(content_type=None)
+    Bundle.model_validate(bundle)
+    assert bundle["type"] == "transaction"
+    kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
+    for expected in ("Patient", "Encounter", "Consent", "QuestionnaireResponse", "Observation"):
+        assert expected in kinds
+    spo2 = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] ==
+            "Observation" and any(c.get("code") == "2708-6" for c in
+                                  e["resource"]["code"].get("coding", []))]
+    assert spo2 and spo2[0]["valueQuantity"]["value"] == 93
+    outsider = await world.agent("clin_b")
+    assert (await outsider.call("GET", f"/api/encounters/{encounter_id}/fhir"))[0] == 404
+
+
+async def test_the_visit_note_renders_and_escapes_what_people_typed(world) -> None:
+    family = await world.agent("family_a")  # in before the visit ends
+    nurse, encounter_id = await _finished_visit(world)
+    status, html = await nurse.call("GET", f"/api/encounters/{encounter_id}/note")
+    assert status == 200
+    assert "Patient A" in html and "ESAS-r" in html
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert (await family.call("GET", f"/api/encounters/{encounter_id}/note"))[0] == 403
