@@ -88,24 +88,9 @@ async def record(
     detail: str | None = None,
 ) -> None:
     actor = who if isinstance(who, Actor) else actor_of(request, who)
-    s.add(
-        AuditEvent(
-            at=services(request).clock.now(),
-            actor_id=actor.user_id,
-            actor_link_id=actor.link_id,
-            role=actor.role,
-            action=action,
-            resource_type=resource_type,
-            resource_id=None if resource_id is None else str(resource_id),
-            patient_id=patient_id,
-            encounter_id=encounter_id,
-            address=actor.address,
-            user_agent=actor.user_agent,
-            outcome=outcome,
-            request_id=request_id_var.get(),
-            detail=detail,
-        )
-    )
+    await record_event(s, services(request).clock.now(), actor, action, resource_type,
+                       resource_id, patient_id=patient_id, encounter_id=encounter_id,
+                       outcome=outcome, detail=detail)
 
 
 class Denied(ApiError):
