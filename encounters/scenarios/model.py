@@ -1,0 +1,155 @@
+"""What a mock crisis drill is, as frozen data read from its TOML file (GitHub issue 9).
+
+A scenario is a timeline of events at offsets in seconds from the start of the drill, and the
+responses the care team and the family are expected to give. Offsets, not times: the drill
+runner adds them to the moment the coordinator presses start, so the domain needs no clock.
+Ramps (a value drifting over a few minutes) are expanded into concrete readings by
+:func:`expand_ramp` when the file is read, so a player only ever sees plain readings.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from decimal import ROUND_HALF_UP, Decimal
+
+from encounters.careplan import CrisisType
+from encounters.detection import Rule
+from encounters.readings import Kind
+
+Number = int | Decimal
+
+
+@dataclass(frozen=True)
+class ReadingEvent:
+    """A device reading the drill plays. For blood pressure ``value`` is systolic."""
+
+    event_id: str
+    at_s: int
+    kind: Kind
+    value: float
+    unit: str
+    value2: float | None = None
+
+
+@dataclass(frozen=True)
+class PromptEvent:
+    """Text shown to the family role-player, e.g. what the patient is doing now."""
+
+    event_id: str
+    at_s: int
+    text: str
+
+
+@dataclass(frozen=True)
+class DiaryEvent:
+    """A diary check-in the family role-player sends (items as in ``encounters.diary``)."""
+
+    event_id: str
+    at_s: int
+    # Compared but not hashed, as in ``DiaryEntry``: a mapping proxy has no hash.
+    scores: Mapping[str, int] = field(hash=False)
+    worry: str | None = None
+
+
+TimelineEvent = ReadingEvent | PromptEvent | DiaryEvent
+
+
+@dataclass(frozen=True)
+class Ramp:
+    """A reading that moves in a straight line from ``start`` to ``end`` over ``over_s``,
+    sampled every ``every_s`` seconds, both ends included."""
+
+    event_id: str
+    at_s: int
+    kind: Kind
+    unit: str
+    start: Number
+    end: Number
+    over_s: int
+    every_s: int
+
+
+@dataclass(frozen=True)
+class EscalationStep:
+    """A ladder tier the alert should reach. ``line`` points a ladder mismatch at the file."""
+
+    tier: int
+    line: int | None = field(default=None, compare=False)
+
+
+@dataclass(frozen=True)
+class FamilyStep:
+    """A first step of the crisis plan the family should take; actions name its id or text."""
+
+    step_id: str
+    text: str
+
+
+@dataclass(frozen=True)
+class TeachBackQuestion:
+    """A key point the family explains back afterwards (clinical.md §2.3)."""
+
+    item: str
+    safety_critical: bool = False
+
+
+@dataclass(frozen=True)
+class ExpectedResponse:
+    alert_rules: tuple[Rule, ...] = ()
+    escalation: tuple[EscalationStep, ...] = ()  # in call order, tiers increasing
+    family_steps: tuple[FamilyStep, ...] = ()
+
+    @property
+    def tier(self) -> int | None:
+        """The highest tier the drill should reach; going further is over-escalation."""
+        return self.escalation[-1].tier if self.escalation else None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    scenario_id: str
+    title: str
+    crisis: CrisisType
+    summary: str
+    events: tuple[TimelineEvent, ...]  # ramps expanded; sorted by offset, file order kept
+    expected: ExpectedResponse
+    teach_back: tuple[TeachBackQuestion, ...]
+    path: str
+
+    @property
+    def duration_s(self) -> int:
+        return max(event.at_s for event in self.events)
+
+
+def _places(value: Number) -> int:
+    exponent = Decimal(value).as_tuple().exponent
+    return -exponent if isinstance(exponent, int) and exponent < 0 else 0
+
+
+def expand_ramp(ramp: Ramp) -> tuple[ReadingEvent, ...]:
+    """The concrete readings of a ramp, ids ``<id>.1``, ``<id>.2``, ...
+
+    Values are rounded to as many decimal places as the finer of the two ends (94 to 84
+    gives whole percent, 37.2 to 38.6 gives tenths), half up, computed in Decimal so the
+    same file always gives the same readings. ``over_s`` is a multiple of ``every_s``
+    (the loader checks), so the last sample lands exactly on ``end``.
+    """
+    places = max(_places(ramp.start), _places(ramp.end))
+    quantum = Decimal(1).scaleb(-places)
+    start, end = Decimal(ramp.start), Decimal(ramp.end)
+    steps = ramp.over_s // ramp.every_s
+    readings: list[ReadingEvent] = []
+    for index in range(steps + 1):
+        exact = start + (end - start) * index / steps if steps else end
+        value = exact.quantize(quantum, rounding=ROUND_HALF_UP)
+        readings.append(
+            ReadingEvent(
+                event_id=f"{ramp.event_id}.{index + 1}",
+                at_s=ramp.at_s + index * ramp.every_s,
+                kind=ramp.kind,
+                value=float(value),
+                unit=ramp.unit,
+            )
+        )
+    return tuple(readings)
