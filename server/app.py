@@ -16,6 +16,7 @@ from server.api import (  # noqa: F401 - importing registers the routes
     calendars,
     encounters,
     exports,
+    snapshot,
     join,
     patients,
     readings,

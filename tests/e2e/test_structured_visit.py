@@ -20,15 +20,6 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
 
     steps = clinician.locator("#steps")
     await steps.get_by_role("button", name="Start the visit").click()
-    identity = steps.locator('.step[data-step="identity"]')
-    await identity.locator("summary").click()
-    await identity.get_by_label("Full name confirmed").check()
-    await identity.get_by_label("Date of birth confirmed").check()
-    await identity.get_by_text("Known to me").click()
-    await identity.get_by_label("Where the patient is now (address)").fill("Home, 1 High St")
-    await identity.get_by_role("button", name="Complete step").click()
-    await expect(identity.locator(".status")).to_have_text("done")
-
     consent = steps.locator('.step[data-step="consent"]')
     await consent.locator("summary").click()
     await consent.get_by_label("Agrees to a video visit").check()
@@ -39,6 +30,19 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
     await consent.get_by_role("button", name="Complete step").click()
     await expect(consent.locator(".status")).to_have_text("done")
 
+    identity = steps.locator('.step[data-step="identity"]')
+    await identity.locator("summary").click()
+    await identity.get_by_label("Full name confirmed").check()
+    await identity.get_by_label("Date of birth confirmed").check()
+    await identity.get_by_text("Known to me").click()
+    await identity.get_by_label("Where the patient is now (address)").fill("Home, 1 High St")
+    # After consent, a still from the family's video with OpenCV's face hint (a hint only).
+    await identity.get_by_role("button", name="Take a still from the patient's video").click()
+    await expect(identity.locator(".still-image")).to_be_visible()
+    await expect(identity.locator(".still [role=status]")).to_contain_text("a hint only")
+    await identity.get_by_role("button", name="Complete step").click()
+    await expect(identity.locator(".status")).to_have_text("done")
+
     # The family's page now asks the symptom questions, in large buttons.
     questions = family.locator("#questions")
     await expect(questions).to_be_visible()
@@ -48,6 +52,12 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
     await questions.get_by_text("The patient", exact=True).click()
     await family.get_by_role("button", name="Send my answers").click()
     await expect(family.locator("#question-status")).to_contain_text("Thank you")
+    nurse_api = await live_server.world.agent("clin_a")
+    status, read = await nurse_api.call(
+        "GET", f"/api/encounters/{live_server.world.encounters['a'].id}")
+    identity_state = next(x for x in read["state"]["steps"] if x["step"] == "identity")
+    assert identity_state["answers"]["snapshot_ref"].startswith("still:")
+    assert isinstance(identity_state["answers"]["face_present_hint"], bool)
 
     # The clinician's page shows the assessment done, with its total, without a reload.
     assessment = steps.locator('.step[data-step="assessment"]')
@@ -56,7 +66,7 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
     await expect(assessment.locator(".scores")).to_contain_text(f"ESAS-r: {total}")
 
     # The rest of the visit, then the note opens from the steps panel.
-    nurse = await live_server.world.agent("clin_a")
+    nurse = nurse_api
     url = f"/api/encounters/{live_server.world.encounters['a'].id}/events"
     for body in (
         {"type": "complete", "step": "crisis_rehearsal", "answers": {

@@ -132,6 +132,9 @@ export function buildStepForm(step, stepState, strings, context, { familyOnly = 
   const fields = step.fields.filter((f) => !HIDDEN_FIELDS.has(f) && (!familyOnly || f === "answered_by"));
   const ctx = { ...context, familyOnly };
   for (const field of fields) form.append(fieldControl(field, step, answers[field], strings, ctx));
+  if (!familyOnly && step.fields.includes("snapshot_ref") && context.takeStill) {
+    form.append(stillBox(form, strings, context.takeStill, answers));
+  }
   const uses = familyOnly ? step.instruments.filter((u) => u.required) : step.instruments;
   for (const use of uses) {
     const section = el("section", { className: "instrument", dataset: { key: use.key } },
@@ -144,6 +147,30 @@ export function buildStepForm(step, stepState, strings, context, { familyOnly = 
     form.append(section);
   }
   return { form, read: () => readForm(form, step) };
+}
+
+// An optional still from the patient's video, with OpenCV's face-presence hint: shown to the
+// clinician as a hint, never used as a decision; only the fact and the hint are recorded.
+function stillBox(form, strings, takeStill, answers) {
+  const box = el("div", { className: "still" });
+  const button = el("button", { type: "button", className: "button" }, strings.take_still);
+  const note = el("p", { className: "muted", role: "status" });
+  const img = el("img", { alt: strings.still_alt, hidden: true, className: "still-image" });
+  if (answers.snapshot_ref) note.textContent = strings.still_taken;
+  button.addEventListener("click", async () => {
+    try {
+      const still = await takeStill();
+      img.src = still.image;
+      img.hidden = false;
+      form.dataset.snapshotRef = `still:${still.taken_at}`;
+      form.dataset.faceHint = String(still.face_present);
+      note.textContent = still.face_present ? strings.face_seen : strings.no_face_seen;
+    } catch (err) {
+      note.textContent = err.message;
+    }
+  });
+  box.append(button, img, note);
+  return box;
 }
 
 function parseValue(raw, kind) {
@@ -174,6 +201,10 @@ export function readForm(form, step) {
       const input = wrap.querySelector("input, textarea");
       if (input.value.trim()) answers[field] = input.value.trim();
     }
+  }
+  if (form.dataset.snapshotRef) {
+    answers.snapshot_ref = form.dataset.snapshotRef;
+    answers.face_present_hint = form.dataset.faceHint === "true";
   }
   for (const section of form.querySelectorAll(".instrument")) {
     const values = {};

@@ -127,7 +127,9 @@ export class StepsPanel {
     summary.append(title, " ", status, " ", scores);
     box.append(summary);
     if (step.kind === "assessment" && this.comparison) box.append(this.flags());
-    const { form, read } = buildStepForm(step, stepState, this.strings, this.context);
+    const context = { ...this.context,
+      takeStill: () => apiRequest("POST", `/api/encounters/${this.encounterId}/snapshot`) };
+    const { form, read } = buildStepForm(step, stepState, this.strings, context);
     const done = stepState && (stepState.status === "completed" || stepState.status === "skipped");
     const actions = document.createElement("div");
     actions.className = "actions";
