@@ -19,6 +19,7 @@ from server.api import (  # noqa: F401 - importing registers the routes
     join,
     patients,
     readings,
+    scenarios,
     scheduling,
     session,
     snapshot,

@@ -68,10 +68,18 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
     # The rest of the visit, then the note opens from the steps panel.
     nurse = nurse_api
     url = f"/api/encounters/{live_server.world.encounters['a'].id}/events"
+    # Crisis rehearsal in the panel: pick a scenario; its teach-back points fill in.
+    rehearsal = steps.locator('.step[data-step="crisis_rehearsal"]')
+    await rehearsal.locator("summary").click()
+    await rehearsal.get_by_label("Scenario rehearsed").select_option("terminal_breathlessness")
+    rows = rehearsal.locator(".tb-row")
+    await expect(rows).to_have_count(3)
+    for index, result in enumerate(("correct", "correct", "partly")):
+        await rows.nth(index).locator("select").select_option(result)
+    await rehearsal.get_by_role("button", name="Complete step").click()
+    await expect(rehearsal.locator(".status")).to_have_text("done")
+    await expect(rehearsal.locator(".scores")).to_contain_text("Understanding: 83 %")
     for body in (
-        {"type": "complete", "step": "crisis_rehearsal", "answers": {
-            "scenario": "breathlessness",
-            "teach_back": [{"item": "Sit upright, fan on the face", "result": "correct"}]}},
         {"type": "complete", "step": "wrap_up", "answers": {"plan": "Video visit on Friday."}},
         {"type": "finish"},
     ):

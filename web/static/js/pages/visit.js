@@ -232,13 +232,14 @@ let steps = null;
 async function loadSteps() {
   const message = byId("steps-message");
   try {
-    const [template, visit] = await Promise.all([
+    const [template, visit, scenarios] = await Promise.all([
       apiRequest("GET", `/api/templates/${page.template}`),
       apiRequest("GET", `/api/encounters/${page.encounter_id}`),
+      apiRequest("GET", "/api/scenarios"),
     ]);
     steps = new StepsPanel(byId("steps"), {
       encounterId: page.encounter_id, template, strings,
-      context: { patient_name: page.patient_name, birth_date: page.birth_date },
+      context: { patient_name: page.patient_name, birth_date: page.birth_date, scenarios: scenarios.items },
       onMessage: (text, kind) => { message.textContent = text; message.className = `message ${kind || ""}`; },
     });
     steps.render(visit.state || { status: "not_started", steps: [] }, visit.comparison || null);

@@ -117,6 +117,25 @@ function fieldControl(field, step, current, strings, context) {
     wrap.append(fieldset);
   } else if (type === "teachback") {
     teachBackRows(wrap, current, strings);
+  } else if (field === "scenario" && context.scenarios && context.scenarios.length) {
+    // Rehearse one of the library's scenarios; picking one offers its teach-back points.
+    const id = uid(field);
+    const select = el("select", { id, name: field },
+      el("option", { value: "" }, "—"),
+      ...context.scenarios.map((sc) => el("option", { value: sc.id, selected: current === sc.id }, sc.title)));
+    const summary = el("p", { className: "muted" });
+    select.addEventListener("change", () => {
+      const chosen = context.scenarios.find((sc) => sc.id === select.value);
+      summary.textContent = chosen ? chosen.summary : "";
+      const rows = wrap.closest("form").querySelector(".teach-back");
+      if (chosen && rows && [...rows.querySelectorAll("input[type=text]")].every((i) => !i.value)) {
+        rows.replaceChildren();
+        const holder = el("div");
+        teachBackRows(holder, chosen.teach_back, strings);
+        rows.replaceWith(holder.querySelector(".teach-back"));
+      }
+    });
+    wrap.append(el("label", { htmlFor: id }, label), select, summary);
   } else {
     const id = uid(field);
     wrap.append(el("label", { htmlFor: id }, label), el("input", { id, type: "text", name: field, value: current || "" }));
@@ -187,6 +206,10 @@ export function readForm(form, step) {
     const field = wrap.dataset.field;
     const type = FIELD_TYPES[field];
     if (type === "check") answers[field] = wrap.querySelector("input").checked;
+    else if (field === "scenario" && wrap.querySelector("select")) {
+      const value = wrap.querySelector("select").value;
+      if (value) answers[field] = value;
+    }
     else if (type === "yesno" || Array.isArray(type)) {
       const picked = wrap.querySelector("input:checked");
       if (picked) answers[field] = type === "yesno" ? picked.value === "true" : picked.value;
