@@ -24,7 +24,7 @@ export class Tiles {
     name.className = "name";
     const quality = document.createElement("span");
     quality.className = "quality";
-    caption.append(name, " ", quality);
+    caption.append(name, quality);
     root.append(video, audio, caption);
     this.container.append(root);
     tile = { root, video, audio, name, quality, stream: new MediaStream() };
@@ -59,7 +59,7 @@ export class Tiles {
       tile.name.textContent = person.display_name;
       tile.root.dataset.role = person.role;
       const q = person.online ? person.quality : "offline";
-      tile.quality.textContent = q ? this.strings.quality[q] || "" : "";
+      tile.quality.textContent = q ? ` · ${this.strings.quality[q] || ""}` : "";
       tile.quality.dataset.level = q || "";
     }
   }
