@@ -45,6 +45,7 @@ async def clinician_in_visit(live_server: Any, new_page: Any) -> Any:
     await page.goto(f"{live_server.url}/visit/{live_server.world.encounters['a'].id}")
     await page.get_by_role("button", name="Start camera and join").click()
     await expect(page.get_by_role("button", name="End visit")).to_be_enabled()
+    await expect(page.get_by_role("button", name="Start camera and join")).to_be_hidden()
     return page
 
 
@@ -53,6 +54,7 @@ async def family_in_lobby(live_server: Any, new_page: Any) -> Any:
     await page.goto(f"{live_server.url}/join/{live_server.world.tokens['a']}")
     await page.get_by_role("button", name="Check my camera and microphone").click()
     await expect(page.locator("#camera-status")).to_contain_text("We can see you")
+    await expect(page.get_by_role("button", name="Check my camera and microphone")).to_be_hidden()
     await expect(page.locator("#network-status")).to_contain_text("connection")
     await page.fill("#display-name", "Ben")
     await page.get_by_role("button", name="Join the waiting room").click()
