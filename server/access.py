@@ -37,6 +37,15 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "link.issue": STAFF,
     "link.revoke": STAFF,
     "link.list": STAFF,
+    # Between visits (issue 8): the care team reads and edits the care plan, issues diary
+    # links and answers alerts; only coordinators hand an alert to someone else.
+    "careplan.read": CLINICAL,
+    "careplan.write": CLINICAL,
+    "diary_link.issue": CLINICAL,
+    "diary_link.revoke": CLINICAL,
+    "alert.read": CLINICAL,
+    "alert.act": CLINICAL,
+    "alert.reassign": frozenset({"coordinator"}),
     "audit.read": frozenset({"admin"}),
     "user.create": frozenset({"admin"}),
     "user.update": frozenset({"admin"}),

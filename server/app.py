@@ -13,6 +13,7 @@ from aiohttp.typedefs import Handler
 
 from server.api import (  # noqa: F401 - importing registers the routes
     audit_log,
+    between_visits,
     calendars,
     encounters,
     exports,
@@ -35,6 +36,7 @@ from server.clock import Clock, SystemClock
 from server.context import SERVICES, Services
 from server.db import Database
 from server.errors import error_middleware
+from server.escalations import escalation_ctx
 from server.jobs import reminder_jobs_ctx
 from server.logs import protect_logs, request_id_var
 from server.metrics import METRICS, Metrics, metrics_middleware, metrics_view
@@ -130,6 +132,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[JINJA] = make_jinja()
     app.cleanup_ctx.append(_services_ctx(settings, clock or SystemClock()))
     app.cleanup_ctx.append(reminder_jobs_ctx)
+    app.cleanup_ctx.append(escalation_ctx)
     add_health_routes(app)
     add_api_routes(app)
     add_page_routes(app)

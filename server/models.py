@@ -281,4 +281,5 @@ class Reading(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
 
-from server import scheduling_models  # noqa: E402,F401 - registers tables
+# Tables defined beside these, registered on the same metadata by importing them.
+from server import between_visits_models, scheduling_models  # noqa: E402,F401,I001

@@ -294,3 +294,6 @@ def add_page_routes(app: web.Application) -> None:
     app.router.add_get("/join/{token}", join_page, name="join")
     app.router.add_get("/family", family_page, name="family")
     app.router.add_get("/visit/{encounter_id}", visit_page, name="visit")
+    from server.between_visits_pages import add_between_visits_pages  # imports this module
+
+    add_between_visits_pages(app)

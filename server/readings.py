@@ -16,9 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from encounters.detection import VitalSample
 from encounters.readings import Reading, ReadingError, parse_message, reading_to_dict
 from encounters.vitals import DEFAULT_HOME_BANDS, evaluate_reading
 from server import audit
+from server.alerts import detect_after_readings
+from server.careplans import current_plan
 from server.clock import Clock
 from server.db import Database
 from server.models import Encounter
@@ -35,6 +38,7 @@ class Outcome:
     reply: dict[str, Any]
     stored: list[dict[str, Any]] = field(default_factory=list)
     alerts: list[dict[str, Any]] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)  # alerts raised for the coordinator's queue
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,25 @@ def row_to_dict(row: ReadingRow) -> dict[str, Any]:
             "encounter_id": row.encounter_id, "details": row.details or {},
             "device": {"model": row.device_model, "id": row.device_id}
             if row.device_model or row.device_id else None}
+
+
+# Reading kinds as the detection rules name their parameters (blood pressure: both numbers).
+PARAMETER_OF = {"spo2": "spo2", "heart_rate": "heart_rate", "respiratory_rate": "respiratory_rate",
+                "temperature": "temperature", "weight": "weight"}
+
+
+def vital_samples(readings: list[Reading]) -> list[VitalSample]:
+    samples = []
+    for r in readings:
+        if r.value is None:
+            continue
+        if r.kind == "blood_pressure":
+            samples.append(VitalSample(r.client_id, "systolic_bp", r.value, r.taken_at))
+            if r.value2 is not None:
+                samples.append(VitalSample(r.client_id, "diastolic_bp", r.value2, r.taken_at))
+        elif r.kind in PARAMETER_OF:
+            samples.append(VitalSample(r.client_id, PARAMETER_OF[r.kind], r.value, r.taken_at))
+    return samples
 
 
 def device_of(obj: object) -> tuple[str | None, str | None]:
@@ -131,6 +154,12 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
                 readings = parse_message(obj, now=now,
                                          not_before=encounter.starts_at - EARLY_MARGIN)
                 fresh = await _store(s, encounter, readings, who, now, device_of(obj))
+                queued = await detect_after_readings(
+                    s, encounter.patient_id, vital_samples(fresh), now=now,
+                    is_drill=encounter.is_drill)
+                # The patient's own bands from the care plan; the home defaults fill the rest.
+                plan = await current_plan(s, encounter.patient_id)
+                bands = {**DEFAULT_HOME_BANDS, **plan.vital_bands}
             break
         except ReadingError as exc:
             return nack(exc.client_id or client_id, exc.code, exc.message)
@@ -138,12 +167,13 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
             # The same message raced itself in on two paths: the second finds it stored.
             if attempt:
                 raise
-    outcome = Outcome({"ack": readings[0].client_id if readings else client_id})
+    outcome = Outcome({"ack": readings[0].client_id if readings else client_id},
+                      queued=[row.id for row in queued])
     for reading in fresh:
         item = reading_to_dict(reading)
         item["encounter_id"] = encounter_id
         outcome.stored.append(item)
-        for crossing in evaluate_reading(reading, DEFAULT_HOME_BANDS):
+        for crossing in evaluate_reading(reading, bands):
             outcome.alerts.append({
                 "kind": "vital_out_of_band", "severity": "high", "reading_id": reading.client_id,
                 "parameter": crossing.parameter, "direction": crossing.direction,

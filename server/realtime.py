@@ -129,6 +129,11 @@ async def _on_data_message(app: web.Application, namespace: VisitNamespace, room
         await namespace.notify(encounter_id, ev.READING, item, group="admitted")
     for alert in outcome.alerts:
         await namespace.notify(encounter_id, ev.ALERT, alert, group="hosts")
+    if outcome.queued:
+        # Imported here: the alert service itself pushes through this module's namespace.
+        from server.escalations import ALERTS
+
+        await app[ALERTS].announce(outcome.queued, page_tier=True)
     return json.dumps(outcome.reply)
 
 

@@ -6,7 +6,7 @@ small; it uses the namespace's rooms, callers and emit.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from signaling import events as ev
@@ -84,6 +84,16 @@ class ServerSide:
         for p in room.admitted() if room else []:
             if not p.is_host and p.sid:
                 await self.emit(event, data, to=p.sid)
+
+    async def notify_staff(self, event: str, data: Any, user_ids: Collection[int]) -> int:
+        """Push an event to these staff users' sockets that are not in a visit (the alert
+        console); returns how many sockets it went to. Sockets on this node only."""
+        wanted, sent = set(user_ids), 0
+        for sid, caller in list(self.callers.items()):
+            if caller.kind == "staff" and caller.user_id in wanted and sid not in self.joined:
+                await self.emit(event, data, to=sid)
+                sent += 1
+        return sent
 
     def live_status(self, encounter_id: int) -> dict[str, int]:
         room = self.rooms.get(encounter_id)

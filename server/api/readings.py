@@ -15,6 +15,7 @@ from server.api.registry import api, int_param, respond
 from server.auth import staff
 from server.context import services
 from server.errors import ApiError, read_json
+from server.escalations import ALERTS
 from server.models import Reading as ReadingRow
 from server.readings import Enterer, accept_message, row_to_dict
 from server.realtime import REALTIME
@@ -84,4 +85,6 @@ async def add_reading(request: web.Request) -> web.StreamResponse:
         await namespace.notify(encounter_id, ev.READING, item, group="admitted")
     for alert in outcome.alerts:
         await namespace.notify(encounter_id, ev.ALERT, alert, group="hosts")
+    if outcome.queued:
+        await request.app[ALERTS].announce(outcome.queued, page_tier=True)
     return respond(ReadingAck(ack=outcome.reply.get("ack")), 201)

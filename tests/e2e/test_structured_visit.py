@@ -13,6 +13,20 @@ ESAS_ITEMS = ("pain", "tiredness", "drowsiness", "nausea", "appetite", "shortnes
 
 async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server,
                                                                      new_page) -> None:
+    # The patient's crisis plan, which the rehearsal step shows.
+    coordinator = await live_server.world.agent("coord_a")
+    plan_url = f"/api/patients/{live_server.world.patients['a'].id}/care-plan"
+    status, current = await coordinator.call("GET", plan_url)
+    assert status == 200
+    plan = current["plan"] | {
+        "advance_care": {**current["plan"]["advance_care"], "resuscitation": "dnr"},
+        "crisis_plan": {**current["plan"]["crisis_plan"], "instructions": [{
+            "crisis": "breathlessness", "triggers": ["Breathing fast and frightened"],
+            "first_steps": ["Sit upright, fan on the face, window open"]}]}}
+    status, body = await coordinator.call("PUT", plan_url,
+                                          {"plan": plan, "base_version": current["version"]})
+    assert status in (200, 201), body
+
     clinician = await clinician_in_visit(live_server, new_page)
     family = await family_in_lobby(live_server, new_page)
     await clinician.locator("#lobby li").get_by_role("button", name="Let in").click()
@@ -71,6 +85,8 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
     # Crisis rehearsal in the panel: pick a scenario; its teach-back points fill in.
     rehearsal = steps.locator('.step[data-step="crisis_rehearsal"]')
     await rehearsal.locator("summary").click()
+    await expect(rehearsal.locator(".crisis-plan")).to_contain_text("Sit upright, fan on the face")
+    await expect(rehearsal.locator(".crisis-plan .flag")).to_contain_text("DNR")
     await rehearsal.get_by_label("Scenario rehearsed").select_option("terminal_breathlessness")
     rows = rehearsal.locator(".tb-row")
     await expect(rows).to_have_count(3)

@@ -107,13 +107,22 @@ async def test_bad_messages_get_a_nack_and_store_nothing(call, db, message, code
     assert await family.send_reading(good) == {"ack": good["id"]}  # the channel stays open
 
 
-async def test_a_reading_out_of_the_home_band_alerts_the_clinician(call) -> None:
+async def test_a_reading_out_of_the_home_band_alerts_the_clinician(call, world) -> None:
     nurse, family = call
-    await family.send_reading(simulated("spo2", 86, "%"))
+    message = simulated("spo2", 86, "%")
+    message_id = message["id"]
+    await family.send_reading(message)
     await nurse.wait_for(lambda: nurse.events["alert"])
-    alert = nurse.events["alert"][0]
+    alert = next(a for a in nurse.events["alert"] if a.get("parameter"))
     assert alert["parameter"] == "spo2" and alert["direction"] == "low"
     assert "below" in alert["summary"]
+    # It also joins the coordinator's queue, to climb the ladder if nobody acknowledges it.
+    coordinator = await world.agent("coord_a")
+    status, queue = await coordinator.call("GET", "/api/alerts")
+    assert status == 200
+    vitals = [a for a in queue["items"] if a["rule_id"].startswith("vital")]
+    assert len(vitals) == 1 and vitals[0]["patient_id"] == world.patients["a"].id
+    assert vitals[0]["evidence"] == [message_id]
 
 
 async def test_a_reconnect_mid_stream_loses_nothing_and_doubles_nothing(call, db, world) -> None:

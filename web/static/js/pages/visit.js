@@ -237,9 +237,13 @@ async function loadSteps() {
       apiRequest("GET", `/api/encounters/${page.encounter_id}`),
       apiRequest("GET", "/api/scenarios"),
     ]);
+    // The crisis plan is shown beside the rehearsal; a visit goes on without it.
+    const carePlan = await apiRequest("GET", `/api/patients/${page.patient_id}/care-plan`)
+      .then((reply) => reply.plan, () => null);
     steps = new StepsPanel(byId("steps"), {
       encounterId: page.encounter_id, template, strings,
-      context: { patient_name: page.patient_name, birth_date: page.birth_date, scenarios: scenarios.items },
+      context: { patient_name: page.patient_name, birth_date: page.birth_date, scenarios: scenarios.items,
+        carePlan },
       onMessage: (text, kind) => { message.textContent = text; message.className = `message ${kind || ""}`; },
     });
     steps.render(visit.state || { status: "not_started", steps: [] }, visit.comparison || null);

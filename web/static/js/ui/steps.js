@@ -1,5 +1,6 @@
 // The clinician's panel of visit steps: status, forms, scores and the step events.
 import { request as apiRequest } from "../lib/api.js";
+import { renderCrisisPlan } from "./crisisplan.js";
 import { buildStepForm } from "./stepforms.js";
 
 function scoreLine(stepState, strings) {
@@ -127,6 +128,7 @@ export class StepsPanel {
     summary.append(title, " ", status, " ", scores);
     box.append(summary);
     if (step.kind === "assessment" && this.comparison) box.append(this.flags());
+    if (step.kind === "crisis_rehearsal") box.append(renderCrisisPlan(this.context.carePlan, this.strings));
     const context = { ...this.context,
       takeStill: () => apiRequest("POST", `/api/encounters/${this.encounterId}/snapshot`) };
     const { form, read } = buildStepForm(step, stepState, this.strings, context);

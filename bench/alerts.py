@@ -1,0 +1,217 @@
+"""Diary entry to coordinator: the time from a diary entry's arrival to its alert reaching a
+connected coordinator's console socket.
+
+Runs a real Hearth server in a subprocess (SQLite, or PostgreSQL with --database-url), seeds
+``--patients`` patients on one coordinator's care teams, each with a diary link, connects the
+coordinator's Socket.IO client (as the /alerts page does) and has every family post check-ins
+spread over ``--seconds``: one round that crosses the moderate threshold, one the severe
+threshold, so each entry raises one alert. The clock starts when the entry's request is sent
+(an upper bound on "arrival": it includes the HTTP request) and stops when the coordinator's
+socket receives the alert. Prints one JSON line: patients, alerts, p50_ms, p99_ms.
+
+    .venv/bin/python bench/alerts.py --patients 200 --seconds 10
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import json
+import os
+import random
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+import aiohttp  # noqa: E402
+import socketio  # noqa: E402
+
+from server.crypto import hash_password  # noqa: E402
+from server.db import Database  # noqa: E402
+from server.diary import issue_diary_link  # noqa: E402
+from server.migrate import upgrade  # noqa: E402
+from server.models import CareTeam, CareTeamMember, Patient, User  # noqa: E402
+from server.settings import Settings  # noqa: E402
+
+PASSWORD = "bench password for alerts"
+SECRET = "bench-secret-key"
+ROUNDS = ((5, "moderate"), (9, "high"))
+
+
+def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
+    with log.open("w") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "server", "serve", "--port", str(port)],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=out,
+        )
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+async def seed(url: str, base: str, patients: int) -> dict[int, str]:
+    settings = Settings(database_url=url, secret_key=SECRET, public_url=base)
+    db = Database(url)
+    now = dt.datetime.now(dt.UTC)
+    tokens: dict[int, str] = {}
+    async with db.begin() as s:
+        coordinator = User(
+            email="coord@bench.test",
+            name="Bench Coordinator",
+            role="coordinator",
+            password_hash=hash_password(PASSWORD),
+            active=True,
+            time_zone="UTC",
+            created_at=now,
+        )
+        s.add(coordinator)
+        await s.flush()
+        for i in range(patients):
+            patient = Patient(
+                name=f"Bench {i}",
+                birth_date=dt.date(1940, 1, 1),
+                time_zone="UTC",
+                language="en",
+                created_at=now,
+            )
+            s.add(patient)
+            await s.flush()
+            team = CareTeam(patient_id=patient.id, name="t")
+            s.add(team)
+            await s.flush()
+            s.add(CareTeamMember(care_team_id=team.id, user_id=coordinator.id))
+            token, _ = await issue_diary_link(s, settings, patient.id, by=None, now=now)
+            tokens[patient.id] = token
+    await db.dispose()
+    return tokens
+
+
+async def wait_healthy(base: str) -> None:
+    async with aiohttp.ClientSession() as http:
+        for _ in range(150):
+            try:
+                async with http.get(f"{base}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            await asyncio.sleep(0.2)
+    raise RuntimeError("the server did not become healthy")
+
+
+async def measure(base: str, tokens: dict[int, str], seconds: float) -> list[float]:
+    sent_at: dict[tuple[int, str], float] = {}
+    latencies: list[float] = []
+    all_in = asyncio.Event()
+    expected = len(tokens) * len(ROUNDS)
+
+    async def on_alert(data: dict[str, object]) -> None:
+        key = (int(data["patient_id"]), str(data["severity"]))  # type: ignore[call-overload]
+        started = sent_at.pop(key, None)
+        if started is not None:
+            latencies.append((time.perf_counter() - started) * 1000)
+            if len(latencies) == expected:
+                all_in.set()
+
+    http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
+    await http.post(f"{base}/api/session", json={"email": "coord@bench.test", "password": PASSWORD})
+    cookie = "; ".join(f"{c.key}={c.value}" for c in http.cookie_jar)
+    console = socketio.AsyncClient(reconnection=False)
+    console.on("alert", on_alert, namespace="/visit")
+    await console.connect(
+        base,
+        headers={"Origin": base, "Cookie": cookie},
+        namespaces=["/visit"],
+        transports=["websocket"],
+    )
+    family = aiohttp.ClientSession()
+
+    async def post(patient_id: int, token: str, score: int, severity: str, delay: float) -> None:
+        await asyncio.sleep(delay)
+        body = {
+            "token": token,
+            "entry": {
+                "client_id": uuid.uuid4().hex,
+                "recorded_at": dt.datetime.now(dt.UTC).isoformat(),
+                "items": {"pain": score},
+            },
+        }
+        sent_at[(patient_id, severity)] = time.perf_counter()
+        async with family.post(f"{base}/api/diary", json=body) as r:
+            if r.status != 201:
+                raise RuntimeError(f"diary entry refused: {r.status} {await r.text()}")
+
+    try:
+        for score, severity in ROUNDS:
+            # Spread each round evenly over the time given: 200 families checking in at once
+            # is a burst no clinic sees; spread, it is a busy morning.
+            await asyncio.gather(
+                *(
+                    post(pid, tok, score, severity, random.uniform(0, seconds / len(ROUNDS)))
+                    for pid, tok in tokens.items()
+                )
+            )
+        await asyncio.wait_for(all_in.wait(), 60)
+    finally:
+        await console.disconnect()
+        await family.close()
+        await http.close()
+    return sorted(latencies)
+
+
+async def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--patients", type=int, default=200)
+    parser.add_argument("--seconds", type=float, default=10)
+    parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        url = args.database_url or f"sqlite:///{tmp}/bench.db"
+        await asyncio.get_running_loop().run_in_executor(None, upgrade, url)
+        port = free_port()
+        base = f"http://127.0.0.1:{port}"
+        tokens = await seed(url, base, args.patients)
+        env = {
+            **os.environ,
+            "HEARTH_SECRET_KEY": SECRET,
+            "HEARTH_PUBLIC_URL": base,
+            "HEARTH_DATABASE_URL": url,
+            "HEARTH_VAR_DIR": tmp,
+        }
+        server = start_server(port, env, Path(tmp) / "server.log")
+        try:
+            await wait_healthy(base)
+            lat = await measure(base, tokens, args.seconds)
+        finally:
+            server.terminate()
+            server.wait(timeout=15)
+    print(
+        json.dumps(
+            {
+                "patients": args.patients,
+                "database": "postgresql" if url.startswith("postgres") else "sqlite",
+                "alerts": len(lat),
+                "p50_ms": round(statistics.median(lat), 1),
+                # Nearest rank, as the response figures count it.
+                "p99_ms": round(lat[max(0, -(-99 * len(lat) // 100) - 1)], 1),
+            }
+        )
+    )
+
+
+if __name__ == "__main__":
+    asyncio.run(main())

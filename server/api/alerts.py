@@ -1,0 +1,328 @@
+"""The coordinator's alert queue: list, acknowledge, resolve, reassign, same-day visit,
+response figures. Everything is scoped to the patients of the caller's care teams."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from encounters.alert_figures import Figures, response_figures
+from server import audit
+from server.access import is_on_care_team, may, patient_for
+from server.alerts import alert_to_dict, queue_order, states_since
+from server.api.between_visits_schemas import (
+    AlertFigures,
+    AlertList,
+    AlertOut,
+    FiguresOut,
+    ReassignBody,
+    ResolveBody,
+    SameDayVisitBody,
+    SameDayVisitOut,
+)
+from server.api.registry import api, int_param, parse_body, respond
+from server.auth import staff
+from server.between_visits_models import Alert, DiaryEntry
+from server.bookings import after_booking, check_slot
+from server.context import services
+from server.errors import ApiError, forbidden, not_found
+from server.escalations import ALERTS
+from server.links import issue_link, link_url
+from server.models import CareTeam, CareTeamMember, Encounter, Patient, User
+from server.sessions import Principal
+
+FIGURES_WINDOW = dt.timedelta(days=30)
+QUEUE_LIMIT = 500
+
+
+async def _my_patient_ids(s: AsyncSession, who: Principal) -> list[int]:
+    return list(
+        (
+            await s.scalars(
+                select(CareTeam.patient_id)
+                .join(CareTeamMember, CareTeamMember.care_team_id == CareTeam.id)
+                .where(CareTeamMember.user_id == who.user_id)
+            )
+        ).all()
+    )
+
+
+@api(
+    "GET",
+    "/api/alerts",
+    summary="The alert queue: most severe first, then longest waiting",
+    tag="alerts",
+    response=AlertList,
+    auth="staff",
+    query=(("status", "string", "open (default: open and acknowledged) or all"),),
+    errors=(401, 403, 422),
+)
+async def list_alerts(request: web.Request) -> web.StreamResponse:
+    who = staff(request)
+    if not may(who, "alert.read"):
+        raise forbidden()
+    which = request.query.get("status", "open")
+    if which not in ("open", "all"):
+        raise ApiError(422, "invalid_field", "status must be 'open' or 'all'.", field="status")
+    async with services(request).db.begin() as s:
+        patient_ids = await _my_patient_ids(s, who)
+        query = select(Alert).where(Alert.patient_id.in_(patient_ids))
+        if which == "open":
+            query = query.where(Alert.status.in_(("open", "acknowledged")))
+        rows = sorted((await s.scalars(query.limit(QUEUE_LIMIT))).all(), key=queue_order)
+        names = {
+            p.id: p.name
+            for p in (await s.scalars(select(Patient).where(Patient.id.in_(patient_ids)))).all()
+        }
+        await audit.record(s, request, who, "list", "alert", None)
+        evidence = await _evidence(s, rows)
+    items = [
+        AlertOut.model_validate(
+            alert_to_dict(r, names.get(r.patient_id)) | {"evidence_entries": _quoted(r, evidence)}
+        )
+        for r in rows
+    ]
+    return respond(AlertList(items=items))
+
+
+def _quoted(row: Alert, evidence: dict[tuple[int, str], dict[str, object]]) -> list[object]:
+    return [e for c in row.evidence if (e := evidence.get((row.patient_id, c)))]
+
+
+async def _evidence(
+    s: AsyncSession, rows: Sequence[Alert]
+) -> dict[tuple[int, str], dict[str, object]]:
+    """The diary entries the alerts quote, by (patient, client id), in one query."""
+    wanted = {
+        (r.patient_id, c) for r in rows if r.rule_id != "vital_out_of_band" for c in r.evidence
+    }
+    if not wanted:
+        return {}
+    found = (
+        await s.scalars(
+            select(DiaryEntry).where(
+                DiaryEntry.patient_id.in_({p for p, _ in wanted}),
+                DiaryEntry.client_id.in_({c for _, c in wanted}),
+            )
+        )
+    ).all()
+    return {
+        (e.patient_id, e.client_id): {
+            "client_id": e.client_id,
+            "recorded_at": e.recorded_at.isoformat(),
+            "scores": e.scores,
+            "worry": e.worry,
+        }
+        for e in found
+        if (e.patient_id, e.client_id) in wanted
+    }
+
+
+async def _act(request: web.Request, action: str, **kwargs: object) -> web.StreamResponse:
+    who = staff(request)
+    alert_id = int_param(request, "alert_id")
+    svc = services(request)
+    now = svc.clock.now()
+    permission = "alert.reassign" if action == "reassign" else "alert.act"
+    async with svc.db.begin() as s:
+        row = await s.get(Alert, alert_id)
+        if row is None:
+            raise not_found("That alert")
+        await patient_for(s, who, row.patient_id, permission)
+        user = await s.get(User, who.user_id)
+        assert user is not None
+        if action == "reassign":
+            target = await s.get(User, kwargs["to_user_id"])
+
+            if target is None or not await is_on_care_team(s, target.id, row.patient_id):
+                raise ApiError(
+                    422,
+                    "not_on_care_team",
+                    f"User {kwargs['to_user_id']} is not on this patient's care team.",
+                    field="to_user_id",
+                )
+        s.expunge(user)
+    data = await request.app[ALERTS].act(
+        alert_id,
+        action,
+        user=user,
+        actor=audit.actor_of(request, who),
+        now=now,
+        **kwargs,  # type: ignore[arg-type]
+    )
+    return respond(AlertOut.model_validate(data))
+
+
+@api(
+    "POST",
+    "/api/alerts/{alert_id}/acknowledge",
+    summary="Acknowledge an alert (someone on its current tier, or its assignee)",
+    tag="alerts",
+    response=AlertOut,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
+async def acknowledge_alert(request: web.Request) -> web.StreamResponse:
+    return await _act(request, "acknowledge")
+
+
+@api(
+    "POST",
+    "/api/alerts/{alert_id}/resolve",
+    summary="Resolve an alert with an outcome",
+    tag="alerts",
+    body=ResolveBody,
+    response=AlertOut,
+    auth="staff",
+    errors=(400, 401, 403, 404, 409, 422),
+)
+async def resolve_alert(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request, ResolveBody)
+    return await _act(request, "resolve", outcome=body.outcome, note=body.note)
+
+
+@api(
+    "POST",
+    "/api/alerts/{alert_id}/reassign",
+    summary="Hand an alert to a named member of the care team (coordinators)",
+    tag="alerts",
+    body=ReassignBody,
+    response=AlertOut,
+    auth="staff",
+    errors=(400, 401, 403, 404, 409, 422),
+)
+async def reassign_alert(request: web.Request) -> web.StreamResponse:
+    body = await parse_body(request, ReassignBody)
+    return await _act(request, "reassign", to_user_id=body.to_user_id, reason=body.reason)
+
+
+@api(
+    "POST",
+    "/api/alerts/{alert_id}/visit",
+    summary="Book a same-day video visit for the alert's patient; returns a family link",
+    tag="alerts",
+    body=SameDayVisitBody,
+    response=SameDayVisitOut,
+    status=201,
+    auth="staff",
+    errors=(400, 401, 403, 404, 409, 422),
+)
+async def same_day_visit(request: web.Request) -> web.StreamResponse:
+    who = staff(request)
+    alert_id = int_param(request, "alert_id")
+    body = await parse_body(request, SameDayVisitBody)
+    svc = services(request)
+    now = svc.clock.now()
+    async with svc.db.begin() as s:
+        row = await s.get(Alert, alert_id)
+        if row is None:
+            raise not_found("That alert")
+        await patient_for(s, who, row.patient_id, "alert.act")
+        clinician_id = body.clinician_id or (who.user_id if who.role == "clinician" else None)
+        if clinician_id is None:
+            clinician_id = await s.scalar(
+                select(User.id)
+                .join(CareTeamMember, CareTeamMember.user_id == User.id)
+                .join(CareTeam, CareTeam.id == CareTeamMember.care_team_id)
+                .where(
+                    CareTeam.patient_id == row.patient_id,
+                    User.role == "clinician",
+                    User.active.is_(True),
+                )
+                .order_by(User.id)
+            )
+
+        clinician = await s.get(User, clinician_id) if clinician_id else None
+        if (
+            clinician is None
+            or clinician.role != "clinician"
+            or not await is_on_care_team(s, clinician.id, row.patient_id)
+        ):
+            raise ApiError(
+                422,
+                "no_clinician",
+                "Name a clinician of this patient's care team for the visit.",
+                field="clinician_id",
+            )
+        ends_at = now + dt.timedelta(minutes=body.duration_minutes)
+        reason = f"same-day visit for alert {alert_id}"
+        await check_slot(
+            s,
+            clinician=clinician,
+            patient_id=row.patient_id,
+            kind="video_visit",
+            starts_at=now,
+            ends_at=ends_at,
+            now=now,
+            override_reason=reason,
+        )
+        encounter = Encounter(
+            patient_id=row.patient_id,
+            clinician_id=clinician.id,
+            kind="video_visit",
+            template="home_palliative_visit",
+            status="planned",
+            starts_at=now,
+            ends_at=ends_at,
+            is_drill=row.is_drill,
+            created_at=now,
+            created_by=who.user_id,
+        )
+        s.add(encounter)
+        await s.flush()
+        await after_booking(s, encounter, now=now, by=who.user_id, override_reason=reason)
+        token, link = await issue_link(s, svc.settings, encounter, created_by=who.user_id, now=now)
+        await audit.record(
+            s,
+            request,
+            who,
+            "create",
+            "encounter",
+            encounter.id,
+            patient_id=row.patient_id,
+            encounter_id=encounter.id,
+            detail=f"alert {alert_id}",
+        )
+        out = SameDayVisitOut(
+            encounter_id=encounter.id,
+            family_link=link_url(svc.settings, token),
+            family_link_id=link.id,
+        )
+    return respond(out, 201)
+
+
+def _figures_out(f: Figures) -> FiguresOut:
+    return FiguresOut(**f.__dict__)
+
+
+@api(
+    "GET",
+    "/api/alerts/figures",
+    summary="Time to acknowledge and to resolve (median, 90th percentile): today, 30 days",
+    tag="alerts",
+    response=AlertFigures,
+    auth="staff",
+    errors=(401, 403),
+)
+async def alert_figures(request: web.Request) -> web.StreamResponse:
+    who = staff(request)
+    if not may(who, "alert.read"):
+        raise forbidden()
+    now = services(request).clock.now()
+    # "Today" is the UTC day: the console's figures compare like with like across zones.
+    midnight = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    async with services(request).db.begin() as s:
+        patient_ids = await _my_patient_ids(s, who)
+        states = await states_since(s, patient_ids, now - FIGURES_WINDOW)
+    return respond(
+        AlertFigures(
+            today=_figures_out(response_figures(states, since=midnight, now=now)),
+            last_30_days=_figures_out(
+                response_figures(states, since=now - FIGURES_WINDOW, now=now)
+            ),
+        )
+    )

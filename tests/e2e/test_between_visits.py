@@ -1,0 +1,73 @@
+"""Issue 8: a diary entry made with the network cut reaches the coordinator's queue live."""
+
+from __future__ import annotations
+
+from playwright.async_api import expect
+
+from tests.builders import PASSWORD
+
+
+async def test_offline_diary_entry_reaches_the_coordinator_console_without_reload(
+    live_server, new_page
+) -> None:
+    world = live_server.world
+    coordinator = await new_page()
+    await coordinator.goto(live_server.url + "/login")
+    await coordinator.fill("#email", "coord_a@hearth.test")
+    await coordinator.fill("#password", PASSWORD)
+    await coordinator.click("button[type=submit]")
+    await coordinator.wait_for_url("**/today")
+    await coordinator.goto(live_server.url + "/alerts")
+    await expect(coordinator.locator("#alerts-status")).to_have_text("No open alerts.")
+    await expect(coordinator.locator("#figures [data-period=today]")).to_contain_text("0 alerts")
+
+    clinician = await world.agent("clin_a")
+    status, link = await clinician.call(
+        "POST", f"/api/patients/{world.patients['a'].id}/diary-links"
+    )
+    assert status == 201, link
+
+    family = await new_page()
+    await family.goto(link["diary_link"])
+    await expect(family.locator("#diary-form")).to_be_visible()
+    await family.context.set_offline(True)
+    pain = family.locator(".diary-item[data-item=pain]")
+    await pain.get_by_role("button", name="9", exact=True).click()
+    await expect(pain.get_by_role("button", name="9", exact=True)).to_have_attribute(
+        "aria-pressed", "true"
+    )
+    await family.get_by_role("button", name="Send my check-in").click()
+    await expect(family.locator("#diary-status")).to_contain_text("No internet connection")
+    await expect(family.locator("#queue-status")).to_contain_text("1")
+
+    await family.context.set_offline(False)
+    await expect(family.locator("#diary-status")).to_contain_text("Thank you")
+    await expect(family.locator("#queue-status")).to_have_text("")
+
+    card = coordinator.locator(".alert-card")
+    await expect(card).to_have_count(1)
+    await expect(card.locator(".summary")).to_contain_text("Pain 9/10")
+    await expect(card.locator(".patient")).to_have_text("Patient A")
+    await expect(card.locator(".evidence")).to_contain_text("pain 9")
+
+
+async def test_clinician_saves_a_care_plan_version_from_the_page(live_server, new_page) -> None:
+    world = live_server.world
+    page = await new_page()
+    await page.goto(live_server.url + "/login")
+    await page.fill("#email", "clin_a@hearth.test")
+    await page.fill("#password", PASSWORD)
+    await page.click("button[type=submit]")
+    await page.wait_for_url("**/today")
+    await page.goto(f"{live_server.url}/patients/{world.patients['a'].id}/care-plan")
+    await expect(page.locator("#plan-version")).to_have_text("Version 0")
+    await page.fill("#goals", "Comfort at home")
+    await page.select_option("#resuscitation", "dnr")
+    await page.get_by_role("button", name="Save a new version").click()
+    await expect(page.locator("#plan-status")).to_have_text("Saved.")
+    await expect(page.locator("#plan-version")).to_have_text("Version 1")
+    await expect(page.locator("#versions li")).to_have_count(1)
+    await expect(page.locator("#versions li").first).to_contain_text("advance_care.resuscitation")
+    await page.fill("#ladder", "not json")
+    await page.get_by_role("button", name="Save a new version").click()
+    await expect(page.locator("#plan-status")).to_contain_text("not valid JSON")

@@ -1,0 +1,163 @@
+import { ApiFailure, loadSession, request } from "../lib/api.js";
+import * as ev from "../lib/events.js";
+import { connect } from "../lib/signal.js";
+import { byId, readJson, say } from "../ui/dom.js";
+
+const page = readJson("page-data");
+const strings = readJson("strings");
+const queue = byId("queue");
+const status = byId("alerts-status");
+const template = byId("alert-template");
+const RETRY_MS = 5000;
+// Waiting times move on their own; a minute is the unit they are shown in.
+const TICK_MS = 60000;
+
+function minutesSince(iso) {
+  return Math.max(0, Math.round((Date.now() - new Date(iso).getTime()) / 60000));
+}
+
+function seconds(value) {
+  return value === null || value === undefined ? "–" : `${Math.round(value / 60)} ${strings.minutes}`;
+}
+
+function describeEntry(entry) {
+  const when = new Date(entry.recorded_at).toLocaleString(page.lang, { dateStyle: "short", timeStyle: "short" });
+  const scores = Object.entries(entry.scores).map(([item, score]) => `${item} ${score}`).join(", ");
+  return entry.worry ? `${when}: ${scores}; "${entry.worry}"` : `${when}: ${scores}`;
+}
+
+function renderAlert(alert) {
+  const item = template.content.firstElementChild.cloneNode(true);
+  item.dataset.alertId = String(alert.id);
+  item.dataset.severity = alert.severity;
+  item.querySelector(".severity").textContent = strings.severity[alert.severity] || alert.severity;
+  item.querySelector(".patient").textContent = alert.patient_name || "";
+  item.querySelector(".summary").textContent = alert.summary;
+  const state = alert.status === "acknowledged" ? strings.acknowledged
+    : alert.exhausted ? strings.exhausted : `${minutesSince(alert.raised_at)} ${strings.minutes} ${strings.waiting}`;
+  item.querySelector(".detail").textContent = `${strings.tier} ${alert.tier} (${alert.tier_label || ""}) · ${state}`;
+  const shown = alert.evidence_entries.length
+    ? alert.evidence_entries.map(describeEntry).join(" · ")
+    : alert.evidence.join(", ");
+  item.querySelector(".evidence").textContent = `${strings.evidence} ${shown}`;
+  const select = item.querySelector(".outcome");
+  for (const outcome of page.outcomes) {
+    const option = document.createElement("option");
+    option.value = outcome;
+    option.textContent = outcome.replaceAll("_", " ");
+    select.append(option);
+  }
+  const note = item.querySelector(".action-status");
+  const act = async (path, body) => {
+    try {
+      await request("POST", `/api/alerts/${alert.id}/${path}`, body);
+      await refresh();
+    } catch (err) {
+      say(note, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error");
+    }
+  };
+  item.querySelector(".ack").hidden = alert.status !== "open";
+  item.querySelector(".ack").addEventListener("click", () => act("acknowledge"));
+  item.querySelector(".resolve").addEventListener("click", () => act("resolve", { outcome: select.value }));
+  item.querySelector(".visit").addEventListener("click", async () => {
+    try {
+      const visit = await request("POST", `/api/alerts/${alert.id}/visit`, {});
+      const out = item.querySelector(".link-out");
+      out.hidden = false;
+      out.querySelector("input").value = visit.family_link;
+      say(note, strings.linkMade, "ok");
+    } catch (err) {
+      say(note, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error");
+    }
+  });
+  item.querySelector(".edit-plan").href = `/patients/${alert.patient_id}/care-plan`;
+  item.querySelector(".plan").addEventListener("click", () => showPlan(alert.patient_id, item, note));
+  return item;
+}
+
+async function showPlan(patientId, item, note) {
+  try {
+    const saved = await request("GET", `/api/patients/${patientId}/care-plan`);
+    const plan = saved.plan;
+    const rows = [
+      [strings.plan.version, String(saved.version)],
+      [strings.plan.goals_of_care, plan.goals_of_care],
+      [strings.plan.preferred_place_of_care, plan.preferred_place_of_care],
+      [strings.plan.resuscitation, plan.advance_care.resuscitation],
+      [strings.plan.ceiling_of_care, plan.ceiling_of_care],
+      [strings.plan.ladder, plan.escalation_ladder.tiers.map((t) => `${t.tier}. ${t.label} (${t.ack_deadline_min} ${strings.minutes})`).join("; ")],
+      [strings.plan.call_tree, plan.crisis_plan.call_tree.map((c) => `${c.name}: ${c.phone}`).join("; ")],
+    ];
+    const list = item.querySelector(".plan-out");
+    list.replaceChildren();
+    for (const [term, value] of rows) {
+      const dt = document.createElement("dt");
+      dt.textContent = term;
+      const dd = document.createElement("dd");
+      dd.textContent = value || "–";
+      list.append(dt, dd);
+    }
+    list.hidden = false;
+  } catch (err) {
+    say(note, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error");
+  }
+}
+
+function renderFigures(figures) {
+  const box = byId("figures");
+  box.replaceChildren();
+  for (const period of ["today", "last_30_days"]) {
+    const f = figures[period];
+    const block = document.createElement("p");
+    block.dataset.period = period;
+    block.textContent = `${strings.figures[period]}: ${f.alerts_raised} ${strings.figures.count} · `
+      + `${strings.figures.ack} ${seconds(f.ack_median_s)} (${strings.figures.median}), ${seconds(f.ack_p90_s)} (${strings.figures.p90}) · `
+      + `${strings.figures.resolve} ${seconds(f.resolve_median_s)} (${strings.figures.median}), ${seconds(f.resolve_p90_s)} (${strings.figures.p90})`;
+    box.append(block);
+  }
+}
+
+let pending = false;
+let again = false;
+async function refresh() {
+  // An event that arrives during a read must not be lost: read once more afterwards.
+  if (pending) {
+    again = true;
+    return;
+  }
+  pending = true;
+  try {
+    const [data, figures] = await Promise.all([
+      request("GET", "/api/alerts"), request("GET", "/api/alerts/figures"),
+    ]);
+    queue.replaceChildren(...data.items.map(renderAlert));
+    renderFigures(figures);
+    say(status, data.items.length ? strings.loaded : strings.none);
+  } catch (err) {
+    if (err instanceof ApiFailure && err.status === 401) {
+      say(status, strings.expired, "error");
+      window.location.assign("/login");
+      return;
+    }
+    say(status, strings.offline, "error");
+    setTimeout(refresh, RETRY_MS);
+  } finally {
+    pending = false;
+    if (again) {
+      again = false;
+      refresh();
+    }
+  }
+}
+
+async function start() {
+  await loadSession();
+  const socket = connect();
+  // A new or changed alert arrives as an event; the queue is re-read so its order and
+  // figures come from one place, the server.
+  socket.on(ev.ALERT, () => refresh());
+  socket.on("connect", () => refresh());
+  setInterval(refresh, TICK_MS);
+}
+
+start().catch(() => setTimeout(start, RETRY_MS));

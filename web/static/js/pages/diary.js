@@ -1,0 +1,92 @@
+import { loadSession, request } from "../lib/api.js";
+import { enqueue, flush, loadQueue, newClientId } from "../lib/diaryqueue.js";
+import { byId, readJson, say } from "../ui/dom.js";
+
+const page = readJson("page-data");
+const strings = readJson("strings");
+const form = byId("diary-form");
+const status = byId("diary-status");
+const queueStatus = byId("queue-status");
+
+for (const group of form.querySelectorAll(".diary-item")) {
+  for (const button of group.querySelectorAll(".score")) {
+    button.addEventListener("click", () => {
+      const pressed = button.getAttribute("aria-pressed") === "true";
+      for (const other of group.querySelectorAll(".score")) other.setAttribute("aria-pressed", "false");
+      button.setAttribute("aria-pressed", String(!pressed));
+    });
+  }
+}
+
+function answers() {
+  const items = {};
+  for (const group of form.querySelectorAll(".diary-item")) {
+    const chosen = group.querySelector('.score[aria-pressed="true"]');
+    if (chosen) items[group.dataset.item] = Number(chosen.dataset.score);
+  }
+  const worry = byId("worry").value.trim();
+  if (worry) items.worry = worry;
+  return items;
+}
+
+function clearForm() {
+  for (const button of form.querySelectorAll(".score")) button.setAttribute("aria-pressed", "false");
+  byId("worry").value = "";
+}
+
+function showQueue() {
+  const waiting = loadQueue(window.localStorage).length;
+  queueStatus.textContent = waiting ? `${strings.waiting} ${waiting}` : "";
+}
+
+function send(entry) {
+  return request("POST", "/api/diary", { token: page.token, entry });
+}
+
+let flushing = false;
+async function sendQueued() {
+  if (flushing) return null;
+  flushing = true;
+  try {
+    // A browser that also holds a visit session must send that session's CSRF token.
+    await loadSession().catch(() => null);
+    const result = await flush(window.localStorage, send);
+    for (const problem of result.refused) {
+      say(status, problem.status === 401 ? strings.link : `${strings.refused} ${problem.message}`, "error");
+    }
+    return result;
+  } finally {
+    flushing = false;
+    showQueue();
+  }
+}
+
+form.addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const items = answers();
+  if (!Object.keys(items).length) {
+    say(status, strings.empty, "error");
+    return;
+  }
+  enqueue(window.localStorage, {
+    client_id: newClientId(), recorded_at: new Date().toISOString(), items,
+  });
+  clearForm();
+  const result = await sendQueued();
+  if (result && result.pending === 0 && result.refused.length === 0) say(status, strings.sent, "ok");
+  else if (result && result.pending > 0) say(status, strings.queued);
+});
+
+window.addEventListener("online", async () => {
+  const result = await sendQueued();
+  if (result && result.sent > 0 && result.pending === 0 && !result.refused.length) say(status, strings.sent, "ok");
+});
+
+// Some browsers miss the "online" event after sleep; a slow retry covers them.
+const RETRY_MS = 15000;
+setInterval(() => {
+  if (loadQueue(window.localStorage).length && navigator.onLine) sendQueued();
+}, RETRY_MS);
+
+showQueue();
+if (loadQueue(window.localStorage).length) sendQueued();
