@@ -20,9 +20,7 @@ import datetime as dt
 import json
 import os
 import random
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -35,32 +33,22 @@ sys.path.insert(0, str(ROOT))
 import aiohttp  # noqa: E402
 import socketio  # noqa: E402
 
-from server.crypto import hash_password  # noqa: E402
 from server.db import Database  # noqa: E402
 from server.diary import issue_diary_link  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from server.models import CareTeam, CareTeamMember, Patient, User  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
-PASSWORD = "bench password for alerts"
-SECRET = "bench-secret-key"
+sys.path.insert(0, str(ROOT / "bench"))
+from harness import (  # noqa: E402
+    PASSWORD,
+    SECRET,
+    free_port,
+    seed_team,
+    start_server,
+    wait_healthy,
+)
+
 ROUNDS = ((5, "moderate"), (9, "high"))
-
-
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=out,
-        )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 async def seed(url: str, base: str, patients: int) -> dict[int, str]:
@@ -69,48 +57,13 @@ async def seed(url: str, base: str, patients: int) -> dict[int, str]:
     now = dt.datetime.now(dt.UTC)
     tokens: dict[int, str] = {}
     async with db.begin() as s:
-        coordinator = User(
-            email="coord@bench.test",
-            name="Bench Coordinator",
-            role="coordinator",
-            password_hash=hash_password(PASSWORD),
-            active=True,
-            time_zone="UTC",
-            created_at=now,
-        )
-        s.add(coordinator)
-        await s.flush()
-        for i in range(patients):
-            patient = Patient(
-                name=f"Bench {i}",
-                birth_date=dt.date(1940, 1, 1),
-                time_zone="UTC",
-                language="en",
-                created_at=now,
-            )
-            s.add(patient)
-            await s.flush()
-            team = CareTeam(patient_id=patient.id, name="t")
-            s.add(team)
-            await s.flush()
-            s.add(CareTeamMember(care_team_id=team.id, user_id=coordinator.id))
+        _, made = await seed_team(s, email="coord@bench.test", role="coordinator",
+                                  patients=patients, now=now)
+        for patient in made:
             token, _ = await issue_diary_link(s, settings, patient.id, by=None, now=now)
             tokens[patient.id] = token
     await db.dispose()
     return tokens
-
-
-async def wait_healthy(base: str) -> None:
-    async with aiohttp.ClientSession() as http:
-        for _ in range(150):
-            try:
-                async with http.get(f"{base}/healthz") as r:
-                    if r.status == 200:
-                        return
-            except aiohttp.ClientError:
-                pass
-            await asyncio.sleep(0.2)
-    raise RuntimeError("the server did not become healthy")
 
 
 async def measure(base: str, tokens: dict[int, str], seconds: float) -> list[float]:

@@ -20,9 +20,7 @@ import contextlib
 import datetime as dt
 import json
 import os
-import socket
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
@@ -37,76 +35,38 @@ import aioice.ice  # noqa: E402
 import socketio  # noqa: E402
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
 
-from server.crypto import hash_password  # noqa: E402
 from server.db import Database  # noqa: E402
 from server.links import issue_link  # noqa: E402
 from server.migrate import upgrade  # noqa: E402
-from server.models import CareTeam, CareTeamMember, Encounter, Patient, User  # noqa: E402
+from server.models import Encounter  # noqa: E402
 from server.settings import Settings  # noqa: E402
 
-PASSWORD = "bench password for readings"
-SECRET = "bench-secret-key"
+sys.path.insert(0, str(ROOT / "bench"))
+from harness import (  # noqa: E402
+    PASSWORD,
+    SECRET,
+    free_port,
+    seed_team,
+    start_server,
+    wait_healthy,
+)
+
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
 
-def start_server(port: int, env: dict[str, str], log: Path) -> subprocess.Popen[bytes]:
-    with log.open("w") as out:
-        return subprocess.Popen(
-            [sys.executable, "-m", "server", "serve", "--port", str(port)],
-            env=env,
-            stdout=subprocess.DEVNULL,
-            stderr=out,
-        )
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-async def seed(url: str, base: str, visits: int) -> list[str]:
+async def seed(url: str, base: str, visits: int) -> list[tuple[int, str]]:
     settings = Settings(database_url=url, secret_key=SECRET, public_url=base)
     db = Database(url)
     now = dt.datetime.now(dt.UTC)
     tokens = []
     async with db.begin() as s:
-        nurse = User(
-            email="nurse@bench.test",
-            name="Bench Nurse",
-            role="clinician",
-            password_hash=hash_password(PASSWORD),
-            active=True,
-            time_zone="UTC",
-            created_at=now,
-        )
-        s.add(nurse)
-        await s.flush()
-        for i in range(visits):
-            patient = Patient(
-                name=f"Bench {i}",
-                birth_date=dt.date(1940, 1, 1),
-                time_zone="UTC",
-                language="en",
-                created_at=now,
-            )
-            s.add(patient)
-            await s.flush()
-            team = CareTeam(patient_id=patient.id, name="t")
-            s.add(team)
-            await s.flush()
-            s.add(CareTeamMember(care_team_id=team.id, user_id=nurse.id))
+        nurse, patients = await seed_team(s, email="nurse@bench.test", role="clinician",
+                                          patients=visits, now=now)
+        for patient in patients:
             encounter = Encounter(
-                patient_id=patient.id,
-                clinician_id=nurse.id,
-                kind="video_visit",
-                template="home_palliative_visit",
-                status="planned",
-                starts_at=now,
-                ends_at=now + dt.timedelta(hours=2),
-                is_drill=False,
-                created_at=now,
-            )
+                patient_id=patient.id, clinician_id=nurse.id, kind="video_visit",
+                template="home_palliative_visit", status="planned", starts_at=now,
+                ends_at=now + dt.timedelta(hours=2), is_drill=False, created_at=now)
             s.add(encounter)
             await s.flush()
             token, _ = await issue_link(s, settings, encounter, created_by=None, now=now)
@@ -306,14 +266,7 @@ async def main() -> None:
         }
         server = start_server(port, env, Path(tmp) / "server.log")
         try:
-            async with aiohttp.ClientSession() as http:
-                for _ in range(100):
-                    try:
-                        async with http.get(f"{base}/healthz") as r:
-                            if r.status == 200:
-                                break
-                    except aiohttp.ClientError:
-                        await asyncio.sleep(0.2)
+            await wait_healthy(base)
             visits = [Visit(base, eid, token) for eid, token in tokens]
             for n, visit in enumerate(visits, 1):
                 await asyncio.wait_for(visit.start(), 60)
