@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from encounters.careplan import CeilingOfCare, Place, Resuscitation
+from encounters.careplan import (
+    CeilingOfCare,
+    ContactKind,
+    CrisisType,
+    GivenBy,
+    Place,
+    Resuscitation,
+    Route,
+)
 from encounters.diary import DIARY_ITEMS, SCORE_MAX, SCORE_MIN, WORRY_MAX_CHARS, WORRY_QUESTION
 from encounters.escalation import Outcome
 from server import audit
@@ -122,8 +130,18 @@ async def care_plan_page(request: web.Request) -> web.StreamResponse:
             "places": [p.value for p in Place],
             "resuscitation": [r.value for r in Resuscitation],
             "ceilings": [c.value for c in CeilingOfCare],
+            "crises": [c.value for c in CrisisType],
+            "routes": [r.value for r in Route],
+            "given_by": [g.value for g in GivenBy],
+            "contact_kinds": [k.value for k in ContactKind],
+            # Thresholds can be set for the diary's items and ESAS-r's (clinical.md §1.1).
+            "symptoms": sorted({i.item_id for i in DIARY_ITEMS} | set(ESAS_ITEM_IDS)),
         },
     )
+
+
+ESAS_ITEM_IDS = ("pain", "tiredness", "drowsiness", "nausea", "appetite", "shortness_of_breath",
+                 "depression", "anxiety", "wellbeing")
 
 
 def add_between_visits_pages(app: web.Application) -> None:

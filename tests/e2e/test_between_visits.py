@@ -68,6 +68,34 @@ async def test_clinician_saves_a_care_plan_version_from_the_page(live_server, ne
     await expect(page.locator("#plan-version")).to_have_text("Version 1")
     await expect(page.locator("#versions li")).to_have_count(1)
     await expect(page.locator("#versions li").first).to_contain_text("advance_care.resuscitation")
-    await page.fill("#ladder", "not json")
+    # The crisis plan in plain fields: what to look for, first steps, a medicine, whom to call.
+    instructions = page.locator("#instructions")
+    await instructions.get_by_role("button", name="Add").click()
+    row = instructions.locator("li").last
+    await row.get_by_label("Crisis").select_option("breathlessness")
+    await row.get_by_label("Signs to look for (one per line)").fill("Breathing fast\nFrightened")
+    await row.get_by_label("First steps for the family (one per line)").fill("Sit upright")
+    medicines = page.locator("#medicines")
+    await medicines.get_by_role("button", name="Add").click()
+    med = medicines.locator("li").last
+    await med.get_by_label("Medicine", exact=True).fill("Morphine oral solution")
+    await med.get_by_label("Dose", exact=True).fill("2.5 mg")
+    await med.get_by_label("Route").select_option("oral")
+    await med.get_by_label("For", exact=True).fill("breathlessness")
+    await med.get_by_label("Minutes between doses").fill("60")
+    await med.get_by_label("Most doses in 24 h").fill("6")
     await page.get_by_role("button", name="Save a new version").click()
-    await expect(page.locator("#plan-status")).to_contain_text("not valid JSON")
+    await expect(page.locator("#plan-status")).to_have_text("Saved.")
+    await expect(page.locator("#plan-version")).to_have_text("Version 2")
+    await page.reload()
+    await expect(page.locator("#instructions li textarea").first).to_have_value(
+        "Breathing fast\nFrightened")
+    # A threshold that cannot work is refused with the reason, and nothing is saved.
+    thresholds = page.locator("#thresholds")
+    await thresholds.get_by_role("button", name="Add").click()
+    t = thresholds.locator("li").last
+    await t.get_by_label("Moderate at").fill("8")
+    await t.get_by_label("Severe at").fill("3")
+    await page.get_by_role("button", name="Save a new version").click()
+    await expect(page.locator("#plan-status")).to_contain_text("moderate")
+    await expect(page.locator("#plan-version")).to_have_text("Version 2")

@@ -1,11 +1,33 @@
 import { ApiFailure, loadSession, request } from "../lib/api.js";
 import { byId, readJson, say } from "../ui/dom.js";
+import { RowEditor } from "../ui/rows.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
 const path = `/api/patients/${page.patient_id}/care-plan`;
 const status = byId("plan-status");
 let loaded = null;
+const c = strings.cols;
+const col = (key, type, extra = {}) => ({ key, label: c[key], type, ...extra });
+const editors = {
+  ladder: new RowEditor(byId("ladder"), [col("label", "text"), col("role", "text"),
+    col("user_id", "text", { optional: true }), col("ack_deadline_min", "number"),
+    col("is_emergency_services", "checkbox")], strings),
+  thresholds: new RowEditor(byId("thresholds"), [col("item", "select", { options: page.symptoms }),
+    col("moderate", "number"), col("severe", "number")], strings),
+  instructions: new RowEditor(byId("instructions"), [col("crisis", "select", { options: page.crises }),
+    col("triggers", "lines"), col("first_steps", "lines")], strings),
+  medicines: new RowEditor(byId("medicines"), [col("drug", "text"), col("dose", "text"),
+    col("route", "select", { options: page.routes }), col("indication", "text"),
+    col("min_interval_min", "number"), col("max_doses_per_24h", "number"),
+    col("given_by", "select", { options: page.given_by }), col("location", "text"),
+    col("expiry", "date", { optional: true })], strings),
+  callTree: new RowEditor(byId("call-tree"), [col("kind", "select", { options: page.contact_kinds }),
+    col("name", "text"), col("phone", "tel"), col("hours", "text"), col("when", "text")], strings),
+  team: new RowEditor(byId("team"), [col("name", "text"), col("role", "text"),
+    col("user_id", "text", { optional: true }), col("phone", "tel", { optional: true }),
+    col("email", "email", { optional: true })], strings),
+};
 
 function fillSelect(id, values, chosen) {
   const select = byId(id);
@@ -27,18 +49,12 @@ function show(saved) {
   fillSelect("place-death", page.places, plan.preferred_place_of_death);
   fillSelect("resuscitation", page.resuscitation, plan.advance_care.resuscitation);
   fillSelect("ceiling", page.ceilings, plan.ceiling_of_care);
-  byId("ladder").value = JSON.stringify(plan.escalation_ladder.tiers, null, 2);
-  byId("thresholds").value = JSON.stringify(plan.symptom_thresholds, null, 2);
-  byId("call-tree").value = JSON.stringify(plan.crisis_plan.call_tree, null, 2);
-  byId("team").value = JSON.stringify(plan.care_team, null, 2);
-}
-
-function parseBox(id) {
-  try {
-    return JSON.parse(byId(id).value);
-  } catch (err) {
-    throw new Error(`${strings.badJson} ${byId(id).labels[0].textContent}`);
-  }
+  editors.ladder.set(plan.escalation_ladder.tiers);
+  editors.thresholds.set(Object.entries(plan.symptom_thresholds).map(([item, t]) => ({ item, ...t })));
+  editors.instructions.set(plan.crisis_plan.instructions);
+  editors.medicines.set(plan.crisis_plan.medicines);
+  editors.callTree.set(plan.crisis_plan.call_tree);
+  editors.team.set(plan.care_team);
 }
 
 async function loadVersions() {
@@ -64,10 +80,14 @@ byId("plan-form").addEventListener("submit", async (event) => {
     plan.preferred_place_of_death = byId("place-death").value;
     plan.advance_care.resuscitation = byId("resuscitation").value;
     plan.ceiling_of_care = byId("ceiling").value;
-    plan.escalation_ladder = { tiers: parseBox("ladder") };
-    plan.symptom_thresholds = parseBox("thresholds");
-    plan.crisis_plan.call_tree = parseBox("call-tree");
-    plan.care_team = parseBox("team");
+    // Tiers are numbered in the order they are listed.
+    plan.escalation_ladder = { tiers: editors.ladder.read().map((tier, i) => ({ ...tier, tier: i + 1 })) };
+    plan.symptom_thresholds = Object.fromEntries(editors.thresholds.read()
+      .map(({ item, moderate, severe }) => [item, { moderate, severe }]));
+    plan.crisis_plan.instructions = editors.instructions.read();
+    plan.crisis_plan.medicines = editors.medicines.read();
+    plan.crisis_plan.call_tree = editors.callTree.read();
+    plan.care_team = editors.team.read();
   } catch (err) {
     say(status, err.message, "error");
     return;
