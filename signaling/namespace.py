@@ -22,7 +22,7 @@ from signaling.limits import TokenBucket
 from signaling.messages import require_field, require_sdp
 from signaling.ports import Caller, Gate, Media
 from signaling.rooms import Participant, Room, Rooms
-from signaling.server_side import ServerSide
+from signaling.server_side import ServerSide, staff_room
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +70,8 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):
                 {"code": "not_logged_in", "error": "Please sign in or open your visit link again."})
         self.callers[sid] = caller
         self.buckets[sid] = TokenBucket()
+        if caller.kind == "staff" and caller.user_id is not None:
+            await self.enter_room(sid, staff_room(caller.user_id))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
         self.callers.pop(sid, None)
@@ -203,6 +205,8 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):
         if task is not None:
             task.cancel()
         self.joined[sid] = encounter_id
+        if caller.user_id is not None:
+            await self.leave_room(sid, staff_room(caller.user_id))  # a visit page, not a console
         if participant.is_host:
             await self.enter_room(sid, self._key(room, "hosts"))
         await self._set_groups(room, participant)

@@ -14,6 +14,10 @@ from signaling.ports import Caller
 from signaling.rooms import Participant, Room
 
 
+def staff_room(user_id: int) -> str:
+    return f"staff:{user_id}"
+
+
 class ServerSide:
     rooms: Any
     callers: dict[str, Caller]
@@ -87,13 +91,11 @@ class ServerSide:
 
     async def notify_staff(self, event: str, data: Any, user_ids: Collection[int]) -> int:
         """Push an event to these staff users' sockets that are not in a visit (the alert
-        console); returns how many sockets it went to. Sockets on this node only."""
-        wanted, sent = set(user_ids), 0
-        for sid, caller in list(self.callers.items()):
-            if caller.kind == "staff" and caller.user_id in wanted and sid not in self.joined:
-                await self.emit(event, data, to=sid)
-                sent += 1
-        return sent
+        console). Each such socket sits in the room ``staff:<user id>``, so with the Redis
+        manager the event reaches sockets on every node; returns how many users were sent to."""
+        for user_id in set(user_ids):
+            await self.emit(event, data, room=staff_room(user_id))
+        return len(set(user_ids))
 
     def live_status(self, encounter_id: int) -> dict[str, int]:
         room = self.rooms.get(encounter_id)
