@@ -12,7 +12,9 @@ from tests.integration.test_reminders_and_calendars import (  # noqa: F401 - fix
 )
 
 
-async def test_a_new_alert_emails_the_named_person_on_tier_one(world, clock, mailbox) -> None:
+async def test_a_new_alert_emails_the_named_person_on_tier_one(  # noqa: F811 - fixture
+    world, clock, mailbox
+) -> None:
     nurse = await world.agent("clin_a")
     patient_id = world.patients["a"].id
     plan_url = f"/api/patients/{patient_id}/care-plan"
