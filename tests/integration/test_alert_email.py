@@ -12,8 +12,8 @@ from tests.integration.test_reminders_and_calendars import (  # noqa: F401 - fix
 )
 
 
-async def test_a_new_alert_emails_the_named_person_on_tier_one(  # noqa: F811 - fixture
-    world, clock, mailbox
+async def test_a_new_alert_emails_the_named_person_on_tier_one(
+    world, clock, mailbox  # noqa: F811 - the fixture imported above
 ) -> None:
     nurse = await world.agent("clin_a")
     patient_id = world.patients["a"].id
