@@ -21,7 +21,7 @@ JPEG_QUALITY = 80
 
 @cache
 def _cascade() -> cv2.CascadeClassifier:
-    path = Path(cv2.data.haarcascades) / FACE_CASCADE
+    path = Path(cv2.data.haarcascades) / FACE_CASCADE  # type: ignore[attr-defined]
     cascade = cv2.CascadeClassifier(str(path))
     if cascade.empty():
         raise RuntimeError(f"OpenCV face cascade missing at {path}")

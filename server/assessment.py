@@ -17,7 +17,7 @@ from server.templates import templates
 def _assessment(state: dict[str, Any] | None) -> dict[str, Any] | None:
     for step in (state or {}).get("steps", []):
         if step.get("kind") == "assessment":
-            return step
+            return dict(step)
     return None
 
 

@@ -154,6 +154,7 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
                 readings = parse_message(obj, now=now,
                                          not_before=encounter.starts_at - EARLY_MARGIN)
                 fresh = await _store(s, encounter, readings, who, now, device_of(obj))
+                is_drill = encounter.is_drill
                 queued = await detect_after_readings(
                     s, encounter.patient_id, vital_samples(fresh), now=now,
                     is_drill=encounter.is_drill)
@@ -178,5 +179,5 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
                 "kind": "vital_out_of_band", "severity": "high", "reading_id": reading.client_id,
                 "parameter": crossing.parameter, "direction": crossing.direction,
                 "value": crossing.value, "summary": crossing.reason,
-                "encounter_id": encounter_id, "is_drill": encounter.is_drill})
+                "encounter_id": encounter_id, "is_drill": is_drill})
     return outcome

@@ -5,6 +5,7 @@ from __future__ import annotations
 from http.cookies import CookieError, SimpleCookie
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server import audit
 from server.access import CLINICAL, is_on_care_team
@@ -85,9 +86,9 @@ class VisitGate:
 
     async def _audit(
         self,
-        s,
+        s: AsyncSession,
         caller: Caller,
-        encounter_id: int,  # type: ignore[no-untyped-def]
+        encounter_id: int,
         encounter: Encounter | None,
         action: str,
         outcome: str,

@@ -19,7 +19,7 @@ def require_field(data: Any, key: str, kind: type) -> Any:
 
 
 def require_sdp(data: Any, expected_type: str) -> str:
-    sdp = require_field(data, "sdp", str)
+    sdp: str = require_field(data, "sdp", str)
     if data.get("type") != expected_type:
         raise SignalingError("bad_request", f"The description's type must be {expected_type!r}.")
     return sdp

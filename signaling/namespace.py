@@ -37,7 +37,7 @@ QUALITY_LEVELS = ("good", "fair", "poor")
 Handler = Callable[[str, Any], Awaitable[Any]]
 
 
-class VisitNamespace(ServerSide, socketio.AsyncNamespace):
+class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
     def __init__(self, *, gate: Gate, media: Media, origins: frozenset[str],
                  grace_s: float = RECONNECT_GRACE_S) -> None:
         super().__init__(ev.NAMESPACE)

@@ -67,8 +67,12 @@ class ServerSide:
             in_call = bool(participant and participant.state == "admitted" and room
                            and len(room.admitted()) > 1)
             if not await self.gate.is_still_valid(caller, in_call=in_call):
-                await self.expel(lambda c, key=caller.session_key: c.session_key == key,
-                                 "Your session has ended.")
+                key = caller.session_key
+
+                def same_session(c: Caller, key: str = key) -> bool:
+                    return c.session_key == key
+
+                await self.expel(same_session, "Your session has ended.")
 
     def caller_of(self, room_id: str, participant_id: str) -> Caller | None:
         for room in self.rooms.all():
