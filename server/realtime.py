@@ -15,7 +15,7 @@ from aiohttp import web
 
 from media import MediaCallbacks, MediaHub
 from server.context import SERVICES
-from server.readings import Enterer, accept_message
+from server.readings import Enterer, Outcome, accept_message
 from server.settings import Settings
 from server.visits import VisitGate
 from signaling import events as ev
@@ -43,6 +43,7 @@ READINGS_CHANNEL = "readings"
 # participant with bursts of 30 (a resend after a reconnect) is generous and still bounded.
 READINGS_PER_S = 10.0
 READINGS_BURST = 30
+MAX_READING_BUCKETS = 10_000
 
 
 def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
@@ -115,6 +116,9 @@ async def _on_data_message(app: web.Application, namespace: VisitNamespace, room
     if caller is None or not room_id.startswith("encounter-"):
         return json.dumps({"nack": None, "code": "not_joined", "error": "Join the visit first."})
     buckets = app[READING_BUCKETS]
+    if participant_id not in buckets and len(buckets) >= MAX_READING_BUCKETS:
+        # Forget the oldest participant's bucket: memory stays bounded over months of visits.
+        buckets.pop(next(iter(buckets)))
     bucket = buckets.setdefault(participant_id, TokenBucket(rate=READINGS_PER_S,
                                                             burst=READINGS_BURST))
     if not bucket.take():
@@ -125,6 +129,14 @@ async def _on_data_message(app: web.Application, namespace: VisitNamespace, room
     outcome = await accept_message(
         svc.db, svc.clock, encounter_id=encounter_id, text=text,
         who=Enterer(caller.user_id, caller.link_id, caller.role))
+    await publish_readings(app, encounter_id, outcome)
+    return json.dumps(outcome.reply)
+
+
+async def publish_readings(app: web.Application, encounter_id: int, outcome: Outcome) -> None:
+    """Stored readings and in-call band alerts to the visit's room; alerts for the queue to
+    the care team. One place, whether the reading came on the data channel or over HTTP."""
+    namespace = app[REALTIME].namespace
     for item in outcome.stored:
         await namespace.notify(encounter_id, ev.READING, item, group="admitted")
     for alert in outcome.alerts:
@@ -134,7 +146,6 @@ async def _on_data_message(app: web.Application, namespace: VisitNamespace, room
         from server.escalations import ALERTS
 
         await app[ALERTS].announce(outcome.queued, page_tier=True)
-    return json.dumps(outcome.reply)
 
 
 def live_status(app: web.Application, encounter_id: int) -> dict[str, Any]:

@@ -15,11 +15,9 @@ from server.api.registry import api, int_param, respond
 from server.auth import staff
 from server.context import services
 from server.errors import ApiError, read_json
-from server.escalations import ALERTS
 from server.models import Reading as ReadingRow
 from server.readings import Enterer, accept_message, row_to_dict
-from server.realtime import REALTIME
-from signaling import events as ev
+from server.realtime import publish_readings
 
 KINDS = ("spo2", "heart_rate", "blood_pressure", "temperature", "weight", "respiratory_rate")
 MAX_ITEMS = 2000
@@ -80,11 +78,5 @@ async def add_reading(request: web.Request) -> web.StreamResponse:
                                    text=json.dumps(body))
     if "nack" in outcome.reply:
         raise ApiError(422, outcome.reply["code"], outcome.reply["error"])
-    namespace = request.app[REALTIME].namespace
-    for item in outcome.stored:
-        await namespace.notify(encounter_id, ev.READING, item, group="admitted")
-    for alert in outcome.alerts:
-        await namespace.notify(encounter_id, ev.ALERT, alert, group="hosts")
-    if outcome.queued:
-        await request.app[ALERTS].announce(outcome.queued, page_tier=True)
+    await publish_readings(request.app, encounter_id, outcome)
     return respond(ReadingAck(ack=outcome.reply.get("ack")), 201)
