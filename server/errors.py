@@ -11,7 +11,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from pydantic import ValidationError as PydanticValidationError
-from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import OperationalError
 
 from encounters.errors import ConflictError, DomainError
 from server.db import DatabaseUnavailableError
@@ -134,8 +134,6 @@ def error_middleware(render_page: ErrorPageRenderer) -> Any:
             if exc.status in (404, 405) and not _wants_json(request):
                 return await render_page(request, exc.status, "There is nothing at this address.")
             raise
-        except DBAPIError:
-            return _internal(request)
         except Exception:
             return _internal(request)
 
