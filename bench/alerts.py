@@ -21,25 +21,14 @@ import json
 import os
 import random
 import statistics
-import sys
 import tempfile
 import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import aiohttp  # noqa: E402
-import socketio  # noqa: E402
-
-from server.db import Database  # noqa: E402
-from server.diary import issue_diary_link  # noqa: E402
-from server.migrate import upgrade  # noqa: E402
-from server.settings import Settings  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "bench"))
-from harness import (  # noqa: E402
+import aiohttp
+import socketio
+from harness import (
     PASSWORD,
     SECRET,
     free_port,
@@ -47,6 +36,11 @@ from harness import (  # noqa: E402
     start_server,
     wait_healthy,
 )
+
+from server.db import Database
+from server.diary import issue_diary_link
+from server.migrate import upgrade
+from server.settings import Settings
 
 ROUNDS = ((5, "moderate"), (9, "high"))
 

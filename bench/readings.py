@@ -27,22 +27,11 @@ import time
 import uuid
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-import aiohttp  # noqa: E402
-import aioice.ice  # noqa: E402
-import socketio  # noqa: E402
-from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription  # noqa: E402
-
-from server.db import Database  # noqa: E402
-from server.links import issue_link  # noqa: E402
-from server.migrate import upgrade  # noqa: E402
-from server.models import Encounter  # noqa: E402
-from server.settings import Settings  # noqa: E402
-
-sys.path.insert(0, str(ROOT / "bench"))
-from harness import (  # noqa: E402
+import aiohttp
+import aioice.ice
+import socketio
+from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+from harness import (
     PASSWORD,
     SECRET,
     free_port,
@@ -50,6 +39,12 @@ from harness import (  # noqa: E402
     start_server,
     wait_healthy,
 )
+
+from server.db import Database
+from server.links import issue_link
+from server.migrate import upgrade
+from server.models import Encounter
+from server.settings import Settings
 
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 

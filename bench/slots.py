@@ -16,15 +16,11 @@ import argparse
 import json
 import random
 import statistics
-import sys
 import time as clock
 from datetime import UTC, date, datetime, time, timedelta
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from encounters.availability import (  # noqa: E402 - needs the repository root on sys.path
+from encounters.availability import (
     Availability,
     TimeOff,
     VisitKind,
@@ -32,8 +28,8 @@ from encounters.availability import (  # noqa: E402 - needs the repository root 
     days_off,
     default_lengths,
 )
-from encounters.booking import Booking  # noqa: E402
-from encounters.scheduling import free_slots_by_clinician  # noqa: E402
+from encounters.booking import Booking
+from encounters.scheduling import free_slots_by_clinician
 
 SEED = 20260302
 FIRST_DAY = date(2026, 3, 2)  # a Monday
