@@ -20,7 +20,6 @@ from server.access import patient_for
 from server.auth import PRINCIPAL
 from server.context import services
 from server.diary import diary_link_status, find_diary_link
-from server.errors import ApiError
 from server.i18n import pick_language
 from server.models import Patient
 from server.pages import render, render_error
@@ -114,12 +113,10 @@ async def care_plan_page(request: web.Request) -> web.StreamResponse:
     raw = request.match_info["patient_id"]
     if not raw.isdigit() or len(raw) > 12:
         return await render_error(request, 404, "That patient was not found.")
-    try:
-        async with services(request).db.begin() as s:
-            patient = await patient_for(s, who, int(raw), "careplan.read")
-            name = patient.name
-    except ApiError as exc:
-        return await render_error(request, exc.status, exc.message)
+    # A refusal raises Denied, which the middleware audits and answers with the error page.
+    async with services(request).db.begin() as s:
+        patient = await patient_for(s, who, int(raw), "careplan.read")
+        name = patient.name
     return await render(
         request,
         "careplan.html",

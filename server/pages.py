@@ -16,7 +16,6 @@ from server.access import encounter_for
 from server.api.calendars import calendar_feed
 from server.auth import PRINCIPAL
 from server.context import services
-from server.errors import ApiError
 from server.i18n import pick_language, translations
 from server.links import find_link, link_status
 from server.models import Encounter, Patient, User
@@ -240,27 +239,14 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
     raw = request.match_info["encounter_id"]
     if not raw.isdigit() or len(raw) > 12:
         return await render_error(request, 404, "That visit was not found.")
-    try:
-        async with services(request).db.begin() as s:
-            encounter = await encounter_for(s, who, int(raw), "encounter.read_clinical")
-            patient = await s.get(Patient, encounter.patient_id)
-            user = await s.get(User, who.user_id)
-            await audit.record(
-                s,
-                request,
-                who,
-                "read",
-                "encounter",
-                encounter.id,
-                patient_id=encounter.patient_id,
-                encounter_id=encounter.id,
-            )
-    except ApiError as exc:
-        # The refusal itself is audited by the denial middleware only for raised errors;
-        # here the page answers, so record it the same way.
-        async with services(request).db.begin() as s:
-            await audit.record(s, request, who, "read", "encounter", raw, outcome="denied")
-        return await render_error(request, exc.status, exc.message)
+    # A refusal raises Denied: the denial middleware audits it and the error middleware
+    # answers with the friendly page, as for every other route.
+    async with services(request).db.begin() as s:
+        encounter = await encounter_for(s, who, int(raw), "encounter.read_clinical")
+        patient = await s.get(Patient, encounter.patient_id)
+        user = await s.get(User, who.user_id)
+        await audit.record(s, request, who, "read", "encounter", encounter.id,
+                           patient_id=encounter.patient_id, encounter_id=encounter.id)
     zone = user.time_zone if user else "UTC"
     return await render(
         request,

@@ -251,3 +251,14 @@ async def test_visit_lists_hold_only_the_callers_care_teams(client, world, clock
     status, body = await agent.call("GET", "/api/encounters")
     assert status == 200
     assert [item["id"] for item in body["items"]] == [world.encounters["b"].id]
+
+
+async def test_a_refused_visit_page_is_a_friendly_page_and_audited(client, world, db) -> None:
+    from server.models import AuditEvent
+
+    outsider = await world.agent("clin_b")
+    status, html = await outsider.call("GET", f"/visit/{world.encounters['a'].id}")
+    assert status == 404 and "Something is not right" in html
+    async with db.begin() as s:
+        row = await s.scalar(select(AuditEvent).where(AuditEvent.outcome == "denied"))
+    assert row is not None and row.patient_id == world.patients["a"].id
