@@ -46,6 +46,11 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "alert.read": CLINICAL,
     "alert.act": CLINICAL,
     "alert.reassign": frozenset({"coordinator"}),
+    # Mock crisis drills (issue 9): coordinators set them up and run them; the care team
+    # reads them and records what happened; the family records the steps it took.
+    "drill.run": frozenset({"coordinator"}),
+    "drill.read": CLINICAL,
+    "drill.act": CLINICAL | {"family"},
     "audit.read": frozenset({"admin"}),
     "user.create": frozenset({"admin"}),
     "user.update": frozenset({"admin"}),
@@ -67,6 +72,19 @@ async def is_on_care_team(s: AsyncSession, user_id: int, patient_id: int) -> boo
         .where(CareTeam.patient_id == patient_id, CareTeamMember.user_id == user_id)
     )
     return found is not None
+
+
+async def my_patient_ids(s: AsyncSession, who: Principal) -> list[int]:
+    """The patients of every care team ``who`` is on."""
+    return list(
+        (
+            await s.scalars(
+                select(CareTeam.patient_id)
+                .join(CareTeamMember, CareTeamMember.care_team_id == CareTeam.id)
+                .where(CareTeamMember.user_id == who.user_id)
+            )
+        ).all()
+    )
 
 
 async def can_reach_patient(s: AsyncSession, who: Principal, patient_id: int) -> bool:

@@ -155,6 +155,7 @@ def alert_to_dict(row: Alert, patient_name: str | None = None) -> dict[str, Any]
         "outcome": row.outcome,
         "history": row.history,
         "is_drill": row.is_drill,
+        "drill_id": row.drill_id,
     }
 
 
@@ -185,12 +186,20 @@ async def care_team_users(s: AsyncSession, patient_id: int) -> list[User]:
 
 
 # -- raising ----------------------------------------------------------------------------------
-async def open_keys(s: AsyncSession, patient_id: int) -> list[str]:
+def same_drill(column: Any, drill_id: int | None) -> Any:
+    """A filter keeping real records (``drill_id`` None) and one drill's records apart."""
+    return column.is_(None) if drill_id is None else column == drill_id
+
+
+async def open_keys(s: AsyncSession, patient_id: int, drill_id: int | None = None) -> list[str]:
+    """Open alerts' keys: a drill's alert never covers a real one, nor the other way round."""
     return list(
         (
             await s.scalars(
                 select(Alert.dedup_key).where(
-                    Alert.patient_id == patient_id, Alert.status.in_(OPEN_STATUSES)
+                    Alert.patient_id == patient_id,
+                    Alert.status.in_(OPEN_STATUSES),
+                    same_drill(Alert.drill_id, drill_id),
                 )
             )
         ).all()
@@ -204,7 +213,7 @@ async def raise_alerts(
     plan: CarePlan,
     *,
     now: dt.datetime,
-    is_drill: bool = False,
+    drill_id: int | None = None,
 ) -> list[Alert]:
     ladder = ladder_in_effect(plan)
     rows: list[Alert] = []
@@ -223,7 +232,8 @@ async def raise_alerts(
             ladder=ladder_to_json(ladder),
             history=[],
             revision=1,
-            is_drill=is_drill,
+            is_drill=drill_id is not None,
+            drill_id=drill_id,
         )
         s.add(row)
         await s.flush()
@@ -242,25 +252,39 @@ async def detect_after_entry(
 
     The missed check-in rule is left to a sweep: an entry that just arrived is no silence.
     """
+    return await detect_in_diary(s, patient_id, recorded_at, now=now, drill_id=None)
+
+
+async def detect_in_diary(
+    s: AsyncSession,
+    patient_id: int,
+    recorded_at: dt.datetime,
+    *,
+    now: dt.datetime,
+    drill_id: int | None,
+) -> list[Alert]:
+    """Symptom rules over the real diary, or over one drill's scripted entries only."""
     plan = await current_plan(s, patient_id)
-    entries = await recent_entries(s, patient_id, recorded_at - DETECTION_LOOKBACK)
-    keys = await open_keys(s, patient_id)
+    entries = await recent_entries(
+        s, patient_id, recorded_at - DETECTION_LOOKBACK, drill_id=drill_id
+    )
+    keys = await open_keys(s, patient_id, drill_id)
     fresh = [c for c in detect_symptoms(entries, plan) if not is_covered(c, keys)]
-    return await raise_alerts(s, patient_id, fresh, plan, now=now)
+    return await raise_alerts(s, patient_id, fresh, plan, now=now, drill_id=drill_id)
 
 
 async def detect_after_readings(
     s: AsyncSession, patient_id: int, samples: Sequence[VitalSample], *, now: dt.datetime,
-    is_drill: bool = False,
+    drill_id: int | None = None,
 ) -> list[Alert]:
     """A vital sign out of the patient's band joins the queue and climbs the ladder like any
     other alert; monitoring switched off in the care plan raises nothing (clinical.md §3.3)."""
     if not samples:
         return []
     plan = await current_plan(s, patient_id)
-    keys = await open_keys(s, patient_id)
+    keys = await open_keys(s, patient_id, drill_id)
     fresh = [c for c in detect_vitals(samples, plan) if not is_covered(c, keys)]
-    return await raise_alerts(s, patient_id, fresh, plan, now=now, is_drill=is_drill)
+    return await raise_alerts(s, patient_id, fresh, plan, now=now, drill_id=drill_id)
 
 
 # -- figures ----------------------------------------------------------------------------------

@@ -6,15 +6,20 @@ import logging
 import time
 import uuid
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from encounters.scenarios import load_scenarios
 from server.api import (  # noqa: F401 - importing registers the routes
     audit_log,
     between_visits,
     calendars,
+    drill_actions,
+    drill_reports,
+    drills,
     encounters,
     exports,
     join,
@@ -33,8 +38,9 @@ from server.api.registry import add_api_routes
 from server.audit import denial_middleware
 from server.auth import PRINCIPAL, auth_middleware
 from server.clock import Clock, SystemClock
-from server.context import SERVICES, Services
+from server.context import SCENARIOS, SERVICES, Services
 from server.db import Database
+from server.drills import drills_ctx
 from server.errors import error_middleware
 from server.escalations import escalation_ctx
 from server.jobs import reminder_jobs_ctx
@@ -130,9 +136,14 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     )
     app[METRICS] = Metrics()
     app[JINJA] = make_jinja()
+    # Read now: a bad scenario file stops start-up with its file, line and reason.
+    app[SCENARIOS] = load_scenarios(
+        Path(settings.scenarios_dir) if settings.scenarios_dir else None
+    )
     app.cleanup_ctx.append(_services_ctx(settings, clock or SystemClock()))
     app.cleanup_ctx.append(reminder_jobs_ctx)
     app.cleanup_ctx.append(escalation_ctx)
+    app.cleanup_ctx.append(drills_ctx)
     add_health_routes(app)
     add_api_routes(app)
     add_page_routes(app)

@@ -77,6 +77,8 @@ class DiaryEntry(Base):
     scores: Mapped[dict[str, Any]] = mapped_column(JSON)
     worry: Mapped[str | None] = mapped_column(Text)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The drill whose script wrote this entry; detection never mixes drill and real entries.
+    drill_id: Mapped[int | None] = mapped_column(ForeignKey("drills.id"), index=True)
 
 
 class Alert(Base):
@@ -111,3 +113,6 @@ class Alert(Base):
     history: Mapped[list[Any]] = mapped_column(JSON)
     revision: Mapped[int] = mapped_column(Integer, default=1)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
+    # The drill it belongs to: its pushes go only to the drill's people, and its key never
+    # covers (suppresses) a real alert or the other way round.
+    drill_id: Mapped[int | None] = mapped_column(ForeignKey("drills.id"), index=True)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from aiohttp import web
 
+from encounters.scenarios import Scenario
 from server.clock import Clock
 from server.db import Database
 from server.ratelimit import FailureCounter
@@ -23,6 +25,8 @@ class Services:
 
 
 SERVICES = web.AppKey("services", Services)
+# Crisis scenarios by id: the shipped ones plus HEARTH_SCENARIOS_DIR, read once at start-up.
+SCENARIOS = web.AppKey("scenarios", Mapping[str, Scenario])
 
 
 def services(request: web.Request) -> Services:

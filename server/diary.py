@@ -124,11 +124,15 @@ def row_to_entry(row: DiaryEntry) -> Entry:
     )
 
 
-async def recent_entries(s: AsyncSession, patient_id: int, since: dt.datetime) -> list[Entry]:
+async def recent_entries(
+    s: AsyncSession, patient_id: int, since: dt.datetime, *, drill_id: int | None = None
+) -> list[Entry]:
+    """The real diary since ``since`` (``drill_id`` None), or one drill's scripted entries."""
+    drill = DiaryEntry.drill_id.is_(None) if drill_id is None else DiaryEntry.drill_id == drill_id
     rows = (
         await s.scalars(
             select(DiaryEntry).where(
-                DiaryEntry.patient_id == patient_id, DiaryEntry.recorded_at >= since
+                DiaryEntry.patient_id == patient_id, DiaryEntry.recorded_at >= since, drill
             )
         )
     ).all()

@@ -18,7 +18,7 @@ from collections.abc import AsyncIterator, Mapping
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
 
 from encounters.detection import CHECKIN_GRACE_MIN, CHECKIN_INTERVAL_H, detect_missed_checkin
 from encounters.errors import ConflictError
@@ -46,6 +46,7 @@ from server.careplans import current_plan
 from server.context import SERVICES
 from server.db import Database
 from server.diary import row_to_entry
+from server.drill_models import Drill
 from server.models import Patient, User
 from server.notify import Message, Notifier, notifiers_from
 from server.realtime import REALTIME
@@ -86,6 +87,11 @@ class AlertService:
                     continue
                 patient = await s.get(Patient, row.patient_id)
                 users = await care_team_users(s, row.patient_id)
+                if row.drill_id is not None:
+                    # A drill tells only the people taking part in it.
+                    drill = await s.get(Drill, row.drill_id)
+                    people = {drill.created_by, drill.clinician_id} if drill else set()
+                    users = [u for u in users if u.id in people]
                 plan = await current_plan(s, row.patient_id)
                 data = alert_to_dict(row, patient.name if patient else None)
                 tier = ladder_of(row).tier(row.tier)
@@ -141,7 +147,15 @@ class AlertService:
             due = (
                 await s.scalars(
                     select(Alert.id)
-                    .where(Alert.status == "open", Alert.next_deadline <= now)
+                    .where(
+                        Alert.status == "open",
+                        Alert.next_deadline <= now,
+                        # A drill's alerts climb only while the drill runs.
+                        or_(
+                            Alert.drill_id.is_(None),
+                            Alert.drill_id.in_(select(Drill.id).where(Drill.status == "running")),
+                        ),
+                    )
                     .order_by(Alert.next_deadline, Alert.id)
                     .limit(BATCH_SIZE)
                 )
@@ -193,7 +207,11 @@ class AlertService:
             newest = (
                 select(DiaryEntry.patient_id, func.max(DiaryEntry.recorded_at).label("last"))
                 .join(DiaryLink, DiaryLink.patient_id == DiaryEntry.patient_id)
-                .where(DiaryLink.revoked_at.is_(None), DiaryLink.expires_at > now)
+                .where(
+                    DiaryLink.revoked_at.is_(None),
+                    DiaryLink.expires_at > now,
+                    DiaryEntry.drill_id.is_(None),  # a drill's script is not a check-in
+                )
                 .group_by(DiaryEntry.patient_id)
                 .subquery()
             )
@@ -207,7 +225,11 @@ class AlertService:
             async with self.db.begin() as s:
                 latest = await s.scalar(
                     select(DiaryEntry)
-                    .where(DiaryEntry.patient_id == patient_id, DiaryEntry.recorded_at == last)
+                    .where(
+                        DiaryEntry.patient_id == patient_id,
+                        DiaryEntry.recorded_at == last,
+                        DiaryEntry.drill_id.is_(None),
+                    )
                     .order_by(DiaryEntry.client_id.desc())
                     .limit(1)
                 )

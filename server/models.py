@@ -282,4 +282,4 @@ class Reading(Base):
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
 
 # Tables defined beside these, registered on the same metadata by importing them.
-from server import between_visits_models, scheduling_models  # noqa: E402,F401,I001
+from server import between_visits_models, drill_models, scheduling_models  # noqa: E402,F401,I001

@@ -24,6 +24,7 @@ from server.alerts import detect_after_readings
 from server.careplans import current_plan
 from server.clock import Clock
 from server.db import Database
+from server.drill_models import Drill
 from server.models import Encounter
 from server.models import Reading as ReadingRow
 
@@ -134,6 +135,13 @@ async def _store(s: AsyncSession, encounter: Encounter, readings: list[Reading],
     return fresh
 
 
+async def drill_of(s: AsyncSession, encounter: Encounter) -> int | None:
+    if not encounter.is_drill:
+        return None
+    found = await s.scalar(select(Drill.id).where(Drill.encounter_id == encounter.id))
+    return int(found) if found is not None else None
+
+
 async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: Enterer,
                          text: str) -> Outcome:
     """Validate, store once and answer one message of the ``readings`` data channel."""
@@ -155,9 +163,14 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
                                          not_before=encounter.starts_at - EARLY_MARGIN)
                 fresh = await _store(s, encounter, readings, who, now, device_of(obj))
                 is_drill = encounter.is_drill
-                queued = await detect_after_readings(
-                    s, encounter.patient_id, vital_samples(fresh), now=now,
-                    is_drill=encounter.is_drill)
+                queued = []
+                drill_id = await drill_of(s, encounter)
+                # A drill's readings raise that drill's alerts only; a visit marked as a drill
+                # without a drill of its own (booked from a drill alert) raises none.
+                if not is_drill or drill_id is not None:
+                    queued = await detect_after_readings(
+                        s, encounter.patient_id, vital_samples(fresh), now=now,
+                        drill_id=drill_id)
                 # The patient's own bands from the care plan; the home defaults fill the rest.
                 plan = await current_plan(s, encounter.patient_id)
                 bands = {**DEFAULT_HOME_BANDS, **plan.vital_bands}

@@ -111,6 +111,12 @@ class Settings:
         "URL that receives a POST of {\"to\", \"text\"} for each reminder sent by SMS "
         "(an SMS gateway). Unset: no SMS.",
     )
+    scenarios_dir: str | None = _setting(
+        "HEARTH_SCENARIOS_DIR",
+        "Directory of extra crisis-drill scenario files (*.toml, the format of "
+        "encounters/scenarios/). A bad file stops start-up with its file, line and reason. "
+        "Unset: the six shipped scenarios only.",
+    )
     demo: bool = _setting(
         "HEARTH_DEMO", "Seed demo data and print the links (same as --demo).", False
     )

@@ -61,7 +61,8 @@ class VisitClient:
         self.channel_open = asyncio.Event()
         self.replies: list[dict[str, Any]] = []
         for name in ("lobby", "participants", "admitted", "denied", "sent_to_lobby",
-                     "lobby_status", "visit_ended", "replaced", "reading", "alert", "step"):
+                     "lobby_status", "visit_ended", "replaced", "reading", "alert", "step",
+                     "drill"):
             self.sio.on(name, self._recorder(name), namespace="/visit")
         self.sio.on("renegotiate", self._on_renegotiate, namespace="/visit")
 

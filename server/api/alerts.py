@@ -7,12 +7,12 @@ import datetime as dt
 from collections.abc import Sequence
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.alert_figures import Figures, response_figures
 from server import audit
-from server.access import is_on_care_team, may, patient_for
+from server.access import is_on_care_team, may, my_patient_ids, patient_for
 from server.alerts import alert_to_dict, queue_order, states_since
 from server.api.between_visits_schemas import (
     AlertFigures,
@@ -29,26 +29,14 @@ from server.auth import staff
 from server.between_visits_models import Alert, DiaryEntry
 from server.bookings import after_booking, check_slot
 from server.context import services
+from server.drill_models import Drill
 from server.errors import ApiError, forbidden, not_found
 from server.escalations import ALERTS
 from server.links import issue_link, link_url
 from server.models import CareTeam, CareTeamMember, Encounter, Patient, User
-from server.sessions import Principal
 
 FIGURES_WINDOW = dt.timedelta(days=30)
 QUEUE_LIMIT = 500
-
-
-async def _my_patient_ids(s: AsyncSession, who: Principal) -> list[int]:
-    return list(
-        (
-            await s.scalars(
-                select(CareTeam.patient_id)
-                .join(CareTeamMember, CareTeamMember.care_team_id == CareTeam.id)
-                .where(CareTeamMember.user_id == who.user_id)
-            )
-        ).all()
-    )
 
 
 @api(
@@ -69,8 +57,18 @@ async def list_alerts(request: web.Request) -> web.StreamResponse:
     if which not in ("open", "all"):
         raise ApiError(422, "invalid_field", "status must be 'open' or 'all'.", field="status")
     async with services(request).db.begin() as s:
-        patient_ids = await _my_patient_ids(s, who)
-        query = select(Alert).where(Alert.patient_id.in_(patient_ids))
+        patient_ids = await my_patient_ids(s, who)
+        # A drill's alerts show only to the people taking part in that drill, and leave the
+        # open queue when the drill ends (they stay in its report and in "all").
+        my_drills = select(Drill.id).where(
+            or_(Drill.created_by == who.user_id, Drill.clinician_id == who.user_id)
+        )
+        if which == "open":
+            my_drills = my_drills.where(Drill.status == "running")
+        query = select(Alert).where(
+            Alert.patient_id.in_(patient_ids),
+            or_(Alert.drill_id.is_(None), Alert.drill_id.in_(my_drills)),
+        )
         if which == "open":
             query = query.where(Alert.status.in_(("open", "acknowledged")))
         rows = sorted((await s.scalars(query.limit(QUEUE_LIMIT))).all(), key=queue_order)
@@ -316,7 +314,7 @@ async def alert_figures(request: web.Request) -> web.StreamResponse:
     # "Today" is the UTC day: the console's figures compare like with like across zones.
     midnight = now.astimezone(dt.UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     async with services(request).db.begin() as s:
-        patient_ids = await _my_patient_ids(s, who)
+        patient_ids = await my_patient_ids(s, who)
         states = await states_since(s, patient_ids, now - FIGURES_WINDOW)
     return respond(
         AlertFigures(

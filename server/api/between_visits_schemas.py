@@ -75,6 +75,7 @@ class AlertOut(BaseModel):
     outcome: str | None
     history: list[dict[str, Any]]
     is_drill: bool
+    drill_id: int | None = None
     # The diary entries the alert quotes (in the queue listing; empty elsewhere).
     evidence_entries: list[dict[str, Any]] = []
 

@@ -34,7 +34,8 @@ class ReadingAck(BaseModel):
 @api("GET", "/api/patients/{patient_id}/readings", summary="A patient's stored readings",
      tag="readings", response=ReadingList, auth="staff",
      query=(("kind", "string", "one kind, e.g. spo2"),
-            ("since", "string", "ISO-8601 time with zone")),
+            ("since", "string", "ISO-8601 time with zone"),
+            ("encounter_id", "integer", "one visit's readings (a drill's only this way)")),
      errors=(401, 403, 404, 422))
 async def list_readings(request: web.Request) -> web.StreamResponse:
     who = staff(request)
@@ -45,6 +46,15 @@ async def list_readings(request: web.Request) -> web.StreamResponse:
                        field="kind")
     since_raw = request.query.get("since")
     query = select(ReadingRow).where(ReadingRow.patient_id == patient_id)
+    encounter_raw = request.query.get("encounter_id")
+    if encounter_raw is not None:
+        if not encounter_raw.isdigit():
+            raise ApiError(422, "invalid_field", "'encounter_id' must be a number.",
+                           field="encounter_id")
+        query = query.where(ReadingRow.encounter_id == int(encounter_raw))
+    else:
+        # A drill's simulated readings never mix into the patient's real record.
+        query = query.where(ReadingRow.is_drill.is_(False))
     if since_raw:
         try:
             since = dt.datetime.fromisoformat(since_raw)

@@ -2,24 +2,19 @@
 
 from __future__ import annotations
 
-from functools import cache
 from typing import Any
 
 from aiohttp import web
 from pydantic import BaseModel
 
-from encounters.scenarios import Scenario, load_scenarios
+from encounters.scenarios import Scenario
 from server.api.registry import api, respond
 from server.auth import staff
+from server.context import SCENARIOS
 
 
 class ScenarioList(BaseModel):
     items: list[dict[str, Any]]
-
-
-@cache
-def scenarios() -> dict[str, Scenario]:
-    return dict(load_scenarios())
 
 
 def scenario_summary(scenario: Scenario) -> dict[str, Any]:
@@ -33,4 +28,5 @@ def scenario_summary(scenario: Scenario) -> dict[str, Any]:
      tag="encounters", response=ScenarioList, auth="staff", errors=(401, 403))
 async def list_scenarios(request: web.Request) -> web.StreamResponse:
     staff(request)
-    return respond(ScenarioList(items=[scenario_summary(s) for s in scenarios().values()]))
+    items = [scenario_summary(s) for s in request.app[SCENARIOS].values()]
+    return respond(ScenarioList(items=items))

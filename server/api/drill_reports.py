@@ -1,0 +1,114 @@
+"""A drill's report, and trends across drills for a team or a family (issue 9)."""
+
+from __future__ import annotations
+
+from aiohttp import web
+from sqlalchemy import select
+
+from server import audit
+from server.access import may, my_patient_ids, patient_for
+from server.api.drill_schemas import DrillReportOut, DrillTrends, TrendPoint
+from server.api.drills import drill_for, drill_out
+from server.api.registry import api, int_param, respond
+from server.auth import principal
+from server.context import services
+from server.drill_models import Drill
+from server.drill_report import report_json
+from server.errors import ApiError, forbidden
+
+# Trends read the most recent finished drills; a team runs a few a month.
+TREND_LIMIT = 60
+
+
+@api(
+    "GET",
+    "/api/drills/{drill_id}/report",
+    summary="A drill's measures: time to acknowledge and to the expected tier, escalation "
+    "accuracy with misses, family comprehension, timeline",
+    tag="drills",
+    response=DrillReportOut,
+    auth="staff",
+    errors=(401, 403, 404),
+)
+async def drill_report(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    async with services(request).db.begin() as s:
+        drill = await drill_for(s, who, int_param(request, "drill_id"), "drill.read")
+        out = DrillReportOut(drill=await drill_out(s, drill), report=await report_json(s, drill))
+        await audit.record(
+            s,
+            request,
+            who,
+            "read",
+            "drill_report",
+            drill.id,
+            patient_id=drill.patient_id,
+            encounter_id=drill.encounter_id,
+        )
+    return respond(out)
+
+
+@api(
+    "GET",
+    "/api/drill-trends",
+    summary="Finished drills over time for the caller's team, or for one family",
+    tag="drills",
+    response=DrillTrends,
+    auth="staff",
+    query=(("patient_id", "integer", "one family's drills; unset: the whole team's"),),
+    errors=(401, 403, 404, 422),
+)
+async def drill_trends(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    if not may(who, "drill.read"):
+        raise forbidden()
+    raw = request.query.get("patient_id")
+    if raw is not None and not raw.isdigit():
+        raise ApiError(422, "invalid_field", "patient_id must be a number.", field="patient_id")
+    async with services(request).db.begin() as s:
+        if raw is not None:
+            await patient_for(s, who, int(raw), "drill.read")
+            patient_ids = [int(raw)]
+        else:
+            patient_ids = await my_patient_ids(s, who)
+        drills = (
+            await s.scalars(
+                select(Drill)
+                .where(Drill.patient_id.in_(patient_ids), Drill.status == "finished")
+                .order_by(Drill.started_at.desc())
+                .limit(TREND_LIMIT)
+            )
+        ).all()
+        items = []
+        for drill in reversed(drills):
+            report = await report_json(s, drill)
+            assert drill.started_at is not None
+            items.append(
+                TrendPoint(
+                    drill_id=drill.id,
+                    patient_id=drill.patient_id,
+                    scenario_id=drill.scenario_id,
+                    title=drill.scenario["title"],
+                    started_at=drill.started_at.isoformat(),
+                    time_to_acknowledge_s=report["time_to_acknowledge_s"],
+                    time_to_expected_tier_s=report["time_to_expected_tier_s"],
+                    accuracy_pct=report["accuracy"]["score_pct"],
+                    comprehension_pct=report["comprehension"]["score_pct"],
+                )
+            )
+        await audit.record(
+            s,
+            request,
+            who,
+            "list",
+            "drill_report",
+            None,
+            patient_id=int(raw) if raw is not None else None,
+        )
+    return respond(
+        DrillTrends(
+            scope="family" if raw is not None else "team",
+            patient_id=int(raw) if raw is not None else None,
+            items=items,
+        )
+    )

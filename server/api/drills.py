@@ -1,0 +1,394 @@
+"""Mock crisis drills: set up, start, record, finish, report and trends (issue 9).
+
+A coordinator sets a drill up for a patient of their care team with a scenario and a
+clinician; Hearth books a drill visit (marked DRILL everywhere), issues the family's link and
+snapshots the scenario with the patient's own first steps for that crisis. Starting it starts
+the player (``server.drills``). Every read and change is audited against the patient.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from encounters.careplan import ladder_in_effect
+from encounters.drill_json import from_snapshot, snapshot
+from encounters.drills import family_steps_for
+from encounters.errors import ConflictError, DataFileError
+from encounters.scenarios import check_against_ladder
+from server import audit
+from server.access import is_on_care_team, may, my_patient_ids, patient_for
+from server.api.drill_schemas import (
+    DrillBody,
+    DrillCreated,
+    DrillDetail,
+    DrillList,
+    DrillOut,
+)
+from server.api.registry import api, int_param, parse_body, respond
+from server.audit import Denied
+from server.auth import principal
+from server.between_visits_models import Alert
+from server.careplans import current_plan
+from server.context import SCENARIOS, services
+from server.drill_models import Drill, DrillEvent
+from server.drills import DRILLS, add_event, event_payload
+from server.errors import ApiError, forbidden, not_found
+from server.links import issue_link, link_url
+from server.models import Encounter, Patient, User
+from server.sessions import Principal
+
+LIST_LIMIT = 200
+
+
+async def drill_for(s: AsyncSession, who: Principal, drill_id: int, action: str) -> Drill:
+    """The drill, if ``who`` may do ``action`` to it; else a Denied that gets audited.
+    The family reaches only the drill of the visit its link belongs to."""
+    drill = await s.get(Drill, drill_id)
+
+    def deny(base: ApiError) -> Denied:
+        return Denied(
+            base,
+            action=action,
+            resource_type="drill",
+            resource_id=drill_id,
+            patient_id=drill.patient_id if drill else None,
+        )
+
+    if not may(who, action):
+        raise deny(forbidden())
+    if drill is None:
+        raise deny(not_found("That drill"))
+    if who.role == "family":
+        if who.encounter_id != drill.encounter_id:
+            raise deny(not_found("That drill"))
+    else:
+        await patient_for(s, who, drill.patient_id, "patient.read_clinical")
+    return drill
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+async def drill_out(s: AsyncSession, drill: Drill) -> DrillOut:
+    scenario, _ = from_snapshot(drill.scenario)
+    patient = await s.get(Patient, drill.patient_id)
+    clinician = await s.get(User, drill.clinician_id)
+    return DrillOut(
+        id=drill.id,
+        patient_id=drill.patient_id,
+        patient_name=patient.name if patient else None,
+        encounter_id=drill.encounter_id,
+        clinician_id=drill.clinician_id,
+        clinician_name=clinician.name if clinician else None,
+        created_by=drill.created_by,
+        scenario_id=drill.scenario_id,
+        title=scenario.title,
+        summary=scenario.summary,
+        crisis=scenario.crisis.value,
+        duration_s=scenario.duration_s,
+        status=drill.status,
+        created_at=drill.created_at.isoformat(),
+        started_at=_time(drill.started_at),
+        finished_at=_time(drill.finished_at),
+        played=drill.next_event,
+        total_events=len(scenario.events),
+    )
+
+
+@api(
+    "POST",
+    "/api/drills",
+    summary="Set up a mock crisis drill (coordinators)",
+    tag="drills",
+    body=DrillBody,
+    response=DrillCreated,
+    status=201,
+    auth="staff",
+    errors=(400, 401, 403, 404, 409, 422),
+)
+async def create_drill(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    body = await parse_body(request, DrillBody)
+    svc = services(request)
+    now = svc.clock.now()
+    scenario = request.app[SCENARIOS].get(body.scenario_id)
+    async with svc.db.begin() as s:
+        await patient_for(s, who, body.patient_id, "drill.run")
+        if scenario is None:
+            raise ApiError(
+                422,
+                "unknown_scenario",
+                f"There is no scenario '{body.scenario_id}'.",
+                field="scenario_id",
+            )
+        clinician = await s.get(User, body.clinician_id)
+        if (
+            clinician is None
+            or clinician.role != "clinician"
+            or not clinician.active
+            or not await is_on_care_team(s, clinician.id, body.patient_id)
+        ):
+            raise ApiError(
+                422,
+                "no_clinician",
+                "Name a clinician of this patient's care team.",
+                field="clinician_id",
+            )
+        plan = await current_plan(s, body.patient_id)
+        try:
+            check_against_ladder(scenario, [t.tier for t in ladder_in_effect(plan).tiers])
+        except DataFileError as exc:
+            raise ApiError(422, "scenario_not_for_plan", str(exc), field="scenario_id") from exc
+        active = await s.scalar(
+            select(Drill.id).where(
+                Drill.patient_id == body.patient_id, Drill.status.in_(("ready", "running"))
+            )
+        )
+        if active is not None:
+            raise ConflictError(
+                f"Drill {active} for this patient is not finished yet; finish or cancel it first.",
+                code="drill_active",
+            )
+        encounter = Encounter(
+            patient_id=body.patient_id,
+            clinician_id=clinician.id,
+            kind="video_visit",
+            template="home_palliative_visit",
+            status="planned",
+            starts_at=now,
+            ends_at=now + dt.timedelta(minutes=body.duration_minutes),
+            is_drill=True,
+            created_at=now,
+            created_by=who.user_id,
+        )
+        s.add(encounter)
+        await s.flush()
+        steps = family_steps_for(scenario, plan.crisis_plan)
+        assert who.user_id is not None
+        drill = Drill(
+            patient_id=body.patient_id,
+            encounter_id=encounter.id,
+            clinician_id=clinician.id,
+            created_by=who.user_id,
+            scenario_id=scenario.scenario_id,
+            scenario=snapshot(scenario, steps),
+            status="ready",
+            created_at=now,
+            next_event=0,
+            revision=1,
+        )
+        s.add(drill)
+        await s.flush()
+        token, _link = await issue_link(s, svc.settings, encounter, created_by=who.user_id, now=now)
+        await audit.record(
+            s,
+            request,
+            who,
+            "create",
+            "drill",
+            drill.id,
+            patient_id=body.patient_id,
+            encounter_id=encounter.id,
+            detail=scenario.scenario_id,
+        )
+        out = DrillCreated(
+            drill=await drill_out(s, drill),
+            family_link=link_url(svc.settings, token),
+            visit_url=f"{svc.settings.base_url}/visit/{encounter.id}",
+        )
+    return respond(out, 201)
+
+
+@api(
+    "GET",
+    "/api/drills",
+    summary="Drills of the caller's patients, newest first",
+    tag="drills",
+    response=DrillList,
+    auth="staff",
+    query=(("patient_id", "integer", "one patient's drills"),),
+    errors=(401, 403, 404, 422),
+)
+async def list_drills(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    if not may(who, "drill.read"):
+        raise forbidden()
+    raw = request.query.get("patient_id")
+    async with services(request).db.begin() as s:
+        if raw is not None:
+            if not raw.isdigit():
+                raise ApiError(
+                    422, "invalid_field", "patient_id must be a number.", field="patient_id"
+                )
+            await patient_for(s, who, int(raw), "drill.read")
+            patient_ids = [int(raw)]
+        else:
+            patient_ids = await my_patient_ids(s, who)
+        rows = (
+            await s.scalars(
+                select(Drill)
+                .where(Drill.patient_id.in_(patient_ids))
+                .order_by(Drill.created_at.desc(), Drill.id.desc())
+                .limit(LIST_LIMIT)
+            )
+        ).all()
+        items = [await drill_out(s, d) for d in rows]
+        await audit.record(
+            s,
+            request,
+            who,
+            "list",
+            "drill",
+            None,
+            patient_id=patient_ids[0] if raw is not None else None,
+        )
+    return respond(DrillList(items=items))
+
+
+async def _detail(s: AsyncSession, drill: Drill) -> DrillDetail:
+    _, _steps = from_snapshot(drill.scenario)
+    events = (
+        await s.scalars(
+            select(DrillEvent)
+            .where(DrillEvent.drill_id == drill.id)
+            .order_by(DrillEvent.at, DrillEvent.id)
+        )
+    ).all()
+    alerts = (
+        await s.scalars(select(Alert).where(Alert.drill_id == drill.id).order_by(Alert.id))
+    ).all()
+    return DrillDetail(
+        drill=await drill_out(s, drill),
+        family_steps=list(drill.scenario["expected"]["family_steps"]),
+        teach_back=list(drill.scenario["teach_back"]),
+        events=[event_payload(e) for e in events],
+        alerts=[
+            {
+                "id": a.id,
+                "rule_id": a.rule_id,
+                "severity": a.severity,
+                "summary": a.summary,
+                "status": a.status,
+                "tier": a.tier,
+                "raised_at": a.raised_at.isoformat(),
+                "acknowledged_at": _time(a.acknowledged_at),
+                "is_drill": True,
+            }
+            for a in alerts
+        ],
+    )
+
+
+@api(
+    "GET",
+    "/api/drills/{drill_id}",
+    summary="A drill, what has happened so far, its alerts",
+    tag="drills",
+    response=DrillDetail,
+    auth="staff",
+    errors=(401, 403, 404),
+)
+async def get_drill(request: web.Request) -> web.StreamResponse:
+    who = principal(request)
+    async with services(request).db.begin() as s:
+        drill = await drill_for(s, who, int_param(request, "drill_id"), "drill.read")
+        out = await _detail(s, drill)
+        await audit.record(
+            s,
+            request,
+            who,
+            "read",
+            "drill",
+            drill.id,
+            patient_id=drill.patient_id,
+            encounter_id=drill.encounter_id,
+        )
+    return respond(out)
+
+
+async def _move(
+    request: web.Request, action: str, allowed_from: tuple[str, ...], to: str
+) -> web.StreamResponse:
+    who = principal(request)
+    svc = services(request)
+    now = svc.clock.now()
+    async with svc.db.begin() as s:
+        drill = await drill_for(s, who, int_param(request, "drill_id"), "drill.run")
+        if drill.status not in allowed_from:
+            raise ConflictError(
+                f"This drill is {drill.status}; it cannot be {to} now.", code="drill_state"
+            )
+        values: dict[str, Any] = {"status": to, "revision": drill.revision + 1}
+        values["started_at" if to == "running" else "finished_at"] = now
+        moved = await s.execute(
+            update(Drill)
+            .where(Drill.id == drill.id, Drill.revision == drill.revision)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError(
+                "The drill changed meanwhile; reload and try again.", code="drill_changed"
+            )
+        await add_event(s, drill, action, {}, at=now, role=who.role, user_id=who.user_id)
+        await audit.record(
+            s,
+            request,
+            who,
+            action,
+            "drill",
+            drill.id,
+            patient_id=drill.patient_id,
+            encounter_id=drill.encounter_id,
+        )
+    if to == "running":
+        await request.app[DRILLS].run_due(now, drill.id)  # what the script opens with, now
+    async with svc.db.begin() as s:
+        fresh = await s.get(Drill, drill.id, populate_existing=True)
+        assert fresh is not None
+        return respond(await _detail(s, fresh))
+
+
+@api(
+    "POST",
+    "/api/drills/{drill_id}/start",
+    summary="Start a drill: the script begins to play",
+    tag="drills",
+    response=DrillDetail,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
+async def start_drill(request: web.Request) -> web.StreamResponse:
+    return await _move(request, "started", ("ready",), "running")
+
+
+@api(
+    "POST",
+    "/api/drills/{drill_id}/finish",
+    summary="Finish a running drill; the report is ready",
+    tag="drills",
+    response=DrillDetail,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
+async def finish_drill(request: web.Request) -> web.StreamResponse:
+    return await _move(request, "finished", ("running",), "finished")
+
+
+@api(
+    "POST",
+    "/api/drills/{drill_id}/cancel",
+    summary="Cancel a drill that is ready or running",
+    tag="drills",
+    response=DrillDetail,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
+async def cancel_drill(request: web.Request) -> web.StreamResponse:
+    return await _move(request, "cancelled", ("ready", "running"), "cancelled")
