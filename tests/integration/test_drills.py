@@ -4,42 +4,64 @@ and nothing of it in the patient's real record, queue or figures."""
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
+from importlib import resources
 from typing import Any
 
 import pytest
 from sqlalchemy import select
 
+from encounters.errors import DataFileError
+from server.app import create_app
 from server.between_visits_models import Alert
+from server.context import SERVICES
 from server.drills import DRILLS
 from server.escalations import ALERTS
 from server.models import CareTeam, CareTeamMember
+from server.settings import Settings
 from tests.builders import World
 from tests.integration.test_between_visits import ladder_plan, relogin
 from tests.visit_clients import VisitClient
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
-SEIZURE_STEPS = ["Keep him safe; do not hold him down", "Time the seizure",
-                 "Give the buccal midazolam if it lasts 5 minutes"]
+SEIZURE_STEPS = [
+    "Keep him safe; do not hold him down",
+    "Time the seizure",
+    "Give the buccal midazolam if it lasts 5 minutes",
+]
 
 
 def drill_plan(world: World) -> dict[str, Any]:
     plan = ladder_plan(world)
-    plan["crisis_plan"] = {"instructions": [
-        {"crisis": "seizure", "triggers": ["Shaking that does not stop"],
-         "first_steps": SEIZURE_STEPS}]}
+    plan["crisis_plan"] = {
+        "instructions": [
+            {
+                "crisis": "seizure",
+                "triggers": ["Shaking that does not stop"],
+                "first_steps": SEIZURE_STEPS,
+            }
+        ]
+    }
     return plan
 
 
 async def set_up(world: World, scenario: str = "seizure") -> tuple[Any, Any, dict[str, Any]]:
     clin, coord = await world.agent("clin_a"), await world.agent("coord_a")
     patient_id = world.patients["a"].id
-    status, body = await clin.call("PUT", f"/api/patients/{patient_id}/care-plan",
-                                   {"plan": drill_plan(world)})
+    status, body = await clin.call(
+        "PUT", f"/api/patients/{patient_id}/care-plan", {"plan": drill_plan(world)}
+    )
     assert status == 200, body
-    status, created = await coord.call("POST", "/api/drills", {
-        "patient_id": patient_id, "scenario_id": scenario,
-        "clinician_id": world.users["clin_a"].id})
+    status, created = await coord.call(
+        "POST",
+        "/api/drills",
+        {
+            "patient_id": patient_id,
+            "scenario_id": scenario,
+            "clinician_id": world.users["clin_a"].id,
+        },
+    )
     assert status == 201, created
     return clin, coord, created
 
@@ -99,11 +121,15 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
         assert status == 200 and [s["text"] for s in view["family_steps"]] == SEIZURE_STEPS
         for step in ("plan_1", "plan_3"):
             status, body = await family_agent.call(
-                "POST", f"/api/drills/{drill_id}/actions", {"kind": "family_step", "step": step})
+                "POST", f"/api/drills/{drill_id}/actions", {"kind": "family_step", "step": step}
+            )
             assert status == 201, body
         # A family may not score itself.
-        status, body = await family_agent.call("POST", f"/api/drills/{drill_id}/actions", {
-            "kind": "teach_back", "item": "x", "result": "correct"})
+        status, body = await family_agent.call(
+            "POST",
+            f"/api/drills/{drill_id}/actions",
+            {"kind": "teach_back", "item": "x", "result": "correct"},
+        )
         assert status == 403 and body["code"] == "forbidden"
 
         # Nobody answers tier 1 within its 15 minutes: the ladder climbs to the coordinator.
@@ -124,11 +150,17 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
         # Teach-back afterwards: one point right, one partly, one never asked.
         questions = [q["item"] for q in detail["teach_back"]]
         for item, result in zip(questions, ["correct", "partly"], strict=False):
-            status, body = await clin.call("POST", f"/api/drills/{drill_id}/actions",
-                                           {"kind": "teach_back", "item": item, "result": result})
+            status, body = await clin.call(
+                "POST",
+                f"/api/drills/{drill_id}/actions",
+                {"kind": "teach_back", "item": item, "result": result},
+            )
             assert status == 201, body
-        status, body = await clin.call("POST", f"/api/drills/{drill_id}/actions",
-                                       {"kind": "said", "text": "Family stayed calm"})
+        status, body = await clin.call(
+            "POST",
+            f"/api/drills/{drill_id}/actions",
+            {"kind": "said", "text": "Family stayed calm"},
+        )
         assert status == 201
         status, body = await coord.call("POST", f"/api/drills/{drill_id}/finish")
         assert status == 200 and body["drill"]["status"] == "finished"
@@ -152,8 +184,9 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
         whats = [e["what"] for e in report["timeline"]]
         assert any("took the step: plan_1" in w for w in whats)
         assert any("escalated to tier 2" in w for w in whats)
-        assert any(e["who"] == "Staff coord_a" and "acknowledged" in e["what"]
-                   for e in report["timeline"])
+        assert any(
+            e["who"] == "Staff coord_a" and "acknowledged" in e["what"] for e in report["timeline"]
+        )
 
         # Nothing leaked: the bystander heard of no drill alert, the figures count none, the
         # patient's record shows no simulated reading, and the drill's ladder stops climbing.
@@ -162,10 +195,12 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
         assert figures["today"]["alerts_raised"] == 0
         assert figures["last_30_days"]["alerts_raised"] == 0
         status, readings = await clin.call(
-            "GET", f"/api/patients/{world.patients['a'].id}/readings")
+            "GET", f"/api/patients/{world.patients['a'].id}/readings"
+        )
         assert status == 200 and readings["items"] == []
         status, readings = await clin.call(
-            "GET", f"/api/patients/{world.patients['a'].id}/readings?encounter_id={encounter_id}")
+            "GET", f"/api/patients/{world.patients['a'].id}/readings?encounter_id={encounter_id}"
+        )
         assert len(readings["items"]) == 18
         clock.advance(hours=2)
         assert await client.app[ALERTS].run_due(clock.now()) == 0
@@ -176,9 +211,17 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
 
         # A real reading out of band still raises a real alert, seen by the whole team.
         status, body = await clin.call(
-            "POST", f"/api/encounters/{world.encounters['a'].id}/readings",
-            {"id": "real-1", "kind": "spo2", "value": 85, "unit": "%", "source": "manual",
-             "taken_at": clock.now().isoformat()})
+            "POST",
+            f"/api/encounters/{world.encounters['a'].id}/readings",
+            {
+                "id": "real-1",
+                "kind": "spo2",
+                "value": 85,
+                "unit": "%",
+                "source": "manual",
+                "taken_at": clock.now().isoformat(),
+            },
+        )
         assert status == 201, body
         await bystander.wait_for(lambda: any(not a["is_drill"] for a in bystander.events["alert"]))
         clock.advance(seconds=1)  # the figures count alerts raised before "now"
@@ -193,16 +236,56 @@ async def test_setting_up_a_drill_refuses_bad_input(client, world: World) -> Non
     clin, coord, created = await set_up(world, "pain_crisis")
     patient_id = world.patients["a"].id
     cases = [
-        (clin, {"patient_id": patient_id, "scenario_id": "pain_crisis",
-                "clinician_id": world.users["clin_a"].id}, 403, "forbidden"),
-        (coord, {"patient_id": patient_id, "scenario_id": "nope",
-                 "clinician_id": world.users["clin_a"].id}, 422, "unknown_scenario"),
-        (coord, {"patient_id": patient_id, "scenario_id": "pain_crisis",
-                 "clinician_id": world.users["clin_b"].id}, 422, "no_clinician"),
-        (coord, {"patient_id": world.patients["b"].id, "scenario_id": "pain_crisis",
-                 "clinician_id": world.users["clin_b"].id}, 404, "not_found"),
-        (coord, {"patient_id": patient_id, "scenario_id": "pain_crisis",
-                 "clinician_id": world.users["clin_a"].id}, 409, "drill_active"),
+        (
+            clin,
+            {
+                "patient_id": patient_id,
+                "scenario_id": "pain_crisis",
+                "clinician_id": world.users["clin_a"].id,
+            },
+            403,
+            "forbidden",
+        ),
+        (
+            coord,
+            {
+                "patient_id": patient_id,
+                "scenario_id": "nope",
+                "clinician_id": world.users["clin_a"].id,
+            },
+            422,
+            "unknown_scenario",
+        ),
+        (
+            coord,
+            {
+                "patient_id": patient_id,
+                "scenario_id": "pain_crisis",
+                "clinician_id": world.users["clin_b"].id,
+            },
+            422,
+            "no_clinician",
+        ),
+        (
+            coord,
+            {
+                "patient_id": world.patients["b"].id,
+                "scenario_id": "pain_crisis",
+                "clinician_id": world.users["clin_b"].id,
+            },
+            404,
+            "not_found",
+        ),
+        (
+            coord,
+            {
+                "patient_id": patient_id,
+                "scenario_id": "pain_crisis",
+                "clinician_id": world.users["clin_a"].id,
+            },
+            409,
+            "drill_active",
+        ),
         (coord, {"patient_id": patient_id}, 422, None),
     ]
     for agent, body, status, code in cases:
@@ -212,22 +295,30 @@ async def test_setting_up_a_drill_refuses_bad_input(client, world: World) -> Non
             assert answer["code"] == code
     drill_id = created["drill"]["id"]
     # Actions before the start, unknown steps, and a finish before the start are refused.
-    got, answer = await clin.call("POST", f"/api/drills/{drill_id}/actions",
-                                  {"kind": "said", "text": "hello"})
+    got, answer = await clin.call(
+        "POST", f"/api/drills/{drill_id}/actions", {"kind": "said", "text": "hello"}
+    )
     assert got == 409 and answer["code"] == "drill_state"
     got, answer = await coord.call("POST", f"/api/drills/{drill_id}/finish")
     assert got == 409 and answer["code"] == "drill_state"
     await coord.call("POST", f"/api/drills/{drill_id}/start")
-    got, answer = await clin.call("POST", f"/api/drills/{drill_id}/actions",
-                                  {"kind": "family_step", "step": "dance"})
+    got, answer = await clin.call(
+        "POST", f"/api/drills/{drill_id}/actions", {"kind": "family_step", "step": "dance"}
+    )
     assert got == 422 and answer["code"] == "unknown_step"
-    got, answer = await clin.call("POST", f"/api/drills/{drill_id}/actions",
-                                  {"kind": "teach_back", "item": "unknown", "result": "correct"})
+    got, answer = await clin.call(
+        "POST",
+        f"/api/drills/{drill_id}/actions",
+        {"kind": "teach_back", "item": "unknown", "result": "correct"},
+    )
     assert got == 422 and answer["code"] == "unknown_item"
     # Another team's coordinator cannot see or run it; the family of a real visit cannot either.
     other = await world.agent("coord_b")
-    for method, path in (("GET", f"/api/drills/{drill_id}"), ("POST", f"/api/drills/{drill_id}/cancel"),
-                         ("GET", f"/api/drills/{drill_id}/report")):
+    for method, path in (
+        ("GET", f"/api/drills/{drill_id}"),
+        ("POST", f"/api/drills/{drill_id}/cancel"),
+        ("GET", f"/api/drills/{drill_id}/report"),
+    ):
         got, answer = await other.call(method, path)
         assert got == 404, (path, answer)
     family = await world.agent("family_a")
@@ -244,9 +335,15 @@ async def test_a_seizure_drill_is_refused_for_a_ladder_without_tier_two(client, 
     plan["escalation_ladder"]["tiers"] = plan["escalation_ladder"]["tiers"][:1]
     status, body = await clin.call("PUT", f"/api/patients/{patient_id}/care-plan", {"plan": plan})
     assert status == 200, body
-    status, body = await coord.call("POST", "/api/drills", {
-        "patient_id": patient_id, "scenario_id": "seizure",
-        "clinician_id": world.users["clin_a"].id})
+    status, body = await coord.call(
+        "POST",
+        "/api/drills",
+        {
+            "patient_id": patient_id,
+            "scenario_id": "seizure",
+            "clinician_id": world.users["clin_a"].id,
+        },
+    )
     assert status == 422 and body["code"] == "scenario_not_for_plan"
     assert "tier 2" in body["error"]
 
@@ -270,6 +367,51 @@ async def test_the_player_resumes_after_a_restart_without_playing_twice(
     prompts = [e for e in detail["events"] if e["kind"] == "prompt"]
     assert len(prompts) == len({e["event_id"] for e in prompts}) == 3
     status, readings = await coord.call(
-        "GET", f"/api/patients/{world.patients['a'].id}/readings"
-        f"?encounter_id={created['drill']['encounter_id']}")
+        "GET",
+        f"/api/patients/{world.patients['a'].id}/readings"
+        f"?encounter_id={created['drill']['encounter_id']}",
+    )
     assert len(readings["items"]) == 14  # two ramps of seven readings, each stored once
+
+
+def test_a_bad_scenario_file_stops_start_up_with_file_line_and_reason(tmp_path) -> None:
+    (tmp_path / "flood.toml").write_text(
+        'id = "flood"\ntitle = "Flood"\ncrisis = "haemorrhage"\nsummary = "Water"\n\n'
+        '[[events]]\nid = "rain"\ntype = "weather"\nat_s = 0\n'
+    )
+    settings = Settings(
+        secret_key="k", database_url="sqlite:///:memory:", scenarios_dir=str(tmp_path)
+    )
+    with pytest.raises(DataFileError) as refused:
+        create_app(settings)
+    message = str(refused.value)
+    assert "flood.toml:8:" in message and "weather" in message
+
+
+async def test_a_coordinators_own_scenario_file_can_be_drilled(
+    tmp_path, aiohttp_client, settings, clock
+) -> None:
+    text = resources.files("encounters.scenarios").joinpath("pain_crisis.toml").read_text()
+    (tmp_path / "home_pain.toml").write_text(
+        text.replace('id = "pain_crisis"', 'id = "home_pain"', 1)
+    )
+    client = await aiohttp_client(
+        create_app(replace(settings, scenarios_dir=str(tmp_path)), clock=clock)
+    )
+    world = await World.build(client, client.app[SERVICES].db, clock)
+    try:
+        coord = await world.agent("coord_a")
+        status, body = await coord.call("GET", "/api/scenarios")
+        assert "home_pain" in {s["id"] for s in body["items"]}
+        status, body = await coord.call(
+            "POST",
+            "/api/drills",
+            {
+                "patient_id": world.patients["a"].id,
+                "scenario_id": "home_pain",
+                "clinician_id": world.users["clin_a"].id,
+            },
+        )
+        assert status == 201, body
+    finally:
+        await world.close()
