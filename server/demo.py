@@ -12,9 +12,12 @@ import json
 import secrets
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
+from encounters.careplan_json import validate_care_plan
+from server.careplans import latest_version, save_plan
 from server.clock import Clock
 from server.crypto import hash_password
 from server.db import Database
@@ -31,6 +34,31 @@ DEMO_STAFF = (
 DEMO_PATIENT_NAME = "Rose Demo"
 DEMO_PATIENT_BIRTH_DATE = dt.date(1944, 5, 12)
 DEMO_VISIT_MINUTES = 60
+
+
+def demo_care_plan(nurse_id: int) -> dict[str, Any]:
+    """A plan to try the alert ladder and drills with: the demo nurse answers tier 1, the
+    coordinator tier 2; first steps for breathlessness and pain."""
+    return {
+        "goals_of_care": "Comfort at home, with her son Ben.",
+        "preferred_place_of_care": "home",
+        "escalation_ladder": {"tiers": [
+            {"tier": 1, "label": "On-call nurse", "ack_deadline_min": 15,
+             "role": "on_call_nurse"},
+            {"tier": 2, "label": "Care coordinator", "ack_deadline_min": 30,
+             "role": "coordinator"},
+        ]},
+        "care_team": [{"name": "Sam Rivera", "role": "on_call_nurse", "user_id": str(nurse_id)}],
+        "crisis_plan": {"instructions": [
+            {"crisis": "breathlessness", "triggers": ["Breathing fast and frightened"],
+             "first_steps": ["Help her sit upright", "Fan on her face, window open",
+                             "Give the breathlessness medicine from the kit",
+                             "Call the hospice line"]},
+            {"crisis": "pain", "triggers": ["Pain 7 or more, or not settling"],
+             "first_steps": ["Give the rescue dose if it is due",
+                             "Write down the time and dose", "Call the hospice line"]},
+        ]},
+    }
 
 
 @dataclass(frozen=True)
@@ -105,6 +133,9 @@ async def seed_demo(settings: Settings, clock: Clock) -> DemoInfo:
                         created_at=now,
                     )
                 )
+            if await latest_version(s, patient.id) is None:
+                plan = validate_care_plan(demo_care_plan(users["clinician"].id))
+                await save_plan(s, patient.id, plan, by=users["coordinator"].id, now=now)
             visit = await s.scalar(
                 select(Encounter)
                 .where(
