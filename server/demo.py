@@ -198,6 +198,9 @@ def describe(settings: Settings, info: DemoInfo) -> str:
         "in another browser window (or a private window) to join as the patient's son:",
         f"    {info.family_link}",
         "",
+        f"Coordinator: the alert queue is at {base}/alerts; set up and run a mock crisis drill "
+        f"at {base}/drills (it gives the family its own drill link).",
+        "",
         f"Health: {base}/healthz   API: {base}/api/openapi.json   Metrics: {base}/metrics",
         "",
     ]
