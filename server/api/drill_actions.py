@@ -1,4 +1,4 @@
-"""What people do in a running drill, and the family's view of it (issue 9).
+"""Starting, finishing and cancelling a drill; what people do in it; the family's view.
 
 The family's page records the first steps it takes; the care team scores teach-back answers
 and writes notes for the timeline. Every recorded action is pushed to the call at once.
@@ -9,19 +9,116 @@ from __future__ import annotations
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from encounters.errors import ConflictError
 from server import audit
-from server.api.drill_schemas import DrillActionBody, DrillEventOut, FamilyDrillView
-from server.api.drills import drill_for
+from server.api.drill_schemas import DrillActionBody, DrillDetail, DrillEventOut, FamilyDrillView
+from server.api.drills import drill_detail, drill_for
 from server.api.registry import api, int_param, parse_body, respond
 from server.auth import principal
 from server.context import services
 from server.drill_models import Drill, DrillEvent
 from server.drills import DRILLS, add_event, event_payload
 from server.errors import ApiError, forbidden
+from server.links import revoke_links_of
+from server.models import Encounter
+from server.realtime import REALTIME
 from server.sessions import Principal
+
+
+async def _move(
+    request: web.Request, action: str, allowed_from: tuple[str, ...], to: str
+) -> web.StreamResponse:
+    who = principal(request)
+    svc = services(request)
+    now = svc.clock.now()
+    async with svc.db.begin() as s:
+        drill = await drill_for(s, who, int_param(request, "drill_id"), "drill.run")
+        if drill.status not in allowed_from:
+            raise ConflictError(
+                f"This drill is {drill.status}; it cannot be {to} now.", code="drill_state"
+            )
+        values: dict[str, Any] = {"status": to, "revision": drill.revision + 1}
+        values["started_at" if to == "running" else "finished_at"] = now
+        moved = await s.execute(
+            update(Drill)
+            .where(Drill.id == drill.id, Drill.revision == drill.revision)
+            .values(**values)
+            .execution_options(synchronize_session=False)
+        )
+        if moved.rowcount != 1:  # type: ignore[attr-defined]
+            raise ConflictError(
+                "The drill changed meanwhile; reload and try again.", code="drill_changed"
+            )
+        await add_event(s, drill, action, {}, at=now, role=who.role, user_id=who.user_id)
+        if to == "cancelled":
+            # A cancelled drill's call ends and its family link stops working.
+            encounter = await s.get(Encounter, drill.encounter_id)
+            assert encounter is not None
+            encounter.status = "cancelled"
+            for link_id in await revoke_links_of(s, encounter.id, by=who.user_id, now=now):
+                await svc.sessions.end_for_link(s, link_id)
+        await audit.record(
+            s,
+            request,
+            who,
+            action,
+            "drill",
+            drill.id,
+            patient_id=drill.patient_id,
+            encounter_id=drill.encounter_id,
+        )
+    if to == "cancelled":
+        gone = drill.encounter_id
+        await request.app[REALTIME].namespace.expel(
+            lambda c: c.encounter_id == gone, "This practice drill has been cancelled."
+        )
+    if to == "running":
+        await request.app[DRILLS].run_due(now, drill.id)  # what the script opens with, now
+    async with svc.db.begin() as s:
+        fresh = await s.get(Drill, drill.id, populate_existing=True)
+        assert fresh is not None
+        return respond(await drill_detail(s, fresh))
+
+
+@api(
+    "POST",
+    "/api/drills/{drill_id}/start",
+    summary="Start a drill: the script begins to play",
+    tag="drills",
+    response=DrillDetail,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
+async def start_drill(request: web.Request) -> web.StreamResponse:
+    return await _move(request, "started", ("ready",), "running")
+
+
+@api(
+    "POST",
+    "/api/drills/{drill_id}/finish",
+    summary="Finish a running drill; the report is ready",
+    tag="drills",
+    response=DrillDetail,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
+async def finish_drill(request: web.Request) -> web.StreamResponse:
+    return await _move(request, "finished", ("running",), "finished")
+
+
+@api(
+    "POST",
+    "/api/drills/{drill_id}/cancel",
+    summary="Cancel a drill that is ready or running",
+    tag="drills",
+    response=DrillDetail,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
+async def cancel_drill(request: web.Request) -> web.StreamResponse:
+    return await _move(request, "cancelled", ("ready", "running"), "cancelled")
 
 
 def _checked_action(body: DrillActionBody, drill: Drill, who: Principal) -> dict[str, Any]:

@@ -9,10 +9,9 @@ the player (``server.drills``). Every read and change is audited against the pat
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.careplan import ladder_in_effect
@@ -36,7 +35,7 @@ from server.between_visits_models import Alert
 from server.careplans import current_plan
 from server.context import SCENARIOS, services
 from server.drill_models import Drill, DrillEvent
-from server.drills import DRILLS, add_event, event_payload
+from server.drills import event_payload
 from server.errors import ApiError, forbidden, not_found
 from server.links import issue_link, link_url
 from server.models import Encounter, Patient, User
@@ -251,7 +250,7 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
     return respond(DrillList(items=items))
 
 
-async def _detail(s: AsyncSession, drill: Drill) -> DrillDetail:
+async def drill_detail(s: AsyncSession, drill: Drill) -> DrillDetail:
     _, _steps = from_snapshot(drill.scenario)
     events = (
         await s.scalars(
@@ -298,7 +297,7 @@ async def get_drill(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     async with services(request).db.begin() as s:
         drill = await drill_for(s, who, int_param(request, "drill_id"), "drill.read")
-        out = await _detail(s, drill)
+        out = await drill_detail(s, drill)
         await audit.record(
             s,
             request,
@@ -310,85 +309,3 @@ async def get_drill(request: web.Request) -> web.StreamResponse:
             encounter_id=drill.encounter_id,
         )
     return respond(out)
-
-
-async def _move(
-    request: web.Request, action: str, allowed_from: tuple[str, ...], to: str
-) -> web.StreamResponse:
-    who = principal(request)
-    svc = services(request)
-    now = svc.clock.now()
-    async with svc.db.begin() as s:
-        drill = await drill_for(s, who, int_param(request, "drill_id"), "drill.run")
-        if drill.status not in allowed_from:
-            raise ConflictError(
-                f"This drill is {drill.status}; it cannot be {to} now.", code="drill_state"
-            )
-        values: dict[str, Any] = {"status": to, "revision": drill.revision + 1}
-        values["started_at" if to == "running" else "finished_at"] = now
-        moved = await s.execute(
-            update(Drill)
-            .where(Drill.id == drill.id, Drill.revision == drill.revision)
-            .values(**values)
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise ConflictError(
-                "The drill changed meanwhile; reload and try again.", code="drill_changed"
-            )
-        await add_event(s, drill, action, {}, at=now, role=who.role, user_id=who.user_id)
-        await audit.record(
-            s,
-            request,
-            who,
-            action,
-            "drill",
-            drill.id,
-            patient_id=drill.patient_id,
-            encounter_id=drill.encounter_id,
-        )
-    if to == "running":
-        await request.app[DRILLS].run_due(now, drill.id)  # what the script opens with, now
-    async with svc.db.begin() as s:
-        fresh = await s.get(Drill, drill.id, populate_existing=True)
-        assert fresh is not None
-        return respond(await _detail(s, fresh))
-
-
-@api(
-    "POST",
-    "/api/drills/{drill_id}/start",
-    summary="Start a drill: the script begins to play",
-    tag="drills",
-    response=DrillDetail,
-    auth="staff",
-    errors=(401, 403, 404, 409),
-)
-async def start_drill(request: web.Request) -> web.StreamResponse:
-    return await _move(request, "started", ("ready",), "running")
-
-
-@api(
-    "POST",
-    "/api/drills/{drill_id}/finish",
-    summary="Finish a running drill; the report is ready",
-    tag="drills",
-    response=DrillDetail,
-    auth="staff",
-    errors=(401, 403, 404, 409),
-)
-async def finish_drill(request: web.Request) -> web.StreamResponse:
-    return await _move(request, "finished", ("running",), "finished")
-
-
-@api(
-    "POST",
-    "/api/drills/{drill_id}/cancel",
-    summary="Cancel a drill that is ready or running",
-    tag="drills",
-    response=DrillDetail,
-    auth="staff",
-    errors=(401, 403, 404, 409),
-)
-async def cancel_drill(request: web.Request) -> web.StreamResponse:
-    return await _move(request, "cancelled", ("ready", "running"), "cancelled")

@@ -324,8 +324,15 @@ async def test_setting_up_a_drill_refuses_bad_input(client, world: World) -> Non
     family = await world.agent("family_a")
     got, _ = await family.call("GET", f"/api/drills/{drill_id}/family")
     assert got == 404
+    drill_family = await world.agent()
+    await drill_family.join(created["family_link"].rsplit("/", 1)[1])
+    got, _ = await drill_family.call("GET", f"/api/drills/{drill_id}/family")
+    assert got == 200
     got, answer = await coord.call("POST", f"/api/drills/{drill_id}/cancel")
     assert got == 200 and answer["drill"]["status"] == "cancelled"
+    # A cancelled drill's family link and session stop working at once.
+    got, answer = await drill_family.call("GET", f"/api/drills/{drill_id}/family")
+    assert got == 401, answer
 
 
 async def test_a_seizure_drill_is_refused_for_a_ladder_without_tier_two(client, world) -> None:
