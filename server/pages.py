@@ -9,6 +9,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
+from sqlalchemy import select
 
 from encounters.vitals import DEFAULT_HOME_BANDS
 from server import audit
@@ -16,6 +17,7 @@ from server.access import encounter_for
 from server.api.calendars import calendar_feed
 from server.auth import PRINCIPAL
 from server.context import services
+from server.drill_models import Drill
 from server.i18n import pick_language, translations
 from server.links import find_link, link_status
 from server.models import Encounter, Patient, User
@@ -198,6 +200,7 @@ async def family_page(request: web.Request) -> web.StreamResponse:
         assert encounter is not None
         patient = await s.get(Patient, encounter.patient_id)
         clinician = await s.get(User, encounter.clinician_id)
+        drill_id = await s.scalar(select(Drill.id).where(Drill.encounter_id == encounter.id))
         await audit.record(
             s,
             request,
@@ -216,6 +219,7 @@ async def family_page(request: web.Request) -> web.StreamResponse:
             "when": local_time(encounter.starts_at, zone),
             "display_name": who.name,
             "clinician_name": clinician.name if clinician else "",
+            "is_drill": encounter.is_drill,
         },
         language=pick_language(
             request.headers.get("Accept-Language"), patient.language if patient else None
@@ -228,6 +232,8 @@ async def family_page(request: web.Request) -> web.StreamResponse:
             "simulator": services(request).settings.demo or encounter.is_drill,
             "template": encounter.template,
             "ice_servers": services(request).settings.ice_server_list,
+            "is_drill": encounter.is_drill,
+            "drill_id": drill_id,
         },
     )
 
@@ -245,6 +251,7 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
         encounter = await encounter_for(s, who, int(raw), "encounter.read_clinical")
         patient = await s.get(Patient, encounter.patient_id)
         user = await s.get(User, who.user_id)
+        drill_id = await s.scalar(select(Drill.id).where(Drill.encounter_id == encounter.id))
         await audit.record(s, request, who, "read", "encounter", encounter.id,
                            patient_id=encounter.patient_id, encounter_id=encounter.id)
     zone = user.time_zone if user else "UTC"
@@ -255,6 +262,7 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
             "user_name": who.name,
             "patient_name": patient.name if patient else "",
             "when": local_time(encounter.starts_at, zone),
+            "is_drill": encounter.is_drill,
         },
         page_data={
             "page": "visit",
@@ -267,6 +275,8 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
             "bands": band_limits(),
             "encounter_id": encounter.id,
             "ice_servers": services(request).settings.ice_server_list,
+            "is_drill": encounter.is_drill,
+            "drill_id": drill_id,
         },
     )
 
@@ -283,3 +293,6 @@ def add_page_routes(app: web.Application) -> None:
     from server.between_visits_pages import add_between_visits_pages  # imports this module
 
     add_between_visits_pages(app)
+    from server.drill_pages import add_drill_page_routes  # imports this module
+
+    add_drill_page_routes(app)

@@ -106,7 +106,16 @@ class _Client:
 
 
 @pytest.fixture
-async def live_server(tmp_path: Path, e2e_template: Path) -> AsyncIterator[LiveServer]:
+def scenarios_dir() -> Path | None:
+    """Extra drill scenarios for the live server (HEARTH_SCENARIOS_DIR); a test module that
+    needs a quick scenario overrides this fixture."""
+    return None
+
+
+@pytest.fixture
+async def live_server(
+    tmp_path: Path, e2e_template: Path, scenarios_dir: Path | None
+) -> AsyncIterator[LiveServer]:
     db_path = tmp_path / "hearth.db"
     shutil.copy(e2e_template, db_path)
     port = _free_port()
@@ -119,6 +128,7 @@ async def live_server(tmp_path: Path, e2e_template: Path) -> AsyncIterator[LiveS
         var_dir=str(tmp_path / "var"),
         port=port,
         clinic_phone="+44 20 7946 0000",
+        scenarios_dir=str(scenarios_dir) if scenarios_dir else None,
     )
     app = create_app(settings, clock=SystemClock())
     runner = web.AppRunner(app, access_log=None)

@@ -52,3 +52,55 @@ async def test_staff_and_family_pages_have_no_serious_violations(live_server, br
     finally:
         await staff.close()
         await family.close()
+
+
+async def test_drill_pages_have_no_serious_violations(live_server, browser) -> None:
+    world = live_server.world
+    coordinator = await world.agent("coord_a")
+    status, made = await coordinator.call(
+        "POST",
+        "/api/drills",
+        {
+            "patient_id": world.patients["a"].id,
+            "scenario_id": "terminal_breathlessness",
+            "clinician_id": world.users["clin_a"].id,
+        },
+    )
+    assert status == 201, made
+    drill_id = made["drill"]["id"]
+    status, body = await coordinator.call("POST", f"/api/drills/{drill_id}/start")
+    assert status == 200, body
+    staff = await browser.new_context(bypass_csp=True)
+    family = await browser.new_context(bypass_csp=True, **PHONE)
+    try:
+        phone = await family.new_page()
+        await phone.goto(made["family_link"])
+        await phone.get_by_role("button", name="Check my camera and microphone").click()
+        await phone.fill("#display-name", "Ben")
+        await phone.get_by_role("button", name="Join the waiting room").click()
+        await phone.wait_for_url("**/family")
+        await expect(phone.locator("#prompts li").first).to_contain_text("catch her breath")
+        assert await violations(phone) == []
+        status, body = await coordinator.call("POST", f"/api/drills/{drill_id}/finish")
+        assert status == 200, body
+        page = await staff.new_page()
+        await page.goto(live_server.url + "/login")
+        await page.fill("#email", "coord_a@hearth.test")
+        await page.fill("#password", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_url("**/today")
+        await page.goto(live_server.url + "/drills")
+        await expect(page.locator("#drill-list .drill-item")).to_have_count(1)
+        assert await violations(page) == []
+        await page.goto(f"{live_server.url}/drills/{drill_id}")
+        await expect(page.locator("#drill-state")).to_have_text("finished")
+        assert await violations(page) == []
+        await page.goto(f"{live_server.url}/drills/{drill_id}/report")
+        await expect(page.locator("#report-figures")).to_be_visible()
+        assert await violations(page) == []
+        await page.goto(f"{live_server.url}/drills/trends")
+        await expect(page.locator("#trends-table tbody tr")).to_have_count(1)
+        assert await violations(page) == []
+    finally:
+        await staff.close()
+        await family.close()

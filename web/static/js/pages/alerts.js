@@ -30,6 +30,12 @@ function renderAlert(alert) {
   const item = template.content.firstElementChild.cloneNode(true);
   item.dataset.alertId = String(alert.id);
   item.dataset.severity = alert.severity;
+  // A drill's alert says so in words, not by colour alone.
+  item.dataset.drill = String(Boolean(alert.is_drill));
+  item.querySelector(".drill-badge").hidden = !alert.is_drill;
+  item.querySelector(".drill-note").hidden = !alert.is_drill;
+  if (alert.is_drill && alert.drill_id) item.querySelector(".drill-link").href = `/drills/${alert.drill_id}`;
+  else item.querySelector(".drill-link").remove();
   item.querySelector(".severity").textContent = strings.severity[alert.severity] || alert.severity;
   item.querySelector(".patient").textContent = alert.patient_name || "";
   item.querySelector(".summary").textContent = alert.summary;

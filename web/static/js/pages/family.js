@@ -8,6 +8,8 @@ import { request as apiRequest, loadSession } from "../lib/api.js";
 import { bindDevicePanel } from "../ui/devices.js";
 import { buildStepForm } from "../ui/stepforms.js";
 import { Tiles } from "../ui/tiles.js";
+import { mergePrompts } from "../lib/drills.js";
+import { markStep, renderFamilySteps, renderPrompts } from "../ui/drillpanel.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -55,8 +57,75 @@ function showLobby(status) {
   note.textContent = status && status.message ? status.message : "";
 }
 
+// A drill: the prompts so far and the plan's first steps. Prompts are pushed only to people
+// in the call, so the page also re-reads them on (re)connect and every few seconds.
+const DRILL_POLL_LOBBY_MS = 3000;
+const DRILL_POLL_CALL_MS = 10000;
+let prompts = [];
+let drillStatus = null;
+let drillTimer = null;
+
+function showDrillStatus(status) {
+  drillStatus = status;
+  byId("drill-status").textContent = strings.drill[status] || "";
+  if (!prompts.length) {
+    const empty = document.createElement("li");
+    empty.className = "muted";
+    empty.textContent = strings.drill.no_prompts;
+    byId("prompts").replaceChildren(empty);
+  }
+}
+
+async function takeStep(step, button) {
+  const note = byId("step-status");
+  button.disabled = true;
+  try {
+    await apiRequest("POST", `/api/drills/${page.drill_id}/actions`, { kind: "family_step", step: step.id });
+    markStep(button, true, strings.drill);
+    note.textContent = strings.drill.saved;
+  } catch (err) {
+    note.textContent = err.status === 409 ? strings.drill.not_running : (err.status ? err.message : strings.offline);
+  } finally {
+    button.disabled = false;
+  }
+}
+
+let drillLoading = false;
+async function loadDrill() {
+  if (!page.drill_id || drillLoading) return;
+  drillLoading = true;
+  clearTimeout(drillTimer);
+  drillTimer = null;
+  try {
+    const view = await apiRequest("GET", `/api/drills/${page.drill_id}/family`);
+    prompts = mergePrompts(prompts, view.prompts);
+    if (prompts.length) renderPrompts(byId("prompts"), prompts);
+    renderFamilySteps(byId("family-steps"), view.family_steps, strings.drill, takeStep);
+    showDrillStatus(view.status);
+    byId("drill-panel").hidden = state === "ended";
+  } catch (err) {
+    // Shown again at the next read; the call goes on without it.
+  } finally {
+    drillLoading = false;
+  }
+  if (state !== "ended" && drillStatus !== "finished" && drillStatus !== "cancelled") {
+    drillTimer = setTimeout(loadDrill, state === "admitted" ? DRILL_POLL_CALL_MS : DRILL_POLL_LOBBY_MS);
+  }
+}
+
+function onDrillEvent(event) {
+  if (event.kind === "prompt") {
+    prompts = mergePrompts(prompts, [event]);
+    renderPrompts(byId("prompts"), prompts);
+  } else if (event.kind === "family_step") {
+    const item = byId("family-steps").querySelector(`[data-step="${CSS.escape(String(event.step))}"] button`);
+    if (item) markStep(item, true, strings.drill);
+  }
+}
+
 function endWith(title, text) {
   state = "ended";
+  if (page.drill_id) byId("drill-panel").hidden = true;
   if (link) link.close();
   link = null;
   tiles.clear();
@@ -135,7 +204,9 @@ function wire() {
   socket.on("connect", () => {
     setBanner(banner, "");
     join();
+    loadDrill();
   });
+  socket.on(ev.DRILL, onDrillEvent);
   socket.on("disconnect", () => {
     if (state !== "ended") setBanner(banner, strings.reconnecting);
   });

@@ -18,6 +18,8 @@ function renderVisit(visit) {
   item.dataset.encounterId = String(visit.id);
   item.querySelector(".time").textContent = formatTime(visit.starts_at, page.time_zone, page.lang);
   item.querySelector(".patient").textContent = visit.patient_name || "";
+  // A mock crisis drill's visit is marked as such wherever it is listed.
+  item.querySelector(".drill-mark").hidden = !visit.is_drill;
   const kind = strings.kinds[visit.kind] || visit.kind;
   const waiting = visit.status === "planned" && visit.live && visit.live.waiting > 0;
   const state = waiting ? strings.waiting : strings.statuses[visit.status] || visit.status;

@@ -8,6 +8,7 @@ import { byId, readJson } from "../ui/dom.js";
 import { Charts } from "../ui/charts.js";
 import { StepsPanel } from "../ui/steps.js";
 import { Tiles } from "../ui/tiles.js";
+import { addToFeed } from "../ui/drillpanel.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -139,6 +140,7 @@ function wire() {
   socket.on(ev.READING, (reading) => charts.add(reading));
   socket.on(ev.STEP, (data) => { if (steps) steps.render(data.state, data.comparison); });
   socket.on(ev.ALERT, showAlert);
+  socket.on(ev.DRILL, showDrillEvent);
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
   socket.on(ev.VISIT_ENDED, () => {
     inCall = false;
@@ -186,9 +188,33 @@ function showAlert(alert) {
   byId("alerts").prepend(item);
 }
 
-async function loadReadings() {
+// A drill's feed: what the script played and what people recorded. Loaded once, then
+// pushed; a reconnect re-reads it (each event shows once).
+let drillSteps = {};
+function showDrillEvent(event) {
+  const feed = byId("drill-feed");
+  if (!feed) return;
+  const at = event.at ? new Date(event.at) : new Date();
+  addToFeed(feed, event, strings.drill_events, drillSteps,
+    at.toLocaleTimeString(page.lang, { hour: "2-digit", minute: "2-digit", second: "2-digit", timeZone: page.time_zone }));
+}
+
+async function loadDrillFeed() {
+  if (!page.drill_id) return;
   try {
-    const data = await apiRequest("GET", `/api/patients/${page.patient_id}/readings?since=${encodeURIComponent(page.since)}`);
+    const detail = await apiRequest("GET", `/api/drills/${page.drill_id}`);
+    drillSteps = Object.fromEntries(detail.family_steps.map((s) => [s.id, s.text]));
+    for (const event of detail.events) showDrillEvent(event);
+  } catch (err) {
+    // New drill events still arrive on the socket.
+  }
+}
+
+async function loadReadings() {
+  // A drill's readings are its own visit's only, and real ones never show in a drill.
+  const scope = page.is_drill ? `encounter_id=${page.encounter_id}` : `since=${encodeURIComponent(page.since)}`;
+  try {
+    const data = await apiRequest("GET", `/api/patients/${page.patient_id}/readings?${scope}`);
     for (const reading of data.items) charts.add(reading);
   } catch (err) {
     // Live readings still arrive on the socket.
@@ -272,4 +298,4 @@ async function listToday() {
 }
 
 wire();
-loadSession().then(() => { listToday(); loadReadings(); loadSteps(); }, () => {});
+loadSession().then(() => { listToday(); loadReadings(); loadSteps(); loadDrillFeed(); }, () => {});
