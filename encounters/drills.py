@@ -105,6 +105,15 @@ class Said:
     text: str
 
 
+@dataclass(frozen=True)
+class Happened:
+    """Anything else worth a line in the timeline, told as is (a prompt shown, the start)."""
+
+    at: datetime
+    who: str
+    what: str
+
+
 DrillRecord = (
     ReadingRecord
     | AlertRaised
@@ -114,6 +123,7 @@ DrillRecord = (
     | FamilyAction
     | TeachBackAnswer
     | Said
+    | Happened
 )
 
 
@@ -313,6 +323,8 @@ def _describe(record: DrillRecord) -> tuple[str, str]:
         return record.by, f"took the step: {record.step}"
     if isinstance(record, TeachBackAnswer):
         return record.by, f"teach-back '{record.item}': {record.result}"
+    if isinstance(record, Happened):
+        return record.who, record.what
     return record.who, f"said: {record.text}"
 
 

@@ -24,6 +24,7 @@ from encounters.drills import (
     DrillReport,
     Escalated,
     FamilyAction,
+    Happened,
     ReadingRecord,
     Resolved,
     Said,
@@ -99,7 +100,7 @@ def _alert_records(alerts: list[Alert], names: dict[int, str]) -> list[DrillReco
                 records.append(Resolved(event.at, outcome, _who(names, event.actor_id, None)))
             elif kind == "reassigned":
                 records.append(
-                    Said(
+                    Happened(
                         event.at,
                         _who(names, event.actor_id, None),
                         f"handed the alert to {_who(names, event.to_user_id, None)}",
@@ -117,12 +118,12 @@ def _event_record(row: DrillEvent, who: str) -> DrillRecord | None:
     if row.kind == "said":
         return Said(row.at, who, str(data["text"]))
     if row.kind == "prompt":
-        return Said(row.at, "script", f"prompt to the family: {data['text']}")
+        return Happened(row.at, "script", f"prompt to the family: {data['text']}")
     if row.kind == "diary":
         scores = ", ".join(f"{k} {v}" for k, v in dict(data["scores"]).items())
-        return Said(row.at, "script", f"diary check-in: {scores}")
+        return Happened(row.at, "script", f"diary check-in: {scores}")
     if row.kind in ("started", "finished", "cancelled"):
-        return Said(row.at, who, f"{row.kind} the drill")
+        return Happened(row.at, who, f"{row.kind} the drill")
     return None
 
 

@@ -310,3 +310,20 @@ def test_accuracy_is_within_0_and_100_and_full_exactly_when_nothing_is_missed(
     assert 0.0 <= accuracy.score_pct <= 100.0
     assert (accuracy.score_pct == 100.0) == (accuracy.misses == ())
     assert accuracy.passed + len(accuracy.misses) == accuracy.checks
+
+
+def test_things_that_happened_read_as_told_in_the_timeline() -> None:
+    from encounters.drills import Happened, Said, build_timeline
+
+    start = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    timeline = build_timeline(
+        [
+            Happened(start, "script", "prompt to the family: He is breathless"),
+            Said(start + timedelta(seconds=5), "family", "We called the hospice line"),
+        ],
+        start,
+    )
+    assert [(e.who, e.what, e.offset_s) for e in timeline] == [
+        ("script", "prompt to the family: He is breathless", 0.0),
+        ("family", "said: We called the hospice line", 5.0),
+    ]
