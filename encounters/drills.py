@@ -23,7 +23,7 @@ pure function of those records and the scenario's expected responses:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 
 from encounters.careplan import CrisisPlan
@@ -112,6 +112,8 @@ class Happened:
     at: datetime
     who: str
     what: str
+    key: str = ""  # what kind of thing, for a page that words it itself: prompt, started...
+    text: str = ""  # its own words (a prompt's text, a person's name), not translated
 
 
 DrillRecord = (
@@ -133,6 +135,9 @@ class Miss:
 
     check: str  # alert_rule, tier, acknowledged, over_escalation or family_step
     detail: str
+    # What the check was about, for a page that words the miss in its own language: the rule
+    # id, the tier, the highest tier reached, or the step's id.
+    subject: str = ""
 
 
 @dataclass(frozen=True)
@@ -154,7 +159,8 @@ class TimelineEntry:
     at: datetime
     offset_s: float  # from the start of the drill
     who: str
-    what: str
+    what: str  # in English, for the API; ``record`` lets a page word it in its own language
+    record: DrillRecord | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -244,12 +250,15 @@ def score_accuracy(
     steps = expected.family_steps if family_steps is None else tuple(family_steps)
     raised = {r.rule_id for r in records if isinstance(r, AlertRaised)}
     results: list[tuple[bool, Miss]] = [
-        (rule.value in raised, Miss("alert_rule", f"alert rule '{rule.value}' was not raised"))
+        (
+            rule.value in raised,
+            Miss("alert_rule", f"alert rule '{rule.value}' was not raised", rule.value),
+        )
         for rule in expected.alert_rules
     ]
     for step in expected.escalation:
         reached = tier_reached_at(records, step.tier) is not None
-        results.append((reached, Miss("tier", f"tier {step.tier} was not reached")))
+        results.append((reached, Miss("tier", f"tier {step.tier} was not reached", str(step.tier))))
     highest = expected.tier
     if highest is not None:
         acknowledged = any(isinstance(r, Acknowledged) for r in records)
@@ -259,7 +268,11 @@ def score_accuracy(
         results.append(
             (
                 top <= highest,
-                Miss("over_escalation", f"escalated to tier {top}; expected at most {highest}"),
+                Miss(
+                    "over_escalation",
+                    f"escalated to tier {top}; expected at most {highest}",
+                    str(top),
+                ),
             )
         )
     for family_step in steps:
@@ -269,6 +282,7 @@ def score_accuracy(
                 Miss(
                     "family_step",
                     f"family step '{family_step.step_id}' was not taken: {family_step.text}",
+                    family_step.step_id,
                 ),
             )
         )
@@ -340,7 +354,8 @@ def build_timeline(
     timeline: list[TimelineEntry] = []
     for record in ordered:
         who, what = _describe(record)
-        timeline.append(TimelineEntry(record.at, (record.at - start).total_seconds(), who, what))
+        offset = (record.at - start).total_seconds()
+        timeline.append(TimelineEntry(record.at, offset, who, what, record))
     return tuple(timeline)
 
 

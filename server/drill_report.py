@@ -11,6 +11,7 @@ and notes. Nothing is measured by a clock at report time.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import asdict
 from typing import Any, cast
 
 from sqlalchemy import select
@@ -104,6 +105,8 @@ def _alert_records(alerts: list[Alert], names: dict[int, str]) -> list[DrillReco
                         event.at,
                         _who(names, event.actor_id, None),
                         f"handed the alert to {_who(names, event.to_user_id, None)}",
+                        "reassigned",
+                        _who(names, event.to_user_id, None),
                     )
                 )
     return records
@@ -118,12 +121,13 @@ def _event_record(row: DrillEvent, who: str) -> DrillRecord | None:
     if row.kind == "said":
         return Said(row.at, who, str(data["text"]))
     if row.kind == "prompt":
-        return Happened(row.at, "script", f"prompt to the family: {data['text']}")
+        text = str(data["text"])
+        return Happened(row.at, "script", f"prompt to the family: {text}", "prompt", text)
     if row.kind == "diary":
         scores = ", ".join(f"{k} {v}" for k, v in dict(data["scores"]).items())
-        return Happened(row.at, "script", f"diary check-in: {scores}")
+        return Happened(row.at, "script", f"diary check-in: {scores}", "diary", scores)
     if row.kind in ("started", "finished", "cancelled"):
-        return Happened(row.at, who, f"{row.kind} the drill")
+        return Happened(row.at, who, f"{row.kind} the drill", row.kind)
     return None
 
 
@@ -173,13 +177,13 @@ async def report_json(s: AsyncSession, drill: Drill) -> dict[str, Any]:
     records = await drill_records(s, drill)
     report = build_drill_report(scenario, records, started_at=drill.started_at, family_steps=steps)
     answers = {r.item: r.result for r in records if isinstance(r, TeachBackAnswer)}
-    missed = {m.detail for m in report.accuracy.misses if m.check == "family_step"}
+    missed = {m.subject for m in report.accuracy.misses if m.check == "family_step"}
     out = report_to_json(report)
     out["family_steps"] = [
         {
             "id": step.step_id,
             "text": step.text,
-            "taken": not any(f"'{step.step_id}'" in detail for detail in missed),
+            "taken": step.step_id not in missed,
         }
         for step in steps
     ]
@@ -199,6 +203,14 @@ def _time(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
+def record_to_json(record: DrillRecord | None) -> dict[str, Any] | None:
+    """A timeline line's facts (``type`` and its fields), for a page to word itself."""
+    if record is None:
+        return None
+    fields = {k: v for k, v in asdict(record).items() if k != "at"}
+    return {"type": type(record).__name__, **fields}
+
+
 def report_to_json(report: DrillReport) -> dict[str, Any]:
     comprehension = report.comprehension.score
     return {
@@ -211,7 +223,10 @@ def report_to_json(report: DrillReport) -> dict[str, Any]:
             "score_pct": report.accuracy.score_pct,
             "checks": report.accuracy.checks,
             "passed": report.accuracy.passed,
-            "misses": [{"check": m.check, "detail": m.detail} for m in report.accuracy.misses],
+            "misses": [
+                {"check": m.check, "detail": m.detail, "subject": m.subject}
+                for m in report.accuracy.misses
+            ],
         },
         "comprehension": {
             "score_pct": comprehension.comprehension_pct if comprehension else None,
@@ -221,7 +236,13 @@ def report_to_json(report: DrillReport) -> dict[str, Any]:
             "unasked": list(report.comprehension.unasked),
         },
         "timeline": [
-            {"at": e.at.isoformat(), "offset_s": e.offset_s, "who": e.who, "what": e.what}
+            {
+                "at": e.at.isoformat(),
+                "offset_s": e.offset_s,
+                "who": e.who,
+                "what": e.what,
+                "event": record_to_json(e.record),
+            }
             for e in report.timeline
         ],
     }

@@ -205,7 +205,15 @@ async def test_coordinator_runs_a_drill_that_the_family_and_clinician_answer(
     await expect(figures.locator("[data-figure=comprehension] dd")).to_have_text(
         re.compile(r"^\d+ %$")
     )
-    await expect(coordinator.locator("#misses")).to_contain_text("call_hospice_line")
+    await expect(coordinator.locator("#misses li[data-subject=call_hospice_line]")).to_have_text(
+        "The family did not take the step: Call the hospice line."
+    )
+    await expect(coordinator.locator("#report-timeline")).to_contain_text(
+        "Took the step: Help him sit upright."
+    )
+    await expect(coordinator.locator("#report-timeline")).to_contain_text(
+        "Prompt to the family: Your dad cannot catch his breath"
+    )
     await expect(coordinator.locator("#report-timeline tbody tr").first).to_be_visible()
     await expect(coordinator.locator("#report-teach-back")).to_contain_text("correct")
 
