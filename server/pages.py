@@ -185,7 +185,7 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     return await render(
         request,
         "join.html",
-        {"when": when, **contact},
+        {"when": when, "is_drill": encounter.is_drill, **contact},
         language=lang,
         page_data={"page": "join", "token": token},
     )

@@ -144,6 +144,7 @@ async def test_coordinator_runs_a_drill_that_the_family_and_clinician_answer(
     # The family role-player opens the link on a phone: the banner, the prompt, a step.
     family = await new_page(**PHONE)
     await family.goto(family_link)
+    await expect(family.locator("#drill-banner")).to_contain_text("DRILL")
     await family.get_by_role("button", name="Check my camera and microphone").click()
     await family.fill("#display-name", "Ben")
     await family.get_by_role("button", name="Join the waiting room").click()
