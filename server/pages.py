@@ -296,3 +296,6 @@ def add_page_routes(app: web.Application) -> None:
     from server.drill_pages import add_drill_page_routes  # imports this module
 
     add_drill_page_routes(app)
+    from server.availability_pages import add_availability_page_routes  # imports this module
+
+    add_availability_page_routes(app)

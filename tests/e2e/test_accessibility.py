@@ -49,6 +49,12 @@ async def test_staff_and_family_pages_have_no_serious_violations(live_server, br
         await phone.wait_for_url("**/family")
         await expect(phone.locator("#lobby-status")).to_contain_text("let you in")
         assert await violations(phone) == []
+        # The clinician leaves the visit only now: the family's lobby waited for them.
+        await page.goto(live_server.url + "/availability")
+        await page.get_by_role("button", name="Add hours on Monday").click()
+        await page.get_by_role("button", name="Add time off").click()
+        await expect(page.locator("#time-off .range")).to_have_count(1)
+        assert await violations(page) == []
     finally:
         await staff.close()
         await family.close()

@@ -4,10 +4,11 @@
 export const DEFAULT_TIMEOUT_MS = 10000;
 
 export class ApiFailure extends Error {
-  constructor(status, code, message) {
+  constructor(status, code, message, field = null) {
     super(message);
     this.status = status; // 0 when the server could not be reached
     this.code = code;
+    this.field = field; // the request field the server refused, when it names one
   }
 }
 
@@ -44,7 +45,7 @@ export async function request(method, path, body, { timeoutMs = DEFAULT_TIMEOUT_
   if (!response.ok) {
     const code = data && data.code ? data.code : "http_" + response.status;
     const message = data && data.error ? data.error : "HTTP " + response.status;
-    throw new ApiFailure(response.status, code, message);
+    throw new ApiFailure(response.status, code, message, data && data.field ? data.field : null);
   }
   return data;
 }
