@@ -6,7 +6,15 @@ through callbacks that ``server`` supplies.
 
 from media.callbacks import MediaCallbacks
 from media.errors import MediaError
+from media.forwarding import ForwardingRelay
 from media.hub import MediaHub
 from media.relay import Relay, TranscodingRelay
 
-__all__ = ["MediaCallbacks", "MediaError", "MediaHub", "Relay", "TranscodingRelay"]
+__all__ = [
+    "ForwardingRelay",
+    "MediaCallbacks",
+    "MediaError",
+    "MediaHub",
+    "Relay",
+    "TranscodingRelay",
+]

@@ -22,10 +22,12 @@ from typing import Any
 import numpy
 
 from media.callbacks import MediaCallbacks
+from media.counters import Counters
 from media.errors import BAD_SDP, HUB_CLOSED, NO_SUCH_PEER, PEER_CLOSED, WRONG_STATE, MediaError
+from media.forwarding import ForwardingRelay
 from media.ice import ice_configuration
-from media.peer import Counters, Peer, Publication
-from media.relay import Relay, TranscodingRelay
+from media.peer import Peer, Publication
+from media.relay import Relay
 from media.sdp import validate_answer, validate_offer
 
 logger = logging.getLogger(__name__)
@@ -53,7 +55,7 @@ class MediaHub:
         *,
         ice_servers: list[dict[str, Any]],
         callbacks: MediaCallbacks,
-        relay_factory: Callable[[], Relay] = TranscodingRelay,
+        relay_factory: Callable[[], Relay] = ForwardingRelay,
         answer_timeout_s: float = ANSWER_TIMEOUT_S,
     ) -> None:
         ice_configuration(ice_servers)  # refuse a bad list now, not at the first call
@@ -187,8 +189,9 @@ class MediaHub:
 
     def counters(self, room_id: str, participant_id: str) -> dict[str, int]:
         """Frames forwarded to (``*_to``) and from (``*_from``) the participant's current peer
-        connection, frames received from it, data messages and renegotiations; all 0 for a
-        participant without one (in the lobby, say)."""
+        connection, frames received from it, data messages, renegotiations, keyframe requests
+        and what was dropped from it by reason (media.counters); all 0 for a participant
+        without one (in the lobby, say)."""
         _, peer = self._find(room_id, participant_id)
         return (peer.counters if peer is not None else Counters()).as_dict()
 
@@ -201,8 +204,9 @@ class MediaHub:
     async def snapshot(
         self, room_id: str, participant_id: str, *, timeout_s: float = SNAPSHOT_TIMEOUT_S
     ) -> numpy.ndarray | None:
-        """The participant's next decoded video frame as a BGR ``uint8`` array (OpenCV's
-        layout), converted in the default executor; None without video or within the timeout."""
+        """A decoded picture of the participant's video as a BGR ``uint8`` array (OpenCV's
+        layout), decoded in the default executor (the forwarding relay decodes one sampled
+        keyframe); None without video or within the timeout."""
         _, peer = self._find(room_id, participant_id)
         return await peer.snapshot(timeout_s) if peer is not None else None
 
@@ -226,7 +230,6 @@ class MediaHub:
                     return
                 if state == "connected":
                     peer.connected = True
-                    peer.start_sinks()
                     logger.info(
                         "room %s: participant %s connected", room.room_id, peer.participant_id
                     )
@@ -255,6 +258,7 @@ class MediaHub:
                 for other in room.peers.values()
                 if other is not peer and other.connected and not other.closed
                 for track in other.published
+                if peer.receives(track.kind)
             ]
             if not peer.reconcile(wanted):
                 return

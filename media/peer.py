@@ -1,8 +1,9 @@
 """One participant's RTCPeerConnection: what it publishes, what it is sent, its data channels.
 
 A ``Peer`` knows nothing of rooms or of other peers; the hub tells it which publications it
-should receive (``reconcile``) and when to renegotiate. Its own background work (draining
-published tracks, answering data-channel messages) lives in tasks it cancels on ``close``.
+should receive (``reconcile``) and when to renegotiate; the room's relay moves the media.
+Its own background work (answering data-channel messages) lives in tasks it cancels on
+``close``.
 """
 
 from __future__ import annotations
@@ -10,15 +11,18 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from typing import Any
 
 import numpy
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCRtpTransceiver, RTCSessionDescription
-from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc import sdp as aiortc_sdp
+from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcdatachannel import RTCDataChannel
 
-from media.relay import Relay
+from media.aiortc_hooks import count_transport_drops
+from media.counters import Counters
+from media.relay import Relay, Subscription
 from media.rtpmap import RtpMapping, remap_offer, rtp_mapping
 from media.tracks import SlotTrack
 
@@ -32,35 +36,6 @@ MAX_DATA_MESSAGE_CHARS = 16 * 1024
 MAX_PENDING_DATA_MESSAGES = 64
 
 DataHandler = Callable[[str, str], Awaitable[str | None]]
-
-
-@dataclass
-class Counters:
-    """Frames forwarded to and from one participant; data-channel messages; renegotiations."""
-
-    video_frames_to: int = 0
-    audio_frames_to: int = 0
-    video_frames_from: int = 0
-    audio_frames_from: int = 0
-    video_frames_received: int = 0
-    audio_frames_received: int = 0
-    data_messages_in: int = 0
-    data_messages_out: int = 0
-    renegotiations: int = 0
-
-    def count_forwarded(self, publisher: Counters, kind: str) -> None:
-        if kind == "video":
-            self.video_frames_to += 1
-            publisher.video_frames_from += 1
-        else:
-            self.audio_frames_to += 1
-            publisher.audio_frames_from += 1
-
-    def as_dict(self) -> dict[str, int]:
-        values = asdict(self)
-        values["frames_to"] = self.video_frames_to + self.audio_frames_to
-        values["frames_from"] = self.video_frames_from + self.audio_frames_from
-        return values
 
 
 @dataclass(frozen=True)
@@ -79,7 +54,7 @@ class Outbound:
     transceiver: RTCRtpTransceiver
     slot: SlotTrack
     publication: Publication | None = None
-    subscription: MediaStreamTrack | None = None
+    subscription: Subscription | None = None
     # Attached since the last answer: ask for a keyframe once the browser receives again.
     attached: bool = False
 
@@ -113,9 +88,10 @@ class Peer:
         self._relay = relay
         self._on_data = on_data
         self._mapping = RtpMapping()
-        self._sinks: list[tuple[MediaStreamTrack, asyncio.Task[None]]] = []
+        # Kinds the browser can receive; an audio-only page is never sent video.
+        self._receives = frozenset({"audio", "video"})
+        self._watched: set[Any] = set()
         self._tasks: set[asyncio.Task[None]] = set()
-        self._frame_waiters: list[asyncio.Future[Any]] = []
         self._closing: asyncio.Task[None] | None = None
         self.pc.on("track", self._on_track)
         self.pc.on("datachannel", self._on_datachannel)
@@ -125,10 +101,16 @@ class Peer:
     async def accept_offer(self, sdp: str) -> str:
         """Apply the browser's offer; the answer SDP, with every local candidate in it."""
         self._mapping = rtp_mapping(sdp)
+        self._receives = _receiving_kinds(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        self._count_drops()
         # aiortc gathers all candidates inside setLocalDescription (no trickle).
         await self.pc.setLocalDescription(await self.pc.createAnswer())
         return self.pc.localDescription.sdp
+
+    def receives(self, kind: str) -> bool:
+        """Whether this participant's page takes media of ``kind`` from others."""
+        return kind in self._receives
 
     def reconcile(self, wanted: list[Publication]) -> bool:
         """Point outbound transceivers at ``wanted``; True if the SDP has to change."""
@@ -183,8 +165,8 @@ class Peer:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
         self.negotiating = False
         for outbound in self.outbound:
-            if outbound.attached and outbound.publication is not None:
-                outbound.slot.request_keyframe()
+            if outbound.attached and outbound.subscription is not None:
+                outbound.subscription.request_keyframe()
             outbound.attached = False
         if self.answer_timer is not None:
             self.answer_timer.cancel()
@@ -200,78 +182,43 @@ class Peer:
 
     # -- media -------------------------------------------------------------------------
 
-    def start_sinks(self) -> None:
-        """Drain every published track through the relay.
-
-        aiortc decodes every received frame into an unbounded queue (RemoteStreamTrack); a
-        publisher nobody subscribes to (alone in the room) would fill memory without a reader.
-        The sink also counts frames and serves snapshots, so nothing else decodes for them.
-        """
-        sunk = {track for track, _ in self._sinks}
-        for track in self.published:
-            if track in sunk:
-                continue
-            subscription = self._relay.subscribe(track)
-            task = asyncio.ensure_future(self._drain(track.kind, subscription))
-            self._sinks.append((subscription, task))
-
     async def snapshot(self, timeout_s: float) -> numpy.ndarray | None:
-        """The next decoded video frame as a BGR array, converted off the event loop."""
-        frame = await self._next_video_frame(timeout_s)
-        if frame is None or not hasattr(frame, "to_ndarray"):
-            # A forwarding relay hands out packets; analysis would need its own decoder.
+        """A decoded picture of this participant's video as a BGR array, or None."""
+        video = [t for t in self.published if t.kind == "video" and t.readyState == "live"]
+        if self.closed or not video:
             return None
-        loop = asyncio.get_running_loop()
-        array: numpy.ndarray = await loop.run_in_executor(None, _to_bgr, frame)
-        return array
+        return await self._relay.snapshot(video[0], timeout_s)
 
-    async def _next_video_frame(self, timeout_s: float) -> Any:
-        """The next decoded video frame this participant publishes, or None."""
-        if self.closed or not self._sinks or not any(t.kind == "video" for t in self.published):
-            return None
-        waiter: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
-        self._frame_waiters.append(waiter)
-        try:
-            return await asyncio.wait_for(waiter, timeout_s)
-        except TimeoutError:
-            return None
-        finally:
-            if waiter in self._frame_waiters:
-                self._frame_waiters.remove(waiter)
-
-    async def _drain(self, kind: str, subscription: MediaStreamTrack) -> None:
-        try:
-            while True:
-                frame = await subscription.recv()
-                if kind == "video":
-                    self.counters.video_frames_received += 1
-                    waiters, self._frame_waiters = self._frame_waiters, []
-                    for waiter in waiters:
-                        if not waiter.done():
-                            waiter.set_result(frame)
-                else:
-                    self.counters.audio_frames_received += 1
-        except MediaStreamError:
-            return
+    def _count_drops(self) -> None:
+        """Count what this participant's transport drops (the hub's ``counters``)."""
+        for transceiver in self.pc.getTransceivers():
+            transport = transceiver.receiver.transport
+            if transport is not None and transport not in self._watched:
+                self._watched.add(transport)
+                count_transport_drops(transport, self.counters.count)
 
     def _attach(self, outbound: Outbound, publication: Publication) -> None:
-        subscription = self._relay.subscribe(publication.track)
+        outbound.subscription = self._relay.subscribe(
+            publication.track,
+            outbound.transceiver.sender,
+            outbound.slot,
+            self.counters,
+            publication.counters,
+        )
         outbound.publication = publication
-        outbound.subscription = subscription
         outbound.attached = True
-        kind = publication.track.kind
-        counters, publisher = self.counters, publication.counters
-        outbound.slot.attach(subscription, lambda _frame: counters.count_forwarded(publisher, kind))
 
     def _release(self, outbound: Outbound) -> None:
-        outbound.slot.detach()
         if outbound.subscription is not None:
-            self._relay.stop(outbound.subscription)
+            outbound.subscription.stop()
         outbound.publication = None
         outbound.subscription = None
 
     def _on_track(self, track: MediaStreamTrack) -> None:
+        # Emitted inside setRemoteDescription, before any packet can arrive.
+        receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
         self.published.append(track)
+        self._relay.publish(track, receiver, self.counters)
 
     # -- data channels -----------------------------------------------------------------
 
@@ -337,14 +284,11 @@ class Peer:
             self.answer_timer = None
         for outbound in self.outbound:
             self._release(outbound)
+            self._relay.forget_sender(outbound.transceiver.sender)
             outbound.slot.stop()
-        for waiter in self._frame_waiters:
-            if not waiter.done():
-                waiter.set_result(None)
-        self._frame_waiters = []
-        tasks: list[asyncio.Task[None]] = [task for _, task in self._sinks] + list(self._tasks)
-        for subscription, _ in self._sinks:
-            self._relay.stop(subscription)
+        for track in self.published:
+            self._relay.unpublish(track)
+        tasks = list(self._tasks)
         for task in tasks:
             task.cancel()
         try:
@@ -352,11 +296,17 @@ class Peer:
         except TimeoutError:
             logger.warning("peer %s: close took over %.0f s", self.participant_id, CLOSE_TIMEOUT_S)
         await asyncio.gather(*tasks, return_exceptions=True)
-        self._sinks = []
         self.outbound = []
         self.published = []
 
 
-def _to_bgr(frame: Any) -> numpy.ndarray:
-    array: numpy.ndarray = frame.to_ndarray(format="bgr24")
-    return array
+def _receiving_kinds(offer_sdp: str) -> frozenset[str]:
+    """Media kinds the offering browser can receive; every kind when it offers neither
+    audio nor video to receive (a page that only opened a data channel gets both by
+    renegotiation)."""
+    kinds = {
+        media.kind
+        for media in aiortc_sdp.SessionDescription.parse(offer_sdp).media
+        if media.kind in ("audio", "video") and media.direction in (None, "sendrecv", "recvonly")
+    }
+    return frozenset(kinds) if kinds else frozenset({"audio", "video"})
