@@ -8,6 +8,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
+from server.realtime import REALTIME
 from tests.builders import PASSWORD
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
@@ -95,3 +96,33 @@ async def test_the_clinician_ends_the_visit_for_everyone(live_server, new_page) 
     await clinician.get_by_role("button", name="End visit").click()
     await expect(family.locator("#ended")).to_be_visible()
     await expect(family.locator("#ended-title")).to_have_text("The visit has ended")
+
+
+async def test_sound_only_stops_video_reaching_the_family(live_server, new_page) -> None:
+    clinician = await clinician_in_visit(live_server, new_page)
+    family = await family_in_lobby(live_server, new_page)
+    await clinician.locator("#lobby li").get_by_role("button", name="Let in").click()
+    await frames_rising(family)
+    realtime = live_server.app[REALTIME]
+    encounter_id = live_server.world.encounters["a"].id
+    room = realtime.namespace.rooms.get(encounter_id)
+    ben = next(p.participant_id for p in room.participants.values() if not p.is_host)
+    room_id = f"encounter-{encounter_id}"
+
+    async def sent_to_ben(at_least_audio: int) -> dict[str, int]:
+        for _ in range(120):
+            counters = realtime.hub.counters(room_id, ben)
+            if counters["audio_frames_to"] >= at_least_audio:
+                return counters
+            await asyncio.sleep(0.25)
+        raise AssertionError(f"no audio reached the family: {counters}")
+
+    # Sound only: a fresh connection in which the server sends the family audio, no video.
+    await family.get_by_role("button", name="Sound only").click()
+    await expect(family.get_by_role("button", name="Show video")).to_be_visible()
+    counters = await sent_to_ben(at_least_audio=100)  # 2 s of Opus on the new connection
+    assert counters["video_frames_to"] == 0, counters
+    # And back: the picture returns.
+    await family.get_by_role("button", name="Show video").click()
+    await frames_rising(family)
+    assert realtime.hub.counters(room_id, ben)["video_frames_to"] > 0

@@ -22,8 +22,16 @@ function gathered(pc) {
   });
 }
 
+// The direction of one kind's transceiver: send when there is a track, receive unless told not
+// to ("Sound only" receives no video, so the server sends it none).
+export function direction(hasTrack, receive) {
+  if (hasTrack) return receive ? "sendrecv" : "sendonly";
+  return receive ? "recvonly" : "inactive";
+}
+
 export class PeerLink {
-  // handlers: { onTrack(participantId, track, stream), onState(state), onQuality(summary) }
+  // handlers: { onTrack(participantId, track, stream), onState(state), onQuality(summary),
+  //             onChannel(channel), receiveVideo (default true) }
   constructor(socket, stream, iceServers, handlers) {
     this.socket = socket;
     this.handlers = handlers;
@@ -32,8 +40,9 @@ export class PeerLink {
     this.lastStats = null;
     for (const kind of ["audio", "video"]) {
       const track = stream ? stream.getTracks().find((t) => t.kind === kind) : null;
-      if (track) this.pc.addTransceiver(track, { direction: "sendrecv", streams: [stream] });
-      else this.pc.addTransceiver(kind, { direction: "recvonly" });
+      const receive = kind === "audio" || handlers.receiveVideo !== false;
+      if (track) this.pc.addTransceiver(track, { direction: direction(true, receive), streams: [stream] });
+      else this.pc.addTransceiver(kind, { direction: direction(false, receive) });
     }
     // The readings channel goes in the first offer: the server's answer cannot add it later.
     if (handlers.onChannel) {

@@ -17,6 +17,7 @@ const tiles = new Tiles(byId("remote"), strings);
 const banner = byId("connection");
 let socket = null;
 let link = null;
+let audioOnly = false;
 let stream = null;
 let state = "connecting"; // connecting | lobby | admitted | ended
 let retryTimer = null;
@@ -151,8 +152,12 @@ async function startCall() {
   loadProgress();
   queue.detach();
   if (link) link.close();
-  const media = await localMedia();
+  const local = await localMedia();
+  // Sound only: a connection that carries no video either way, which saves the family's
+  // data and the server's bandwidth (the server sends an audio-only page no video).
+  const media = local && audioOnly ? new MediaStream(local.getAudioTracks()) : local;
   link = new PeerLink(socket, media, page.ice_servers, {
+    receiveVideo: !audioOnly,
     onTrack: (owner, track) => { if (owner) tiles.addTrack(owner, track); },
     onState: (pcState) => {
       if (pcState === "failed") scheduleRestart();
@@ -278,9 +283,11 @@ byId("send-answers").addEventListener("click", async () => {
 
 bindToggle(byId("mute"), strings.mute, strings.unmute, (muted) => link && link.setSending("audio", !muted));
 bindToggle(byId("camera"), strings.stop_camera, strings.start_camera, (off) => link && link.setSending("video", !off));
-bindToggle(byId("audio-only"), strings.sound_only, strings.video_on, (audioOnly) => {
-  if (link) link.setSending("video", !audioOnly);
-  tiles.hideVideo(audioOnly);
+bindToggle(byId("audio-only"), strings.sound_only, strings.video_on, (on) => {
+  audioOnly = on;
+  tiles.hideVideo(on);
+  // A new connection in the new shape; the call continues on it within a second or two.
+  if (state === "admitted" && socket && socket.connected) startCall().catch(() => scheduleRestart());
 });
 byId("leave").addEventListener("click", async () => {
   try { await request(socket, ev.LEAVE, {}); } catch (err) { /* leaving anyway */ }
