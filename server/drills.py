@@ -22,8 +22,6 @@ page anybody by email or text, and never enter the response figures.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import json
 import logging
@@ -44,6 +42,7 @@ from server.context import SERVICES
 from server.db import Database
 from server.drill_models import Drill, DrillEvent
 from server.escalations import ALERTS
+from server.periodic import every
 from server.readings import Enterer, accept_message
 from server.realtime import REALTIME, publish_readings
 from signaling import events as ev
@@ -288,19 +287,5 @@ async def drills_ctx(app: web.Application) -> AsyncIterator[None]:
     service = DrillService(app)
     app[DRILLS] = service
     svc = app[SERVICES]
-
-    async def play_forever() -> None:
-        while True:
-            await asyncio.sleep(PLAYER_INTERVAL_S)
-            try:
-                await service.run_due(svc.clock.now())
-            except Exception:  # noqa: BLE001 - one failed round must not stop the next
-                logger.exception("drill player round failed")
-
-    task = asyncio.create_task(play_forever())
-    try:
+    async with every(PLAYER_INTERVAL_S, lambda: service.run_due(svc.clock.now()), "drill player"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

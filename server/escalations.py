@@ -11,7 +11,6 @@ because the in-app alert and the next tier's timer already carry the alert on.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -49,6 +48,7 @@ from server.diary import row_to_entry
 from server.drill_models import Drill
 from server.models import Patient, User
 from server.notify import Message, Notifier, notifiers_from
+from server.periodic import every
 from server.realtime import REALTIME
 from signaling import events as ev
 
@@ -353,23 +353,17 @@ async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     )
     app[ALERTS] = service
 
-    async def poll_forever() -> None:
-        rounds = 0
-        while True:
-            await asyncio.sleep(POLL_INTERVAL_S)
-            rounds += 1
-            try:
-                await service.run_due(svc.clock.now())
-                if rounds % MISSED_SWEEP_EVERY == 0:
-                    await service.sweep_missed_checkins(svc.clock.now())
-            except Exception:  # noqa: BLE001 - one failed round must not stop the next
-                logger.exception("escalation round failed")
+    rounds = 0
 
-    task = asyncio.create_task(poll_forever())
+    async def one_round() -> None:
+        nonlocal rounds
+        rounds += 1
+        await service.run_due(svc.clock.now())
+        if rounds % MISSED_SWEEP_EVERY == 0:
+            await service.sweep_missed_checkins(svc.clock.now())
+
     try:
-        yield
+        async with every(POLL_INTERVAL_S, one_round, "escalation"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await service.drain()

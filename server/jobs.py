@@ -13,8 +13,6 @@ that fails is revoked again.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import datetime as dt
 import logging
 from collections.abc import AsyncIterator, Mapping
@@ -32,6 +30,7 @@ from server.i18n import translations
 from server.links import issue_link, link_url
 from server.models import Encounter, FamilyMember, JoinLink, Patient, User
 from server.notify import Message, Notifier, notifiers_from
+from server.periodic import every
 from server.scheduling_models import ReminderJob
 from server.settings import Settings
 
@@ -228,18 +227,5 @@ async def reminder_jobs_ctx(app: web.Application) -> AsyncIterator[None]:
     runner = ReminderRunner(svc.db, svc.settings, notifiers_from(svc.settings))
     app[JOBS] = runner
 
-    async def poll_forever() -> None:
-        while True:
-            await asyncio.sleep(POLL_INTERVAL_S)
-            try:
-                await runner.run_due(svc.clock.now())
-            except Exception:  # noqa: BLE001 - one failed round must not stop the next
-                logger.exception("reminder round failed")
-
-    task = asyncio.create_task(poll_forever())
-    try:
+    async with every(POLL_INTERVAL_S, lambda: runner.run_due(svc.clock.now()), "reminder"):
         yield
-    finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -15,6 +13,7 @@ from aiohttp import web
 
 from media import MediaCallbacks, MediaHub
 from server.context import SERVICES
+from server.periodic import every
 from server.readings import Enterer, Outcome, accept_message
 from server.settings import Settings
 from server.visits import VisitGate
@@ -86,22 +85,10 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     realtime = app[REALTIME]
-
-    async def sweep_forever() -> None:
-        while True:
-            await asyncio.sleep(SWEEP_INTERVAL_S)
-            try:
-                await realtime.namespace.sweep()
-            except Exception:  # noqa: BLE001 - a failed sweep must not stop the next one
-                logger.exception("session sweep failed")
-
-    task = asyncio.create_task(sweep_forever())
     try:
-        yield
+        async with every(SWEEP_INTERVAL_S, realtime.namespace.sweep, "session sweep"):
+            yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
         await realtime.namespace.close()
         await realtime.hub.close()
 
