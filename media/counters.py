@@ -36,6 +36,11 @@ class Counters:
     # Packets for this participant that could not be sent (transport closed, no codec).
     send_failures: int = 0
 
+    def absorb(self, other: Counters) -> None:
+        """Add ``other``'s counts to these (a hub's totals over every peer it has had)."""
+        for name, value in asdict(other).items():
+            setattr(self, name, getattr(self, name) + value)
+
     def count(self, name: str) -> None:
         setattr(self, name, getattr(self, name) + 1)
 

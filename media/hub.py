@@ -64,6 +64,8 @@ class MediaHub:
         self._relay_factory = relay_factory
         self._answer_timeout_s = answer_timeout_s
         self._rooms: dict[str, _Room] = {}
+        # Counts of every peer connection closed so far; with the live ones: totals().
+        self._retired = Counters()
         # Background work (state reports, renegotiations) by room, cancelled on close_room.
         self._tasks: dict[asyncio.Task[None], str] = {}
         self._closed = False
@@ -195,6 +197,16 @@ class MediaHub:
         _, peer = self._find(room_id, participant_id)
         return (peer.counters if peer is not None else Counters()).as_dict()
 
+    def totals(self) -> dict[str, int]:
+        """Every count of every peer connection since start (the live ones and those closed):
+        only ever grows, so it can be exported as counters (server/metrics.py)."""
+        total = Counters()
+        total.absorb(self._retired)
+        for room in self._rooms.values():
+            for peer in room.peers.values():
+                total.absorb(peer.counters)
+        return total.as_dict()
+
     def sources(self, room_id: str, participant_id: str) -> dict[str, tuple[str, str]]:
         """mid -> (publisher participant id, kind) of the media sent to this participant, so the
         page can label each remote track; valid from the offer that introduced the mid."""
@@ -320,6 +332,7 @@ class MediaHub:
             room.leaving.add(peer)
         if room.peers.get(peer.participant_id) is peer:
             del room.peers[peer.participant_id]
+            self._retired.absorb(peer.counters)
         for other in room.peers.values():
             other.release_tracks(peer.published)
         await peer.close()
@@ -354,6 +367,8 @@ class MediaHub:
         if room is None:
             return
         peers = [*room.peers.values(), *room.leaving]
+        for peer in room.peers.values():
+            self._retired.absorb(peer.counters)
         room.peers.clear()
         room.leaving.clear()
         await asyncio.gather(*(peer.close() for peer in peers))

@@ -45,7 +45,7 @@ from server.errors import error_middleware
 from server.escalations import escalation_ctx
 from server.jobs import reminder_jobs_ctx
 from server.logs import protect_logs, request_id_var
-from server.metrics import METRICS, Metrics, metrics_middleware, metrics_view
+from server.metrics import METRICS, CountsCollector, Metrics, metrics_middleware, metrics_view
 from server.pages import JINJA, add_page_routes, make_jinja, render_error
 from server.ratelimit import FailureCounter
 from server.realtime import setup_realtime
@@ -148,7 +148,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     add_api_routes(app)
     add_page_routes(app)
     app.router.add_get("/metrics", metrics_view)
-    setup_realtime(app, settings)
+    realtime = setup_realtime(app, settings)
+    app[METRICS].registry.register(
+        CountsCollector(
+            "hearth_media_events",
+            "Media relay counts since start: frames forwarded and received, keyframe requests, "
+            "and packets or datagrams dropped, by reason",
+            "event",
+            realtime.hub.totals,
+        )
+    )
     app.router.add_static("/static", STATIC_DIR, follow_symlinks=False, append_version=True)
     return app
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable, Iterator, Mapping
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
@@ -13,6 +14,7 @@ from prometheus_client import (
     Histogram,
     generate_latest,
 )
+from prometheus_client.core import CounterMetricFamily
 
 
 class Metrics:
@@ -34,6 +36,22 @@ class Metrics:
         self.logins = Counter(
             "hearth_logins_total", "Login attempts by outcome", ["outcome"], registry=self.registry
         )
+
+
+class CountsCollector:
+    """Exports a callable's running counts, read at each scrape, as one labelled counter:
+    the media hub's frames forwarded, keyframe requests and packets dropped by reason."""
+
+    def __init__(
+        self, name: str, documentation: str, label: str, read: Callable[[], Mapping[str, int]]
+    ) -> None:
+        self.name, self.documentation, self.label, self.read = name, documentation, label, read
+
+    def collect(self) -> Iterator[CounterMetricFamily]:
+        family = CounterMetricFamily(self.name, self.documentation, labels=[self.label])
+        for key, value in sorted(self.read().items()):
+            family.add_metric([key], value)
+        yield family
 
 
 METRICS = web.AppKey("metrics", Metrics)

@@ -56,6 +56,9 @@ async def test_metrics_are_prometheus_text_without_paths_or_tokens(client, world
     assert "hearth_http_requests_total" in text
     assert 'route="/join/{token}"' in text
     assert world.tokens["a"] not in text
+    # The media relay's counts, bad input included, are there for the operator to alert on.
+    assert 'hearth_media_events_total{event="srtp_rejected"} 0.0' in text
+    assert 'hearth_media_events_total{event="video_frames_to"}' in text
 
 
 async def test_unknown_api_path_is_a_json_404(client) -> None:

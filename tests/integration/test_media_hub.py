@@ -569,3 +569,19 @@ async def test_close_room_closes_every_peer_connection(world: World) -> None:
     )
     assert {("A", "closed"), ("B", "closed")} <= set(world.harness.states)
     await assert_nothing_left(world)
+
+
+async def test_totals_keep_counting_what_closed_peers_did(world: World) -> None:
+    a = await world.join("A", RED)
+    await world.join("B", GREEN)
+    await until(receiving(world, a, {"B": GREEN}), "A to decode B")
+    before = world.hub.totals()
+    assert before["video_frames_received"] > 0 and before["video_frames_to"] > 0
+    await asyncio.wait_for(world.hub.remove(ROOM, "B"), TIMEOUT_S)
+    after = world.hub.totals()
+    # Only ever growing: a counter exported to Prometheus must never go back.
+    assert all(after[name] >= value for name, value in before.items()), (before, after)
+    await asyncio.wait_for(world.hub.close_room(ROOM), TIMEOUT_S)
+    closed = world.hub.totals()
+    assert all(closed[name] >= value for name, value in after.items())
+    assert world.hub.participants(ROOM) == []
