@@ -18,28 +18,18 @@ import argparse
 import asyncio
 import datetime as dt
 import json
-import os
 import random
 import statistics
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import aiohttp
 import socketio
-from harness import (
-    PASSWORD,
-    SECRET,
-    free_port,
-    seed_team,
-    start_server,
-    wait_healthy,
-)
+from harness import PASSWORD, SECRET, hearth_server, local_base, migrate, seed_team
 
 from server.db import Database
 from server.diary import issue_diary_link
-from server.migrate import upgrade
 from server.settings import Settings
 
 ROUNDS = ((5, "moderate"), (9, "high"))
@@ -128,24 +118,11 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        await asyncio.get_running_loop().run_in_executor(None, upgrade, url)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        await migrate(url)
+        base = local_base()
         tokens = await seed(url, base, args.patients)
-        env = {
-            **os.environ,
-            "HEARTH_SECRET_KEY": SECRET,
-            "HEARTH_PUBLIC_URL": base,
-            "HEARTH_DATABASE_URL": url,
-            "HEARTH_VAR_DIR": tmp,
-        }
-        server = start_server(port, env, Path(tmp) / "server.log")
-        try:
-            await wait_healthy(base)
+        async with hearth_server(url, base, tmp):
             lat = await measure(base, tokens, args.seconds)
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
     print(
         json.dumps(
             {

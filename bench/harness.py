@@ -3,16 +3,20 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
+import os
 import socket
 import subprocess
 import sys
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.crypto import hash_password
+from server.migrate import upgrade
 from server.models import CareTeam, CareTeamMember, Patient, User
 
 PASSWORD = "bench password for hearth"
@@ -46,6 +50,35 @@ async def wait_healthy(base: str) -> None:
                 pass
             await asyncio.sleep(0.2)
     raise RuntimeError("the server did not become healthy")
+
+
+async def migrate(url: str) -> None:
+    # Alembic runs its own event loop: migrate from a thread.
+    await asyncio.get_running_loop().run_in_executor(None, upgrade, url)
+
+
+def local_base() -> str:
+    """The address of a server yet to start, on a free loopback port."""
+    return f"http://127.0.0.1:{free_port()}"
+
+
+@contextlib.asynccontextmanager
+async def hearth_server(url: str, base: str, var_dir: str) -> AsyncIterator[None]:
+    """Hearth serving ``url``'s database at ``base``, healthy before the block runs."""
+    env = {
+        **os.environ,
+        "HEARTH_SECRET_KEY": SECRET,
+        "HEARTH_PUBLIC_URL": base,
+        "HEARTH_DATABASE_URL": url,
+        "HEARTH_VAR_DIR": var_dir,
+    }
+    server = start_server(int(base.rsplit(":", 1)[1]), env, Path(var_dir) / "server.log")
+    try:
+        await wait_healthy(base)
+        yield
+    finally:
+        server.terminate()
+        server.wait(timeout=15)
 
 
 async def seed_team(

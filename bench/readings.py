@@ -19,30 +19,20 @@ import asyncio
 import contextlib
 import datetime as dt
 import json
-import os
 import statistics
 import sys
 import tempfile
 import time
 import uuid
-from pathlib import Path
 
 import aiohttp
 import aioice.ice
 import socketio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from harness import (
-    PASSWORD,
-    SECRET,
-    free_port,
-    seed_team,
-    start_server,
-    wait_healthy,
-)
+from harness import PASSWORD, SECRET, hearth_server, local_base, migrate, seed_team
 
 from server.db import Database
 from server.links import issue_link
-from server.migrate import upgrade
 from server.models import Encounter
 from server.settings import Settings
 
@@ -247,21 +237,10 @@ async def main() -> None:
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        # Alembic runs its own event loop: migrate from a thread.
-        await asyncio.get_running_loop().run_in_executor(None, upgrade, url)
-        port = free_port()
-        base = f"http://127.0.0.1:{port}"
+        await migrate(url)
+        base = local_base()
         tokens = await seed(url, base, args.visits)
-        env = {
-            **os.environ,
-            "HEARTH_SECRET_KEY": SECRET,
-            "HEARTH_PUBLIC_URL": base,
-            "HEARTH_DATABASE_URL": url,
-            "HEARTH_VAR_DIR": tmp,
-        }
-        server = start_server(port, env, Path(tmp) / "server.log")
-        try:
-            await wait_healthy(base)
+        async with hearth_server(url, base, tmp):
             visits = [Visit(base, eid, token) for eid, token in tokens]
             for n, visit in enumerate(visits, 1):
                 await asyncio.wait_for(visit.start(), 60)
@@ -307,9 +286,6 @@ async def main() -> None:
                     }
                 )
             )
-        finally:
-            server.terminate()
-            server.wait(timeout=15)
 
 
 if __name__ == "__main__":
