@@ -10,11 +10,12 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.crypto import keyed_hash, new_token
 from server.models import Encounter, JoinLink
+from server.models import Session as SessionRow
 from server.settings import Settings
 
 LinkStatus = Literal["active", "expired", "revoked"]
@@ -69,7 +70,8 @@ def link_status(link: JoinLink, now: dt.datetime) -> LinkStatus:
 async def revoke_links_of(
     s: AsyncSession, encounter_id: int, *, by: int | None, now: dt.datetime
 ) -> list[int]:
-    """Revoke every live link of an encounter (a cancelled visit); returns their ids."""
+    """Revoke every live link of an encounter (a cancelled or moved visit) and end the family
+    sessions opened with them, in the caller's transaction; returns the links' ids."""
     links = (
         await s.scalars(
             select(JoinLink).where(
@@ -79,4 +81,7 @@ async def revoke_links_of(
     ).all()
     for link in links:
         link.revoked_at, link.revoked_by = now, by
-    return [link.id for link in links]
+    ids = [link.id for link in links]
+    if ids:
+        await s.execute(delete(SessionRow).where(SessionRow.join_link_id.in_(ids)))
+    return ids

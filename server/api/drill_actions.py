@@ -57,8 +57,7 @@ async def _move(
             encounter = await s.get(Encounter, drill.encounter_id)
             assert encounter is not None
             encounter.status = "cancelled"
-            for link_id in await revoke_links_of(s, encounter.id, by=who.user_id, now=now):
-                await svc.sessions.end_for_link(s, link_id)
+            await revoke_links_of(s, encounter.id, by=who.user_id, now=now)
         await audit.record(
             s,
             request,

@@ -94,8 +94,6 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
         )
         e.starts_at, e.ends_at = starts_at, ends_at
         revoked = await revoke_links_of(s, e.id, by=who.user_id, now=now)
-        for link_id in revoked:
-            await svc.sessions.end_for_link(s, link_id)
         token = link = None
         if e.kind == "video_visit":
             token, link = await issue_link(s, svc.settings, e, created_by=who.user_id, now=now)
@@ -144,9 +142,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
     async with svc.db.begin() as s:
         e = await _encounter_to_change(s, who, encounter_id, "encounter.cancel")
         e.status = "cancelled"
-        revoked = await revoke_links_of(s, e.id, by=who.user_id, now=now)
-        for link_id in revoked:
-            await svc.sessions.end_for_link(s, link_id)
+        await revoke_links_of(s, e.id, by=who.user_id, now=now)
         await cancel_reminders(s, e.id)
         record_change(s, e, "cancel", at=now, by=who.user_id, reason=body.reason)
         await audit.record(
