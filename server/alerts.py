@@ -42,6 +42,7 @@ from server import audit
 from server.between_visits_models import Alert
 from server.careplans import current_plan
 from server.diary import DETECTION_LOOKBACK, recent_entries
+from server.drill_models import same_drill
 from server.models import CareTeam, CareTeamMember, Patient, User
 
 logger = logging.getLogger(__name__)
@@ -186,11 +187,6 @@ async def care_team_users(s: AsyncSession, patient_id: int) -> list[User]:
 
 
 # -- raising ----------------------------------------------------------------------------------
-def same_drill(column: Any, drill_id: int | None) -> Any:
-    """A filter keeping real records (``drill_id`` None) and one drill's records apart."""
-    return column.is_(None) if drill_id is None else column == drill_id
-
-
 async def open_keys(s: AsyncSession, patient_id: int, drill_id: int | None = None) -> list[str]:
     """Open alerts' keys: a drill's alert never covers a real one, nor the other way round."""
     return list(

@@ -17,6 +17,7 @@ from encounters.diary import AnsweredBy
 from encounters.diary import DiaryEntry as Entry
 from server.between_visits_models import DiaryEntry, DiaryLink
 from server.crypto import keyed_hash, new_token
+from server.drill_models import same_drill
 from server.errors import ApiError
 from server.settings import Settings
 
@@ -128,11 +129,12 @@ async def recent_entries(
     s: AsyncSession, patient_id: int, since: dt.datetime, *, drill_id: int | None = None
 ) -> list[Entry]:
     """The real diary since ``since`` (``drill_id`` None), or one drill's scripted entries."""
-    drill = DiaryEntry.drill_id.is_(None) if drill_id is None else DiaryEntry.drill_id == drill_id
     rows = (
         await s.scalars(
             select(DiaryEntry).where(
-                DiaryEntry.patient_id == patient_id, DiaryEntry.recorded_at >= since, drill
+                DiaryEntry.patient_id == patient_id,
+                DiaryEntry.recorded_at >= since,
+                same_drill(DiaryEntry.drill_id, drill_id),
             )
         )
     ).all()

@@ -16,10 +16,20 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, CheckConstraint, ForeignKey, Index, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    CheckConstraint,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    UniqueConstraint,
+    select,
+)
+from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models import Base, UtcDateTime
+from server.models import Base, Encounter, UtcDateTime, in_check
 
 DRILL_STATUSES = ("ready", "running", "finished", "cancelled")
 DRILL_EVENT_KINDS = (
@@ -35,14 +45,23 @@ DRILL_EVENT_KINDS = (
 )
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
+async def drill_of(s: AsyncSession, encounter: Encounter) -> int | None:
+    """The drill a visit belongs to; None for a real visit (no query) or one without a drill."""
+    if not encounter.is_drill:
+        return None
+    found = await s.scalar(select(Drill.id).where(Drill.encounter_id == encounter.id))
+    return int(found) if found is not None else None
+
+
+def same_drill(column: Any, drill_id: int | None) -> Any:
+    """A filter keeping real records (``drill_id`` None) and one drill's records apart."""
+    return column.is_(None) if drill_id is None else column == drill_id
 
 
 class Drill(Base):
     __tablename__ = "drills"
     __table_args__ = (
-        CheckConstraint(_in("status", DRILL_STATUSES), name="status"),
+        CheckConstraint(in_check("status", DRILL_STATUSES), name="status"),
         Index("ix_drills_patient_created", "patient_id", "created_at"),
         Index("ix_drills_status", "status"),
     )
@@ -68,7 +87,7 @@ class DrillEvent(Base):
 
     __tablename__ = "drill_events"
     __table_args__ = (
-        CheckConstraint(_in("kind", DRILL_EVENT_KINDS), name="kind"),
+        CheckConstraint(in_check("kind", DRILL_EVENT_KINDS), name="kind"),
         UniqueConstraint("drill_id", "key", name="uq_drill_events_drill_key"),
         Index("ix_drill_events_drill_at", "drill_id", "at"),
     )

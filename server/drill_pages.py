@@ -12,10 +12,10 @@ from sqlalchemy import select
 
 from server import audit
 from server.access import my_patient_ids, patient_for
+from server.api.drill_reports import read_report
 from server.api.drills import drill_for, drill_out
 from server.auth import PRINCIPAL
 from server.context import SCENARIOS, services
-from server.drill_report import report_json
 from server.models import CareTeam, CareTeamMember, Patient, User
 from server.pages import local_time, render, render_error
 from server.sessions import Principal
@@ -147,20 +147,8 @@ async def drill_report_page(request: web.Request) -> web.StreamResponse:
     drill_id = _id_param(request, "drill_id")
     if drill_id is None:
         return await render_error(request, 404, "That drill was not found.")
-    async with services(request).db.begin() as s:
-        drill = await drill_for(s, who, drill_id, "drill.read")
-        out = await drill_out(s, drill)
-        report = await report_json(s, drill)
-        await audit.record(
-            s,
-            request,
-            who,
-            "read",
-            "drill_report",
-            drill.id,
-            patient_id=drill.patient_id,
-            encounter_id=drill.encounter_id,
-        )
+    found = await read_report(request, who, drill_id)
+    out, report = found.drill, found.report
     zone = await _zone(request, who)
     started = dt.datetime.fromisoformat(out.started_at) if out.started_at else None
     return await render(

@@ -116,9 +116,8 @@ class DrillService:
         return self.app[SERVICES].db
 
     async def _push_room(self, drill: Drill, payload: dict[str, Any], group: str) -> None:
-        realtime = self.app.get(REALTIME)
-        if realtime is not None:
-            await realtime.namespace.notify(drill.encounter_id, ev.DRILL, payload, group=group)
+        namespace = self.app[REALTIME].namespace
+        await namespace.notify(drill.encounter_id, ev.DRILL, payload, group=group)
 
     # -- the player -------------------------------------------------------------------------
     async def run_due(self, now: dt.datetime, drill_id: int | None = None) -> int:
@@ -195,10 +194,7 @@ class DrillService:
                 outcome.reply.get("code"),
             )
             return
-        if self.app.get(REALTIME) is not None:
-            await publish_readings(self.app, drill.encounter_id, outcome)
-        elif outcome.queued:
-            await self.app[ALERTS].announce(outcome.queued, page_tier=True)
+        await publish_readings(self.app, drill.encounter_id, outcome)
 
     async def _play_diary(self, drill: Drill, event: DiaryEvent, now: dt.datetime) -> None:
         cid = client_id(drill.id, event.event_id)

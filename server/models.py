@@ -67,7 +67,8 @@ class UtcDateTime(TypeDecorator[dt.datetime]):
         return value.astimezone(dt.UTC)
 
 
-def _in(column: str, values: tuple[str, ...]) -> str:
+def in_check(column: str, values: tuple[str, ...]) -> str:
+    """A CHECK constraint's text: ``column`` holds one of ``values``."""
     return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
@@ -79,7 +80,7 @@ class User(Base):
     """A staff login. Families have no account: they come in through join links."""
 
     __tablename__ = "users"
-    __table_args__ = (CheckConstraint(_in("role", STAFF_ROLES), name="role"),)
+    __table_args__ = (CheckConstraint(in_check("role", STAFF_ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
@@ -151,8 +152,8 @@ class Encounter(Base):
 
     __tablename__ = "encounters"
     __table_args__ = (
-        CheckConstraint(_in("kind", ENCOUNTER_KINDS), name="kind"),
-        CheckConstraint(_in("status", ENCOUNTER_STATUSES), name="status"),
+        CheckConstraint(in_check("kind", ENCOUNTER_KINDS), name="kind"),
+        CheckConstraint(in_check("status", ENCOUNTER_STATUSES), name="status"),
         CheckConstraint("ends_at > starts_at", name="ends_after_start"),
         Index("ix_encounters_clinician_starts", "clinician_id", "starts_at"),
         Index("ix_encounters_patient_starts", "patient_id", "starts_at"),
@@ -201,7 +202,7 @@ class Session(Base):
     """
 
     __tablename__ = "sessions"
-    __table_args__ = (CheckConstraint(_in("kind", ("staff", "family")), name="kind"),)
+    __table_args__ = (CheckConstraint(in_check("kind", ("staff", "family")), name="kind"),)
 
     id_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
     kind: Mapped[str] = mapped_column(String(10))

@@ -9,7 +9,6 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
-from sqlalchemy import select
 
 from encounters.vitals import DEFAULT_HOME_BANDS
 from server import audit
@@ -17,7 +16,7 @@ from server.access import encounter_for
 from server.api.calendars import calendar_feed
 from server.auth import PRINCIPAL
 from server.context import services
-from server.drill_models import Drill
+from server.drill_models import drill_of
 from server.i18n import pick_language, translations
 from server.links import find_link, link_status
 from server.models import Encounter, Patient, User
@@ -200,7 +199,7 @@ async def family_page(request: web.Request) -> web.StreamResponse:
         assert encounter is not None
         patient = await s.get(Patient, encounter.patient_id)
         clinician = await s.get(User, encounter.clinician_id)
-        drill_id = await s.scalar(select(Drill.id).where(Drill.encounter_id == encounter.id))
+        drill_id = await drill_of(s, encounter)
         await audit.record(
             s,
             request,
@@ -251,7 +250,7 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
         encounter = await encounter_for(s, who, int(raw), "encounter.read_clinical")
         patient = await s.get(Patient, encounter.patient_id)
         user = await s.get(User, who.user_id)
-        drill_id = await s.scalar(select(Drill.id).where(Drill.encounter_id == encounter.id))
+        drill_id = await drill_of(s, encounter)
         await audit.record(s, request, who, "read", "encounter", encounter.id,
                            patient_id=encounter.patient_id, encounter_id=encounter.id)
     zone = user.time_zone if user else "UTC"

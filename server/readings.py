@@ -24,7 +24,7 @@ from server.alerts import detect_after_readings
 from server.careplans import current_plan
 from server.clock import Clock
 from server.db import Database
-from server.drill_models import Drill
+from server.drill_models import drill_of
 from server.models import Encounter
 from server.models import Reading as ReadingRow
 
@@ -133,13 +133,6 @@ async def _store(s: AsyncSession, encounter: Encounter, readings: list[Reading],
             "reading", fresh[0].client_id, patient_id=encounter.patient_id,
             encounter_id=encounter.id)
     return fresh
-
-
-async def drill_of(s: AsyncSession, encounter: Encounter) -> int | None:
-    if not encounter.is_drill:
-        return None
-    found = await s.scalar(select(Drill.id).where(Drill.encounter_id == encounter.id))
-    return int(found) if found is not None else None
 
 
 async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: Enterer,

@@ -12,7 +12,7 @@ import datetime as dt
 from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
-from server.models import ENCOUNTER_KINDS, Base, UtcDateTime
+from server.models import ENCOUNTER_KINDS, Base, UtcDateTime, in_check
 
 REMINDER_KINDS = ("day_before", "hour_before")
 REMINDER_CHANNELS = ("email", "sms")
@@ -21,10 +21,6 @@ REMINDER_CHANNELS = ("email", "sms")
 REMINDER_STATUSES = ("pending", "sending", "sent", "cancelled", "skipped", "failed")
 CHANGE_ACTIONS = ("book", "reschedule", "cancel")
 MINUTES_PER_DAY = 24 * 60
-
-
-def _in(column: str, values: tuple[str, ...]) -> str:
-    return f"{column} IN ({', '.join(repr(v) for v in values)})"
 
 
 class ClinicianHours(Base):
@@ -65,7 +61,7 @@ class ClinicianKind(Base):
 
     __tablename__ = "clinician_kinds"
     __table_args__ = (
-        CheckConstraint(_in("kind", ENCOUNTER_KINDS), name="kind"),
+        CheckConstraint(in_check("kind", ENCOUNTER_KINDS), name="kind"),
         CheckConstraint("length_minutes > 0 AND length_minutes <= 240", name="length"),
     )
 
@@ -80,9 +76,9 @@ class ReminderJob(Base):
     __tablename__ = "reminder_jobs"
     __table_args__ = (
         UniqueConstraint("encounter_id", "which", "family_member_id", name="uq_reminder_jobs_once"),
-        CheckConstraint(_in("which", REMINDER_KINDS), name="which"),
-        CheckConstraint(_in("channel", REMINDER_CHANNELS), name="channel"),
-        CheckConstraint(_in("status", REMINDER_STATUSES), name="status"),
+        CheckConstraint(in_check("which", REMINDER_KINDS), name="which"),
+        CheckConstraint(in_check("channel", REMINDER_CHANNELS), name="channel"),
+        CheckConstraint(in_check("status", REMINDER_STATUSES), name="status"),
         Index("ix_reminder_jobs_status_due", "status", "due_at"),
     )
 
@@ -123,7 +119,7 @@ class EncounterChange(Base):
     """
 
     __tablename__ = "encounter_changes"
-    __table_args__ = (CheckConstraint(_in("action", CHANGE_ACTIONS), name="action"),)
+    __table_args__ = (CheckConstraint(in_check("action", CHANGE_ACTIONS), name="action"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"), index=True)

@@ -15,6 +15,7 @@ from server.context import services
 from server.drill_models import Drill
 from server.drill_report import report_json
 from server.errors import ApiError, forbidden
+from server.sessions import Principal
 
 # Trends read the most recent finished drills; a team runs a few a month.
 TREND_LIMIT = 60
@@ -32,8 +33,13 @@ TREND_LIMIT = 60
 )
 async def drill_report(request: web.Request) -> web.StreamResponse:
     who = principal(request)
+    return respond(await read_report(request, who, int_param(request, "drill_id")))
+
+
+async def read_report(request: web.Request, who: Principal, drill_id: int) -> DrillReportOut:
+    """The drill and its measures, if ``who`` may read them; the read is audited."""
     async with services(request).db.begin() as s:
-        drill = await drill_for(s, who, int_param(request, "drill_id"), "drill.read")
+        drill = await drill_for(s, who, drill_id, "drill.read")
         out = DrillReportOut(drill=await drill_out(s, drill), report=await report_json(s, drill))
         await audit.record(
             s,
@@ -45,7 +51,7 @@ async def drill_report(request: web.Request) -> web.StreamResponse:
             patient_id=drill.patient_id,
             encounter_id=drill.encounter_id,
         )
-    return respond(out)
+    return out
 
 
 @api(

@@ -251,7 +251,6 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
 
 
 async def drill_detail(s: AsyncSession, drill: Drill) -> DrillDetail:
-    _, _steps = from_snapshot(drill.scenario)
     events = (
         await s.scalars(
             select(DrillEvent)
