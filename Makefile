@@ -28,6 +28,7 @@ run: $(VENV)/.installed-run
 # HEARTH_TEST_DATABASE_URL names one (e.g. postgresql://postgres@127.0.0.1:5432/test).
 test: $(VENV)/.installed-test
 	$(BIN)/ruff check server signaling encounters media tests bench
+	$(BIN)/ruff format --check server signaling encounters media tests bench
 	$(BIN)/python -m mypy server signaling media encounters
 	$(BIN)/python -m pytest -p no:cacheprovider
 

@@ -41,8 +41,9 @@ async def seed(url: str, base: str, patients: int) -> dict[int, str]:
     now = dt.datetime.now(dt.UTC)
     tokens: dict[int, str] = {}
     async with db.begin() as s:
-        _, made = await seed_team(s, email="coord@bench.test", role="coordinator",
-                                  patients=patients, now=now)
+        _, made = await seed_team(
+            s, email="coord@bench.test", role="coordinator", patients=patients, now=now
+        )
         for patient in made:
             token, _ = await issue_diary_link(s, settings, patient.id, by=None, now=now)
             tokens[patient.id] = token

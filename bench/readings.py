@@ -45,13 +45,21 @@ async def seed(url: str, base: str, visits: int) -> list[tuple[int, str]]:
     now = dt.datetime.now(dt.UTC)
     tokens = []
     async with db.begin() as s:
-        nurse, patients = await seed_team(s, email="nurse@bench.test", role="clinician",
-                                          patients=visits, now=now)
+        nurse, patients = await seed_team(
+            s, email="nurse@bench.test", role="clinician", patients=visits, now=now
+        )
         for patient in patients:
             encounter = Encounter(
-                patient_id=patient.id, clinician_id=nurse.id, kind="video_visit",
-                template="home_palliative_visit", status="planned", starts_at=now,
-                ends_at=now + dt.timedelta(hours=2), is_drill=False, created_at=now)
+                patient_id=patient.id,
+                clinician_id=nurse.id,
+                kind="video_visit",
+                template="home_palliative_visit",
+                status="planned",
+                starts_at=now,
+                ends_at=now + dt.timedelta(hours=2),
+                is_drill=False,
+                created_at=now,
+            )
             s.add(encounter)
             await s.flush()
             token, _ = await issue_link(s, settings, encounter, created_by=None, now=now)

@@ -30,8 +30,9 @@ def _cascade() -> cv2.CascadeClassifier:
 
 def count_faces(bgr: numpy.ndarray) -> int:
     gray = cv2.equalizeHist(cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY))
-    faces = _cascade().detectMultiScale(gray, scaleFactor=1.1, minNeighbors=5,
-                                        minSize=(MIN_FACE_PX, MIN_FACE_PX))
+    faces = _cascade().detectMultiScale(
+        gray, scaleFactor=1.1, minNeighbors=5, minSize=(MIN_FACE_PX, MIN_FACE_PX)
+    )
     return len(faces)
 
 

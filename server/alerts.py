@@ -270,7 +270,11 @@ async def detect_in_diary(
 
 
 async def detect_after_readings(
-    s: AsyncSession, patient_id: int, samples: Sequence[VitalSample], *, now: dt.datetime,
+    s: AsyncSession,
+    patient_id: int,
+    samples: Sequence[VitalSample],
+    *,
+    now: dt.datetime,
     drill_id: int | None = None,
 ) -> list[Alert]:
     """A vital sign out of the patient's band joins the queue and climbs the ladder like any

@@ -23,12 +23,19 @@ def _assessment(state: dict[str, Any] | None) -> dict[str, Any] | None:
 
 async def _previous_answers(s: AsyncSession, encounter: Encounter) -> dict[str, Any]:
     """The assessment answers of the patient's latest earlier visit that has them."""
-    earlier = (await s.scalars(
-        select(Encounter).where(Encounter.patient_id == encounter.patient_id,
-                                Encounter.id != encounter.id,
-                                Encounter.starts_at < encounter.starts_at,
-                                Encounter.is_drill.is_(False))
-        .order_by(Encounter.starts_at.desc()).limit(20))).all()
+    earlier = (
+        await s.scalars(
+            select(Encounter)
+            .where(
+                Encounter.patient_id == encounter.patient_id,
+                Encounter.id != encounter.id,
+                Encounter.starts_at < encounter.starts_at,
+                Encounter.is_drill.is_(False),
+            )
+            .order_by(Encounter.starts_at.desc())
+            .limit(20)
+        )
+    ).all()
     for other in earlier:
         step = _assessment(other.state)
         if step and step.get("status") == "completed":
@@ -51,9 +58,14 @@ async def compare_assessment(s: AsyncSession, encounter: Encounter) -> dict[str,
         if not isinstance(current, dict):
             continue
         before = previous.get(use.key)
-        rows = compare_scores(use.instrument, current,
-                              before if isinstance(before, dict) else None)
+        rows = compare_scores(use.instrument, current, before if isinstance(before, dict) else None)
         texts = {item.item_id: item.text for item in use.instrument.items}
-        result[use.key] = [{**asdict(row), "severity": str(row.severity),
-                            "text": texts.get(row.item_id, row.item_id)} for row in rows]
+        result[use.key] = [
+            {
+                **asdict(row),
+                "severity": str(row.severity),
+                "text": texts.get(row.item_id, row.item_id),
+            }
+            for row in rows
+        ]
     return result or None

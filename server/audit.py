@@ -88,9 +88,18 @@ async def record(
     detail: str | None = None,
 ) -> None:
     actor = who if isinstance(who, Actor) else actor_of(request, who)
-    await record_event(s, services(request).clock.now(), actor, action, resource_type,
-                       resource_id, patient_id=patient_id, encounter_id=encounter_id,
-                       outcome=outcome, detail=detail)
+    await record_event(
+        s,
+        services(request).clock.now(),
+        actor,
+        action,
+        resource_type,
+        resource_id,
+        patient_id=patient_id,
+        encounter_id=encounter_id,
+        outcome=outcome,
+        detail=detail,
+    )
 
 
 class Denied(ApiError):

@@ -137,8 +137,17 @@ async def care_plan_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-ESAS_ITEM_IDS = ("pain", "tiredness", "drowsiness", "nausea", "appetite", "shortness_of_breath",
-                 "depression", "anxiety", "wellbeing")
+ESAS_ITEM_IDS = (
+    "pain",
+    "tiredness",
+    "drowsiness",
+    "nausea",
+    "appetite",
+    "shortness_of_breath",
+    "depression",
+    "anxiety",
+    "wellbeing",
+)
 
 
 def add_between_visits_pages(app: web.Application) -> None:

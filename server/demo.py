@@ -42,22 +42,46 @@ def demo_care_plan(nurse_id: int) -> dict[str, Any]:
     return {
         "goals_of_care": "Comfort at home, with her son Ben.",
         "preferred_place_of_care": "home",
-        "escalation_ladder": {"tiers": [
-            {"tier": 1, "label": "On-call nurse", "ack_deadline_min": 15,
-             "role": "on_call_nurse"},
-            {"tier": 2, "label": "Care coordinator", "ack_deadline_min": 30,
-             "role": "coordinator"},
-        ]},
+        "escalation_ladder": {
+            "tiers": [
+                {
+                    "tier": 1,
+                    "label": "On-call nurse",
+                    "ack_deadline_min": 15,
+                    "role": "on_call_nurse",
+                },
+                {
+                    "tier": 2,
+                    "label": "Care coordinator",
+                    "ack_deadline_min": 30,
+                    "role": "coordinator",
+                },
+            ]
+        },
         "care_team": [{"name": "Sam Rivera", "role": "on_call_nurse", "user_id": str(nurse_id)}],
-        "crisis_plan": {"instructions": [
-            {"crisis": "breathlessness", "triggers": ["Breathing fast and frightened"],
-             "first_steps": ["Help her sit upright", "Fan on her face, window open",
-                             "Give the breathlessness medicine from the kit",
-                             "Call the hospice line"]},
-            {"crisis": "pain", "triggers": ["Pain 7 or more, or not settling"],
-             "first_steps": ["Give the rescue dose if it is due",
-                             "Write down the time and dose", "Call the hospice line"]},
-        ]},
+        "crisis_plan": {
+            "instructions": [
+                {
+                    "crisis": "breathlessness",
+                    "triggers": ["Breathing fast and frightened"],
+                    "first_steps": [
+                        "Help her sit upright",
+                        "Fan on her face, window open",
+                        "Give the breathlessness medicine from the kit",
+                        "Call the hospice line",
+                    ],
+                },
+                {
+                    "crisis": "pain",
+                    "triggers": ["Pain 7 or more, or not settling"],
+                    "first_steps": [
+                        "Give the rescue dose if it is due",
+                        "Write down the time and dose",
+                        "Call the hospice line",
+                    ],
+                },
+            ]
+        },
     }
 
 

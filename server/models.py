@@ -282,5 +282,6 @@ class Reading(Base):
     details: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     is_drill: Mapped[bool] = mapped_column(Boolean, default=False)
 
+
 # Tables defined beside these, registered on the same metadata by importing them.
 from server import between_visits_models, drill_models, scheduling_models  # noqa: E402,F401,I001

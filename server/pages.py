@@ -251,8 +251,16 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
         patient = await s.get(Patient, encounter.patient_id)
         user = await s.get(User, who.user_id)
         drill_id = await drill_of(s, encounter)
-        await audit.record(s, request, who, "read", "encounter", encounter.id,
-                           patient_id=encounter.patient_id, encounter_id=encounter.id)
+        await audit.record(
+            s,
+            request,
+            who,
+            "read",
+            "encounter",
+            encounter.id,
+            patient_id=encounter.patient_id,
+            encounter_id=encounter.id,
+        )
     zone = user.time_zone if user else "UTC"
     return await render(
         request,

@@ -50,31 +50,51 @@ class Enterer:
 
 
 def nack(client_id: object, code: str, message: str) -> Outcome:
-    return Outcome({"nack": client_id if isinstance(client_id, str) else None, "code": code,
-                    "error": message})
+    return Outcome(
+        {"nack": client_id if isinstance(client_id, str) else None, "code": code, "error": message}
+    )
 
 
 def _same(row: ReadingRow, reading: Reading) -> bool:
     return (row.value, row.value2, row.unit, row.absent_reason) == (
-        reading.value, reading.value2, reading.unit, reading.absent_reason)
+        reading.value,
+        reading.value2,
+        reading.unit,
+        reading.absent_reason,
+    )
 
 
 def row_to_dict(row: ReadingRow) -> dict[str, Any]:
     value: Any = row.value
     if row.kind == "blood_pressure" and row.value is not None:
         value = {"systolic": row.value, "diastolic": row.value2}
-    return {"id": row.client_id, "kind": row.kind, "value": value, "unit": row.unit,
-            "taken_at": row.taken_at.isoformat(), "received_at": row.received_at.isoformat(),
-            "source": row.source, "time_source": row.time_source,
-            "absent_reason": row.absent_reason, "loinc": row.loinc.split(","),
-            "encounter_id": row.encounter_id, "details": row.details or {},
-            "device": {"model": row.device_model, "id": row.device_id}
-            if row.device_model or row.device_id else None}
+    return {
+        "id": row.client_id,
+        "kind": row.kind,
+        "value": value,
+        "unit": row.unit,
+        "taken_at": row.taken_at.isoformat(),
+        "received_at": row.received_at.isoformat(),
+        "source": row.source,
+        "time_source": row.time_source,
+        "absent_reason": row.absent_reason,
+        "loinc": row.loinc.split(","),
+        "encounter_id": row.encounter_id,
+        "details": row.details or {},
+        "device": {"model": row.device_model, "id": row.device_id}
+        if row.device_model or row.device_id
+        else None,
+    }
 
 
 # Reading kinds as the detection rules name their parameters (blood pressure: both numbers).
-PARAMETER_OF = {"spo2": "spo2", "heart_rate": "heart_rate", "respiratory_rate": "respiratory_rate",
-                "temperature": "temperature", "weight": "weight"}
+PARAMETER_OF = {
+    "spo2": "spo2",
+    "heart_rate": "heart_rate",
+    "respiratory_rate": "respiratory_rate",
+    "temperature": "temperature",
+    "weight": "weight",
+}
 
 
 def vital_samples(readings: list[Reading]) -> list[VitalSample]:
@@ -98,45 +118,79 @@ def device_of(obj: object) -> tuple[str | None, str | None]:
     if not isinstance(device, dict):
         return None, None
     model, ident = device.get("model"), device.get("id")
-    return (model[:120] if isinstance(model, str) and model else None,
-            ident[:120] if isinstance(ident, str) and ident else None)
+    return (
+        model[:120] if isinstance(model, str) and model else None,
+        ident[:120] if isinstance(ident, str) and ident else None,
+    )
 
 
-async def _store(s: AsyncSession, encounter: Encounter, readings: list[Reading], who: Enterer,
-                 now: dt.datetime, device: tuple[str | None, str | None] = (None, None)
-                 ) -> list[Reading]:
+async def _store(
+    s: AsyncSession,
+    encounter: Encounter,
+    readings: list[Reading],
+    who: Enterer,
+    now: dt.datetime,
+    device: tuple[str | None, str | None] = (None, None),
+) -> list[Reading]:
     fresh = []
     for reading in readings:
-        existing = await s.scalar(select(ReadingRow).where(
-            ReadingRow.patient_id == encounter.patient_id,
-            ReadingRow.client_id == reading.client_id, ReadingRow.kind == reading.kind))
+        existing = await s.scalar(
+            select(ReadingRow).where(
+                ReadingRow.patient_id == encounter.patient_id,
+                ReadingRow.client_id == reading.client_id,
+                ReadingRow.kind == reading.kind,
+            )
+        )
         if existing is not None:
             if not _same(existing, reading):
-                raise ReadingError("This id was already used for a different reading.",
-                                   code="id_reused", client_id=reading.client_id)
+                raise ReadingError(
+                    "This id was already used for a different reading.",
+                    code="id_reused",
+                    client_id=reading.client_id,
+                )
             continue
         details = reading_to_dict(reading)["details"]
-        s.add(ReadingRow(
-            patient_id=encounter.patient_id, encounter_id=encounter.id,
-            client_id=reading.client_id, kind=reading.kind, value=reading.value,
-            value2=reading.value2, unit=reading.unit, loinc=",".join(reading.loinc),
-            absent_reason=reading.absent_reason, source=reading.source,
-            device_model=device[0], device_id=device[1], taken_at=reading.taken_at,
-            received_at=now,
-            time_source=reading.time_source, entered_by_user_id=who.user_id,
-            entered_by_link_id=who.link_id, details=details or None,
-            is_drill=encounter.is_drill))
+        s.add(
+            ReadingRow(
+                patient_id=encounter.patient_id,
+                encounter_id=encounter.id,
+                client_id=reading.client_id,
+                kind=reading.kind,
+                value=reading.value,
+                value2=reading.value2,
+                unit=reading.unit,
+                loinc=",".join(reading.loinc),
+                absent_reason=reading.absent_reason,
+                source=reading.source,
+                device_model=device[0],
+                device_id=device[1],
+                taken_at=reading.taken_at,
+                received_at=now,
+                time_source=reading.time_source,
+                entered_by_user_id=who.user_id,
+                entered_by_link_id=who.link_id,
+                details=details or None,
+                is_drill=encounter.is_drill,
+            )
+        )
         fresh.append(reading)
     if fresh:
         await audit.record_event(
-            s, now, audit.Actor(who.user_id, who.link_id, who.role, None, None), "create",
-            "reading", fresh[0].client_id, patient_id=encounter.patient_id,
-            encounter_id=encounter.id)
+            s,
+            now,
+            audit.Actor(who.user_id, who.link_id, who.role, None, None),
+            "create",
+            "reading",
+            fresh[0].client_id,
+            patient_id=encounter.patient_id,
+            encounter_id=encounter.id,
+        )
     return fresh
 
 
-async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: Enterer,
-                         text: str) -> Outcome:
+async def accept_message(
+    db: Database, clock: Clock, *, encounter_id: int, who: Enterer, text: str
+) -> Outcome:
     """Validate, store once and answer one message of the ``readings`` data channel."""
     if len(text.encode()) > MAX_MESSAGE_BYTES:
         return nack(None, "too_large", "The message is over 4 KiB.")
@@ -152,8 +206,9 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
                 encounter = await s.get(Encounter, encounter_id)
                 if encounter is None:
                     return nack(client_id, "no_visit", "This visit does not exist any more.")
-                readings = parse_message(obj, now=now,
-                                         not_before=encounter.starts_at - EARLY_MARGIN)
+                readings = parse_message(
+                    obj, now=now, not_before=encounter.starts_at - EARLY_MARGIN
+                )
                 fresh = await _store(s, encounter, readings, who, now, device_of(obj))
                 is_drill = encounter.is_drill
                 queued = []
@@ -162,8 +217,8 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
                 # without a drill of its own (booked from a drill alert) raises none.
                 if not is_drill or drill_id is not None:
                     queued = await detect_after_readings(
-                        s, encounter.patient_id, vital_samples(fresh), now=now,
-                        drill_id=drill_id)
+                        s, encounter.patient_id, vital_samples(fresh), now=now, drill_id=drill_id
+                    )
                 # The patient's own bands from the care plan; the home defaults fill the rest.
                 plan = await current_plan(s, encounter.patient_id)
                 bands = {**DEFAULT_HOME_BANDS, **plan.vital_bands}
@@ -174,16 +229,25 @@ async def accept_message(db: Database, clock: Clock, *, encounter_id: int, who: 
             # The same message raced itself in on two paths: the second finds it stored.
             if attempt:
                 raise
-    outcome = Outcome({"ack": readings[0].client_id if readings else client_id},
-                      queued=[row.id for row in queued])
+    outcome = Outcome(
+        {"ack": readings[0].client_id if readings else client_id}, queued=[row.id for row in queued]
+    )
     for reading in fresh:
         item = reading_to_dict(reading)
         item["encounter_id"] = encounter_id
         outcome.stored.append(item)
         for crossing in evaluate_reading(reading, bands):
-            outcome.alerts.append({
-                "kind": "vital_out_of_band", "severity": "high", "reading_id": reading.client_id,
-                "parameter": crossing.parameter, "direction": crossing.direction,
-                "value": crossing.value, "summary": crossing.reason,
-                "encounter_id": encounter_id, "is_drill": is_drill})
+            outcome.alerts.append(
+                {
+                    "kind": "vital_out_of_band",
+                    "severity": "high",
+                    "reading_id": reading.client_id,
+                    "parameter": crossing.parameter,
+                    "direction": crossing.direction,
+                    "value": crossing.value,
+                    "summary": crossing.reason,
+                    "encounter_id": encounter_id,
+                    "is_drill": is_drill,
+                }
+            )
     return outcome

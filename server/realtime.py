@@ -93,12 +93,23 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
         await realtime.hub.close()
 
 
-async def _on_data_message(app: web.Application, namespace: VisitNamespace, room_id: str,
-                           participant_id: str, label: str, text: str) -> str | None:
+async def _on_data_message(
+    app: web.Application,
+    namespace: VisitNamespace,
+    room_id: str,
+    participant_id: str,
+    label: str,
+    text: str,
+) -> str | None:
     """A message on a participant's data channel: today only ``readings``."""
     if label != READINGS_CHANNEL:
-        return json.dumps({"nack": None, "code": "unknown_channel",
-                           "error": f"Hearth has no data channel called {label[:40]!r}."})
+        return json.dumps(
+            {
+                "nack": None,
+                "code": "unknown_channel",
+                "error": f"Hearth has no data channel called {label[:40]!r}.",
+            }
+        )
     caller = namespace.caller_of(room_id, participant_id)
     if caller is None or not room_id.startswith("encounter-"):
         return json.dumps({"nack": None, "code": "not_joined", "error": "Join the visit first."})
@@ -106,16 +117,22 @@ async def _on_data_message(app: web.Application, namespace: VisitNamespace, room
     if participant_id not in buckets and len(buckets) >= MAX_READING_BUCKETS:
         # Forget the oldest participant's bucket: memory stays bounded over months of visits.
         buckets.pop(next(iter(buckets)))
-    bucket = buckets.setdefault(participant_id, TokenBucket(rate=READINGS_PER_S,
-                                                            burst=READINGS_BURST))
+    bucket = buckets.setdefault(
+        participant_id, TokenBucket(rate=READINGS_PER_S, burst=READINGS_BURST)
+    )
     if not bucket.take():
-        return json.dumps({"nack": None, "code": "rate_limited",
-                           "error": "Too many readings at once; slow down."})
+        return json.dumps(
+            {"nack": None, "code": "rate_limited", "error": "Too many readings at once; slow down."}
+        )
     encounter_id = int(room_id.removeprefix("encounter-"))
     svc = app[SERVICES]
     outcome = await accept_message(
-        svc.db, svc.clock, encounter_id=encounter_id, text=text,
-        who=Enterer(caller.user_id, caller.link_id, caller.role))
+        svc.db,
+        svc.clock,
+        encounter_id=encounter_id,
+        text=text,
+        who=Enterer(caller.user_id, caller.link_id, caller.role),
+    )
     await publish_readings(app, encounter_id, outcome)
     return json.dumps(outcome.reply)
 

@@ -108,7 +108,7 @@ class Settings:
     )
     sms_webhook_url: str | None = _setting(
         "HEARTH_SMS_WEBHOOK_URL",
-        "URL that receives a POST of {\"to\", \"text\"} for each reminder sent by SMS "
+        'URL that receives a POST of {"to", "text"} for each reminder sent by SMS '
         "(an SMS gateway). Unset: no SMS.",
     )
     scenarios_dir: str | None = _setting(

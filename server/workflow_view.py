@@ -18,8 +18,11 @@ def _number(value: object) -> object:
 
 def _item(item: Item) -> dict[str, Any]:
     return {
-        "id": item.item_id, "kind": str(item.kind), "text": item.text,
-        "definition": item.definition, "required": item.required,
+        "id": item.item_id,
+        "kind": str(item.kind),
+        "text": item.text,
+        "definition": item.definition,
+        "required": item.required,
         "values": [_number(v) for v in item.values],
         "anchors": [{"value": _number(a.value), "label": a.label} for a in item.anchors],
         "options": [{"code": o.code, "label": o.label, "score": o.score} for o in item.options],
@@ -29,8 +32,10 @@ def _item(item: Item) -> dict[str, Any]:
 
 def describe_instrument(instrument: Instrument) -> dict[str, Any]:
     return {
-        "id": instrument.instrument_id, "name": instrument.name,
-        "short_name": instrument.short_name, "instructions": instrument.instructions,
+        "id": instrument.instrument_id,
+        "name": instrument.name,
+        "short_name": instrument.short_name,
+        "instructions": instrument.instructions,
         "acknowledgement": instrument.acknowledgement,
         "items": [_item(item) for item in instrument.items],
     }
@@ -42,14 +47,23 @@ def describe_template(template: Template) -> dict[str, Any]:
         "title": template.title,
         "steps": [
             {
-                "id": step.step_id, "kind": str(step.kind), "title": step.title,
-                "who": str(step.who), "skippable": step.skippable,
-                "skip_needs_reason": step.skip_needs_reason, "requires": list(step.requires),
-                "fields": list(step.fields), "guidance": step.guidance,
+                "id": step.step_id,
+                "kind": str(step.kind),
+                "title": step.title,
+                "who": str(step.who),
+                "skippable": step.skippable,
+                "skip_needs_reason": step.skip_needs_reason,
+                "requires": list(step.requires),
+                "fields": list(step.fields),
+                "guidance": step.guidance,
                 "checklist": [{"id": p.point_id, "text": p.text} for p in step.checklist],
                 "instruments": [
-                    {"key": use.key, "required": use.required, "when": use.when,
-                     "instrument": describe_instrument(use.instrument)}
+                    {
+                        "key": use.key,
+                        "required": use.required,
+                        "when": use.when,
+                        "instrument": describe_instrument(use.instrument),
+                    }
                     for use in step.instruments
                 ],
             }
@@ -62,6 +76,10 @@ def family_view(state: dict[str, Any] | None) -> dict[str, Any]:
     """What a family page may know of the visit's progress: steps and their status only."""
     if not state:
         return {"status": "not_started", "steps": []}
-    return {"status": state.get("status"),
-            "steps": [{"step": s["step"], "kind": s["kind"], "status": s["status"]}
-                      for s in state.get("steps", [])]}
+    return {
+        "status": state.get("status"),
+        "steps": [
+            {"step": s["step"], "kind": s["kind"], "status": s["status"]}
+            for s in state.get("steps", [])
+        ],
+    }

@@ -33,7 +33,30 @@ ALERT = "alert"
 # A mock crisis drill: a prompt for the family, a scripted diary entry, a recorded step.
 DRILL = "drill"
 
-CLIENT_EVENTS = (JOIN, ADMIT, DENY, TO_LOBBY, LOBBY_MESSAGE, OFFER, ANSWER, LEAVE, END_VISIT,
-                 QUALITY)
-SERVER_EVENTS = (LOBBY, PARTICIPANTS, RENEGOTIATE, ADMITTED, DENIED, SENT_TO_LOBBY,
-                 LOBBY_STATUS, VISIT_ENDED, REPLACED, READING, STEP, ALERT, DRILL)
+CLIENT_EVENTS = (
+    JOIN,
+    ADMIT,
+    DENY,
+    TO_LOBBY,
+    LOBBY_MESSAGE,
+    OFFER,
+    ANSWER,
+    LEAVE,
+    END_VISIT,
+    QUALITY,
+)
+SERVER_EVENTS = (
+    LOBBY,
+    PARTICIPANTS,
+    RENEGOTIATE,
+    ADMITTED,
+    DENIED,
+    SENT_TO_LOBBY,
+    LOBBY_STATUS,
+    VISIT_ENDED,
+    REPLACED,
+    READING,
+    STEP,
+    ALERT,
+    DRILL,
+)

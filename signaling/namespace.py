@@ -38,8 +38,14 @@ Handler = Callable[[str, Any], Awaitable[Any]]
 
 
 class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
-    def __init__(self, *, gate: Gate, media: Media, origins: frozenset[str],
-                 grace_s: float = RECONNECT_GRACE_S) -> None:
+    def __init__(
+        self,
+        *,
+        gate: Gate,
+        media: Media,
+        origins: frozenset[str],
+        grace_s: float = RECONNECT_GRACE_S,
+    ) -> None:
         super().__init__(ev.NAMESPACE)
         self.gate = gate
         self.media = media
@@ -51,10 +57,16 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         self.buckets: dict[str, TokenBucket] = {}
         self._grace: dict[str, asyncio.Task[None]] = {}
         self._handlers: dict[str, Handler] = {
-            ev.JOIN: self._join, ev.ADMIT: self._admit, ev.DENY: self._deny,
-            ev.TO_LOBBY: self._to_lobby, ev.LOBBY_MESSAGE: self._lobby_message,
-            ev.OFFER: self._offer, ev.ANSWER: self._answer, ev.LEAVE: self._leave,
-            ev.END_VISIT: self._end_visit, ev.QUALITY: self._quality,
+            ev.JOIN: self._join,
+            ev.ADMIT: self._admit,
+            ev.DENY: self._deny,
+            ev.TO_LOBBY: self._to_lobby,
+            ev.LOBBY_MESSAGE: self._lobby_message,
+            ev.OFFER: self._offer,
+            ev.ANSWER: self._answer,
+            ev.LEAVE: self._leave,
+            ev.END_VISIT: self._end_visit,
+            ev.QUALITY: self._quality,
         }
         assert set(self._handlers) == set(ev.CLIENT_EVENTS)
 
@@ -63,11 +75,13 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         origin = (environ.get("HTTP_ORIGIN") or "").rstrip("/")
         if origin not in self.origins:
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "bad_origin", "error": "Connections from this web site are not accepted."})
+                {"code": "bad_origin", "error": "Connections from this web site are not accepted."}
+            )
         caller = await self.gate.authenticate(environ.get("HTTP_COOKIE"))
         if caller is None:
             raise socketio.exceptions.ConnectionRefusedError(
-                {"code": "not_logged_in", "error": "Please sign in or open your visit link again."})
+                {"code": "not_logged_in", "error": "Please sign in or open your visit link again."}
+            )
         self.callers[sid] = caller
         self.buckets[sid] = TokenBucket()
         if caller.kind == "staff" and caller.user_id is not None:
@@ -83,7 +97,8 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
             return
         participant.sid = None
         self._grace[participant.participant_id] = asyncio.create_task(
-            self._expire(room.encounter_id, participant.participant_id))
+            self._expire(room.encounter_id, participant.participant_id)
+        )
         await self._broadcast(room)
 
     async def _expire(self, encounter_id: int, participant_id: str) -> None:
@@ -154,18 +169,30 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         return f"{room.room_id}:{group}"
 
     def _roster(self, room: Room) -> list[dict[str, Any]]:
-        return [{"participant_id": p.participant_id, "display_name": p.display_name,
-                 "role": p.role, "tracks": self.media.tracks_of(room.room_id, p.participant_id),
-                 "online": p.is_online, "quality": p.quality}
-                for p in room.admitted()]
+        return [
+            {
+                "participant_id": p.participant_id,
+                "display_name": p.display_name,
+                "role": p.role,
+                "tracks": self.media.tracks_of(room.room_id, p.participant_id),
+                "online": p.is_online,
+                "quality": p.quality,
+            }
+            for p in room.admitted()
+        ]
 
     def _lobby_status(self, room: Room) -> dict[str, Any]:
-        return {"message": room.lobby_message, "wait_minutes": room.lobby_wait_minutes,
-                "clinician_present": bool(room.hosts_online())}
+        return {
+            "message": room.lobby_message,
+            "wait_minutes": room.lobby_wait_minutes,
+            "clinician_present": bool(room.hosts_online()),
+        }
 
     async def _broadcast(self, room: Room) -> None:
-        waiting = [{"participant_id": p.participant_id, "display_name": p.display_name}
-                   for p in room.waiting()]
+        waiting = [
+            {"participant_id": p.participant_id, "display_name": p.display_name}
+            for p in room.waiting()
+        ]
         await self.emit(ev.LOBBY, {"waiting": waiting}, room=self._key(room, "hosts"))
         await self.emit(ev.PARTICIPANTS, self._roster(room), room=self._key(room, "admitted"))
         status = self._lobby_status(room)
@@ -213,14 +240,19 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         if old_sid is not None:
             # The same session on a new socket (a reload): the old socket goes, the place stays.
             self.joined.pop(old_sid, None)
-            await self.emit(ev.REPLACED, {"reason": "You opened this visit somewhere else."},
-                            to=old_sid)
+            await self.emit(
+                ev.REPLACED, {"reason": "You opened this visit somewhere else."}, to=old_sid
+            )
             await self.disconnect(old_sid)
         await self.gate.record(caller, encounter_id, "join")
         await self._broadcast(room)
-        return {"participant_id": participant.participant_id, "role": participant.role,
-                "state": participant.state, "room_role": participant.room_role,
-                "lobby": self._lobby_status(room)}
+        return {
+            "participant_id": participant.participant_id,
+            "role": participant.role,
+            "state": participant.state,
+            "room_role": participant.room_role,
+            "lobby": self._lobby_status(room),
+        }
 
     async def _admit(self, sid: str, data: Any) -> dict[str, bool]:
         room, host = self._host_place(sid)
@@ -245,8 +277,9 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         if target_sid is not None:
             self.joined.pop(target_sid, None)
             await self.leave_room(target_sid, self._key(room, "admitted"))
-            await self.emit(ev.DENIED, {"message": (message or "")[:MAX_LOBBY_MESSAGE_CHARS]},
-                            to=target_sid)
+            await self.emit(
+                ev.DENIED, {"message": (message or "")[:MAX_LOBBY_MESSAGE_CHARS]}, to=target_sid
+            )
         await self.gate.record(self.callers[sid], room.encounter_id, "deny")
         await self._broadcast(room)
         return {"ok": True}
@@ -270,11 +303,13 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         text = data.get("message") if isinstance(data, dict) else None
         wait = data.get("wait_minutes") if isinstance(data, dict) else None
         if text is not None and (not isinstance(text, str) or len(text) > MAX_LOBBY_MESSAGE_CHARS):
-            raise SignalingError("bad_request",
-                                 f"The message must be text of at most {MAX_LOBBY_MESSAGE_CHARS} "
-                                 "characters.")
-        if wait is not None and (isinstance(wait, bool) or not isinstance(wait, int)
-                                 or not 0 <= wait <= 240):
+            raise SignalingError(
+                "bad_request",
+                f"The message must be text of at most {MAX_LOBBY_MESSAGE_CHARS} characters.",
+            )
+        if wait is not None and (
+            isinstance(wait, bool) or not isinstance(wait, int) or not 0 <= wait <= 240
+        ):
             raise SignalingError("bad_request", "The wait must be 0 to 240 minutes.")
         room.lobby_message = text.strip() if text else None
         room.lobby_wait_minutes = wait
@@ -285,15 +320,17 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         room, participant = self._place(sid)
         if participant.state != "admitted":
             raise SignalingError("not_admitted", "Please wait until the clinician lets you in.")
-        answer = await self.media.handle_offer(room.room_id, participant.participant_id,
-                                               require_sdp(data, "offer"))
+        answer = await self.media.handle_offer(
+            room.room_id, participant.participant_id, require_sdp(data, "offer")
+        )
         await self._broadcast(room)
         return {"sdp": answer, "type": "answer", "sources": self._sources(room, participant)}
 
     async def _answer(self, sid: str, data: Any) -> dict[str, bool]:
         room, participant = self._place(sid)
-        await self.media.handle_answer(room.room_id, participant.participant_id,
-                                       require_sdp(data, "answer"))
+        await self.media.handle_answer(
+            room.room_id, participant.participant_id, require_sdp(data, "answer")
+        )
         await self._broadcast(room)
         return {"ok": True}
 

@@ -51,8 +51,9 @@ class Room:
     def find_session(self, session_key: str) -> Participant | None:
         return next((p for p in self.participants.values() if p.session_key == session_key), None)
 
-    def join(self, caller: Caller, room_role: RoomRole, sid: str, now: float
-             ) -> tuple[Participant, str | None]:
+    def join(
+        self, caller: Caller, room_role: RoomRole, sid: str, now: float
+    ) -> tuple[Participant, str | None]:
         """Add the caller, or give their participant a new socket; returns the old socket."""
         existing = self.find_session(caller.session_key)
         if existing is not None:
@@ -60,9 +61,15 @@ class Room:
             existing.display_name = caller.display_name
             return existing, (old_sid if old_sid != sid else None)
         participant = Participant(
-            participant_id=secrets.token_hex(8), session_key=caller.session_key,
-            display_name=caller.display_name, role=caller.role, room_role=room_role,
-            state="admitted" if room_role == "host" else "lobby", sid=sid, knocked_at=now)
+            participant_id=secrets.token_hex(8),
+            session_key=caller.session_key,
+            display_name=caller.display_name,
+            role=caller.role,
+            room_role=room_role,
+            state="admitted" if room_role == "host" else "lobby",
+            sid=sid,
+            knocked_at=now,
+        )
         self.participants[participant.participant_id] = participant
         return participant, None
 
@@ -76,8 +83,10 @@ class Room:
         return self.participants.pop(participant_id, None)
 
     def waiting(self) -> list[Participant]:
-        return sorted((p for p in self.participants.values()
-                       if p.state == "lobby" and p.is_online), key=lambda p: p.knocked_at)
+        return sorted(
+            (p for p in self.participants.values() if p.state == "lobby" and p.is_online),
+            key=lambda p: p.knocked_at,
+        )
 
     def admitted(self) -> list[Participant]:
         return [p for p in self.participants.values() if p.state == "admitted"]

@@ -32,14 +32,21 @@ class ServerSide:
 
     def _sources(self, room: Room, participant: Participant) -> dict[str, str]:
         # Which participant each of the page's m-lines carries, so it can label the tiles.
-        return {mid: publisher for mid, (publisher, _kind)
-                in self.media.sources(room.room_id, participant.participant_id).items()}
+        return {
+            mid: publisher
+            for mid, (publisher, _kind) in self.media.sources(
+                room.room_id, participant.participant_id
+            ).items()
+        }
 
     async def send_renegotiation(self, room_id: str, participant_id: str, sdp: str) -> None:
         for room in self.rooms.all():
             if room.room_id == room_id and (p := room.get(participant_id)) and p.sid:
-                await self.emit(ev.RENEGOTIATE, {"sdp": sdp, "type": "offer",
-                                                 "sources": self._sources(room, p)}, to=p.sid)
+                await self.emit(
+                    ev.RENEGOTIATE,
+                    {"sdp": sdp, "type": "offer", "sources": self._sources(room, p)},
+                    to=p.sid,
+                )
 
     async def expel(self, should_go: Callable[[Caller], bool], reason: str) -> int:
         """Remove every participant whose session matches (revoked link, disabled account)."""
@@ -64,8 +71,12 @@ class ServerSide:
             encounter_id = self.joined.get(sid)
             room = self.rooms.get(encounter_id) if encounter_id is not None else None
             participant = room.by_sid(sid) if room else None
-            in_call = bool(participant and participant.state == "admitted" and room
-                           and len(room.admitted()) > 1)
+            in_call = bool(
+                participant
+                and participant.state == "admitted"
+                and room
+                and len(room.admitted()) > 1
+            )
             if not await self.gate.is_still_valid(caller, in_call=in_call):
                 key = caller.session_key
 
@@ -105,6 +116,7 @@ class ServerSide:
         room = self.rooms.get(encounter_id)
         if room is None:
             return {"waiting": 0, "in_call": 0}
-        return {"waiting": len(room.waiting()),
-                "in_call": sum(1 for p in room.admitted() if p.is_online)}
-
+        return {
+            "waiting": len(room.waiting()),
+            "in_call": sum(1 for p in room.admitted() if p.is_online),
+        }

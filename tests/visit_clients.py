@@ -60,15 +60,27 @@ class VisitClient:
         self.channel: Any = None
         self.channel_open = asyncio.Event()
         self.replies: list[dict[str, Any]] = []
-        for name in ("lobby", "participants", "admitted", "denied", "sent_to_lobby",
-                     "lobby_status", "visit_ended", "replaced", "reading", "alert", "step",
-                     "drill"):
+        for name in (
+            "lobby",
+            "participants",
+            "admitted",
+            "denied",
+            "sent_to_lobby",
+            "lobby_status",
+            "visit_ended",
+            "replaced",
+            "reading",
+            "alert",
+            "step",
+            "drill",
+        ):
             self.sio.on(name, self._recorder(name), namespace="/visit")
         self.sio.on("renegotiate", self._on_renegotiate, namespace="/visit")
 
     def _recorder(self, name: str) -> Any:
         async def record(data: Any = None) -> None:
             self.events[name].append(data)
+
         return record
 
     async def connect(self, *, origin: str | None = None, cookie: bool = True) -> None:
@@ -76,9 +88,14 @@ class VisitClient:
         headers = {"Origin": origin or self.origin}
         if cookie and cookies:
             headers["Cookie"] = cookies
-        await self.sio.connect(self.agent.url("/"), headers=headers, namespaces=["/visit"],
-                               transports=["websocket"], socketio_path="socket.io",
-                               wait_timeout=10)
+        await self.sio.connect(
+            self.agent.url("/"),
+            headers=headers,
+            namespaces=["/visit"],
+            transports=["websocket"],
+            socketio_path="socket.io",
+            wait_timeout=10,
+        )
 
     async def call(self, event: str, data: Any = None) -> Any:
         return await self.sio.call(event, data, namespace="/visit", timeout=TIMEOUT_S)

@@ -29,29 +29,49 @@ async def _visit(s: AsyncSession, e: Encounter) -> dict[str, Any]:
     patient = await s.get(Patient, e.patient_id)
     clinician = await s.get(User, e.clinician_id)
     assert patient is not None and clinician is not None
-    family = (await s.scalars(select(FamilyMember).where(
-        FamilyMember.patient_id == patient.id))).all()
-    rows = (await s.scalars(select(ReadingRow).where(ReadingRow.encounter_id == e.id)
-                            .order_by(ReadingRow.taken_at))).all()
+    family = (
+        await s.scalars(select(FamilyMember).where(FamilyMember.patient_id == patient.id))
+    ).all()
+    rows = (
+        await s.scalars(
+            select(ReadingRow).where(ReadingRow.encounter_id == e.id).order_by(ReadingRow.taken_at)
+        )
+    ).all()
     links = (await s.scalars(select(JoinLink.id).where(JoinLink.encounter_id == e.id))).all()
     staff_names = {f"user:{clinician.id}": clinician.name}
     return {
-        "encounter": {"id": e.id, "kind": e.kind, "status": e.status, "template": e.template,
-                      "starts_at": e.starts_at, "ends_at": e.ends_at, "is_drill": e.is_drill},
-        "patient": {"id": patient.id, "name": patient.name, "birth_date": patient.birth_date,
-                    "time_zone": patient.time_zone, "language": patient.language},
+        "encounter": {
+            "id": e.id,
+            "kind": e.kind,
+            "status": e.status,
+            "template": e.template,
+            "starts_at": e.starts_at,
+            "ends_at": e.ends_at,
+            "is_drill": e.is_drill,
+        },
+        "patient": {
+            "id": patient.id,
+            "name": patient.name,
+            "birth_date": patient.birth_date,
+            "time_zone": patient.time_zone,
+            "language": patient.language,
+        },
         "clinician": {"id": clinician.id, "name": clinician.name},
-        "family": [{"id": f.id, "name": f.name, "relationship": f.relationship_}
-                   for f in family],
+        "family": [{"id": f.id, "name": f.name, "relationship": f.relationship_} for f in family],
         "readings": [row_to_dict(r) | {"is_drill": r.is_drill} for r in rows],
         "state": e.state or {"status": "not_started", "steps": []},
         "actor_names": staff_names | {f"link:{i}": "Family" for i in links},
     }
 
 
-@api("GET", "/api/encounters/{encounter_id}/fhir",
-     summary="The visit as a FHIR R4 transaction Bundle", tag="encounters",
-     auth="staff", errors=(401, 403, 404))
+@api(
+    "GET",
+    "/api/encounters/{encounter_id}/fhir",
+    summary="The visit as a FHIR R4 transaction Bundle",
+    tag="encounters",
+    auth="staff",
+    errors=(401, 403, 404),
+)
 async def fhir_bundle(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     encounter_id = int_param(request, "encounter_id")
@@ -59,18 +79,39 @@ async def fhir_bundle(request: web.Request) -> web.StreamResponse:
     async with svc.db.begin() as s:
         e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
         visit = await _visit(s, e)
-        await audit.record(s, request, who, "export", "encounter", e.id,
-                           patient_id=e.patient_id, encounter_id=e.id, detail="fhir")
+        await audit.record(
+            s,
+            request,
+            who,
+            "export",
+            "encounter",
+            e.id,
+            patient_id=e.patient_id,
+            encounter_id=e.id,
+            detail="fhir",
+        )
     bundle = build_bundle(
-        encounter=visit["encounter"], patient=visit["patient"], clinician=visit["clinician"],
-        state=visit["state"], readings=visit["readings"], family=visit["family"],
-        bundle_id=f"encounter-{encounter_id}", now=svc.clock.now(),
-        id_base=svc.settings.base_url + "/fhir")
+        encounter=visit["encounter"],
+        patient=visit["patient"],
+        clinician=visit["clinician"],
+        state=visit["state"],
+        readings=visit["readings"],
+        family=visit["family"],
+        bundle_id=f"encounter-{encounter_id}",
+        now=svc.clock.now(),
+        id_base=svc.settings.base_url + "/fhir",
+    )
     return web.Response(text=json.dumps(bundle), content_type="application/fhir+json")
 
 
-@api("GET", "/api/encounters/{encounter_id}/note", summary="The visit note as printable HTML",
-     tag="encounters", auth="staff", errors=(401, 403, 404))
+@api(
+    "GET",
+    "/api/encounters/{encounter_id}/note",
+    summary="The visit note as printable HTML",
+    tag="encounters",
+    auth="staff",
+    errors=(401, 403, 404),
+)
 async def visit_note(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     encounter_id = int_param(request, "encounter_id")
@@ -78,13 +119,28 @@ async def visit_note(request: web.Request) -> web.StreamResponse:
     async with svc.db.begin() as s:
         e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
         visit = await _visit(s, e)
-        await audit.record(s, request, who, "read", "encounter", e.id,
-                           patient_id=e.patient_id, encounter_id=e.id, detail="note")
+        await audit.record(
+            s,
+            request,
+            who,
+            "read",
+            "encounter",
+            e.id,
+            patient_id=e.patient_id,
+            encounter_id=e.id,
+            detail="note",
+        )
     language = pick_language(request.headers.get("Accept-Language"))
     html = render_note(
-        request.app[JINJA], encounter=visit["encounter"], patient=visit["patient"],
-        clinician=visit["clinician"], state=visit["state"], readings=visit["readings"],
+        request.app[JINJA],
+        encounter=visit["encounter"],
+        patient=visit["patient"],
+        clinician=visit["clinician"],
+        state=visit["state"],
+        readings=visit["readings"],
         template_steps=describe_template(templates()[e.template])["steps"],
-        translate=translations(language).gettext, language=language,
-        actor_names=visit["actor_names"])
+        translate=translations(language).gettext,
+        language=language,
+        actor_names=visit["actor_names"],
+    )
     return web.Response(text=html, content_type="text/html")

@@ -31,26 +31,36 @@ class ReadingAck(BaseModel):
     ack: str | None
 
 
-@api("GET", "/api/patients/{patient_id}/readings", summary="A patient's stored readings",
-     tag="readings", response=ReadingList, auth="staff",
-     query=(("kind", "string", "one kind, e.g. spo2"),
-            ("since", "string", "ISO-8601 time with zone"),
-            ("encounter_id", "integer", "one visit's readings (a drill's only this way)")),
-     errors=(401, 403, 404, 422))
+@api(
+    "GET",
+    "/api/patients/{patient_id}/readings",
+    summary="A patient's stored readings",
+    tag="readings",
+    response=ReadingList,
+    auth="staff",
+    query=(
+        ("kind", "string", "one kind, e.g. spo2"),
+        ("since", "string", "ISO-8601 time with zone"),
+        ("encounter_id", "integer", "one visit's readings (a drill's only this way)"),
+    ),
+    errors=(401, 403, 404, 422),
+)
 async def list_readings(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     patient_id = int_param(request, "patient_id")
     kind = request.query.get("kind")
     if kind and kind not in KINDS:
-        raise ApiError(422, "invalid_field", f"'kind' must be one of {', '.join(KINDS)}.",
-                       field="kind")
+        raise ApiError(
+            422, "invalid_field", f"'kind' must be one of {', '.join(KINDS)}.", field="kind"
+        )
     since_raw = request.query.get("since")
     query = select(ReadingRow).where(ReadingRow.patient_id == patient_id)
     encounter_raw = request.query.get("encounter_id")
     if encounter_raw is not None:
         if not encounter_raw.isdigit():
-            raise ApiError(422, "invalid_field", "'encounter_id' must be a number.",
-                           field="encounter_id")
+            raise ApiError(
+                422, "invalid_field", "'encounter_id' must be a number.", field="encounter_id"
+            )
         query = query.where(ReadingRow.encounter_id == int(encounter_raw))
     else:
         # A drill's simulated readings never mix into the patient's real record.
@@ -59,8 +69,9 @@ async def list_readings(request: web.Request) -> web.StreamResponse:
         try:
             since = dt.datetime.fromisoformat(since_raw)
         except ValueError as exc:
-            raise ApiError(422, "invalid_field", "'since' must be an ISO-8601 time.",
-                           field="since") from exc
+            raise ApiError(
+                422, "invalid_field", "'since' must be an ISO-8601 time.", field="since"
+            ) from exc
         if since.tzinfo is None:
             raise ApiError(422, "naive_datetime", "'since' needs a time zone.", field="since")
         query = query.where(ReadingRow.taken_at >= since)
@@ -73,9 +84,16 @@ async def list_readings(request: web.Request) -> web.StreamResponse:
     return respond(ReadingList(items=[row_to_dict(r) for r in rows]))
 
 
-@api("POST", "/api/encounters/{encounter_id}/readings",
-     summary="Record a reading during a visit (e.g. breaths counted on video)", tag="readings",
-     response=ReadingAck, status=201, auth="staff", errors=(400, 401, 403, 404, 422))
+@api(
+    "POST",
+    "/api/encounters/{encounter_id}/readings",
+    summary="Record a reading during a visit (e.g. breaths counted on video)",
+    tag="readings",
+    response=ReadingAck,
+    status=201,
+    auth="staff",
+    errors=(400, 401, 403, 404, 422),
+)
 async def add_reading(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     encounter_id = int_param(request, "encounter_id")
@@ -83,9 +101,13 @@ async def add_reading(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     async with svc.db.begin() as s:
         await encounter_for(s, who, encounter_id, "encounter.read_clinical")
-    outcome = await accept_message(svc.db, svc.clock, encounter_id=encounter_id,
-                                   who=Enterer(who.user_id, None, who.role),
-                                   text=json.dumps(body))
+    outcome = await accept_message(
+        svc.db,
+        svc.clock,
+        encounter_id=encounter_id,
+        who=Enterer(who.user_id, None, who.role),
+        text=json.dumps(body),
+    )
     if "nack" in outcome.reply:
         raise ApiError(422, outcome.reply["code"], outcome.reply["error"])
     await publish_readings(request.app, encounter_id, outcome)

@@ -18,14 +18,26 @@ class ScenarioList(BaseModel):
 
 
 def scenario_summary(scenario: Scenario) -> dict[str, Any]:
-    return {"id": scenario.scenario_id, "title": scenario.title, "crisis": str(scenario.crisis),
-            "summary": scenario.summary,
-            "teach_back": [{"item": q.item, "safety_critical": q.safety_critical}
-                           for q in scenario.teach_back]}
+    return {
+        "id": scenario.scenario_id,
+        "title": scenario.title,
+        "crisis": str(scenario.crisis),
+        "summary": scenario.summary,
+        "teach_back": [
+            {"item": q.item, "safety_critical": q.safety_critical} for q in scenario.teach_back
+        ],
+    }
 
 
-@api("GET", "/api/scenarios", summary="Crisis scenarios for rehearsals and drills",
-     tag="encounters", response=ScenarioList, auth="staff", errors=(401, 403))
+@api(
+    "GET",
+    "/api/scenarios",
+    summary="Crisis scenarios for rehearsals and drills",
+    tag="encounters",
+    response=ScenarioList,
+    auth="staff",
+    errors=(401, 403),
+)
 async def list_scenarios(request: web.Request) -> web.StreamResponse:
     staff(request)
     items = [scenario_summary(s) for s in request.app[SCENARIOS].values()]

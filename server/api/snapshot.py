@@ -32,9 +32,15 @@ class Still(BaseModel):
     taken_at: str
 
 
-@api("POST", "/api/encounters/{encounter_id}/snapshot",
-     summary="Take a still from the family's video, with a face-presence hint",
-     tag="encounters", response=Still, auth="staff", errors=(401, 403, 404, 409))
+@api(
+    "POST",
+    "/api/encounters/{encounter_id}/snapshot",
+    summary="Take a still from the family's video, with a face-presence hint",
+    tag="encounters",
+    response=Still,
+    auth="staff",
+    errors=(401, 403, 404, 409),
+)
 async def take_snapshot(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     encounter_id = int_param(request, "encounter_id")
@@ -43,14 +49,20 @@ async def take_snapshot(request: web.Request) -> web.StreamResponse:
         e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
         state = state_from_dict(e.state) if e.state else None
         if state is None or not workflow.is_snapshot_allowed(state):
-            raise ApiError(409, "consent_required",
-                           "A still needs the consent step done, with consent to video.")
+            raise ApiError(
+                409,
+                "consent_required",
+                "A still needs the consent step done, with consent to video.",
+            )
         patient_id = e.patient_id
     realtime = request.app[REALTIME]
     room = realtime.namespace.rooms.get(encounter_id)
     room_id = f"encounter-{encounter_id}"
-    sources = [p.participant_id for p in (room.admitted() if room else [])
-               if not p.is_host and p.participant_id in realtime.hub.participants(room_id)]
+    sources = [
+        p.participant_id
+        for p in (room.admitted() if room else [])
+        if not p.is_host and p.participant_id in realtime.hub.participants(room_id)
+    ]
     frame = None
     for participant_id in sources:
         frame = await realtime.hub.snapshot(room_id, participant_id)
@@ -63,7 +75,21 @@ async def take_snapshot(request: web.Request) -> web.StreamResponse:
     jpeg = await loop.run_in_executor(None, to_jpeg, frame)
     now = svc.clock.now()
     async with svc.db.begin() as s:
-        await audit.record(s, request, who, "snapshot", "encounter", encounter_id,
-                           patient_id=patient_id, encounter_id=encounter_id)
-    return respond(Still(face_present=faces > 0, faces=faces, taken_at=now.isoformat(),
-                         image="data:image/jpeg;base64," + base64.b64encode(jpeg).decode()))
+        await audit.record(
+            s,
+            request,
+            who,
+            "snapshot",
+            "encounter",
+            encounter_id,
+            patient_id=patient_id,
+            encounter_id=encounter_id,
+        )
+    return respond(
+        Still(
+            face_present=faces > 0,
+            faces=faces,
+            taken_at=now.isoformat(),
+            image="data:image/jpeg;base64," + base64.b64encode(jpeg).decode(),
+        )
+    )

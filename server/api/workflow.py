@@ -39,9 +39,14 @@ class TemplateDescription(BaseModel):
 STATUS_OF = {"not_started": "planned", "in_progress": "in_progress", "finished": "finished"}
 
 
-@api("POST", "/api/encounters/{encounter_id}/events",
-     summary="Apply one workflow event (start, answer, complete, skip, reopen, finish)",
-     tag="encounters", response=WorkflowState, errors=(400, 401, 403, 404, 409, 422))
+@api(
+    "POST",
+    "/api/encounters/{encounter_id}/events",
+    summary="Apply one workflow event (start, answer, complete, skip, reopen, finish)",
+    tag="encounters",
+    response=WorkflowState,
+    errors=(400, 401, 403, 404, 409, 422),
+)
 async def apply_event(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     encounter_id = int_param(request, "encounter_id")
@@ -57,33 +62,60 @@ async def apply_event(request: web.Request) -> web.StreamResponse:
         if encounter.status == "cancelled":
             raise ApiError(409, "visit_cancelled", "This visit has been cancelled.")
         template = templates()[encounter.template]
-        state = (state_from_dict(encounter.state) if encounter.state
-                 else workflow.initial_state(template))
+        state = (
+            state_from_dict(encounter.state)
+            if encounter.state
+            else workflow.initial_state(template)
+        )
         event = workflow.parse_event(body, role=role, actor_id=actor_id, at=now)
         # A refused event raises here and the transaction rolls back: nothing changes.
         new_state = workflow.apply(template, state, event)
         encounter.state = workflow.state_to_dict(new_state)
         encounter.status = STATUS_OF.get(str(new_state.status), encounter.status)
-        await audit.record(s, request, who, "update", "encounter", encounter.id,
-                           patient_id=encounter.patient_id, encounter_id=encounter.id,
-                           detail=f"{event.type}:{event.step or ''}")
+        await audit.record(
+            s,
+            request,
+            who,
+            "update",
+            "encounter",
+            encounter.id,
+            patient_id=encounter.patient_id,
+            encounter_id=encounter.id,
+            detail=f"{event.type}:{event.step or ''}",
+        )
         stored = encounter.state
         status = encounter.status
         comparison = await compare_assessment(s, encounter)
     namespace = request.app[REALTIME].namespace
     # Clinicians get every answer and score; a family page only which steps are open.
-    await namespace.notify(encounter_id, ev.STEP, {"encounter_id": encounter_id, "state": stored,
-                                                    "comparison": comparison}, group="hosts")
-    await namespace.notify_guests(encounter_id, ev.STEP,
-                                  {"encounter_id": encounter_id, "state": family_view(stored)})
+    await namespace.notify(
+        encounter_id,
+        ev.STEP,
+        {"encounter_id": encounter_id, "state": stored, "comparison": comparison},
+        group="hosts",
+    )
+    await namespace.notify_guests(
+        encounter_id, ev.STEP, {"encounter_id": encounter_id, "state": family_view(stored)}
+    )
     family = who.role == "family"
-    return respond(WorkflowState(encounter_id=encounter_id, status=status,
-                                 state=family_view(stored) if family else stored,
-                                 comparison=None if family else comparison))
+    return respond(
+        WorkflowState(
+            encounter_id=encounter_id,
+            status=status,
+            state=family_view(stored) if family else stored,
+            comparison=None if family else comparison,
+        )
+    )
 
 
-@api("GET", "/api/templates/{template_id}", summary="A visit template: steps, fields, items",
-     tag="encounters", response=TemplateDescription, errors=(401, 404))
+@api(
+    "GET",
+    "/api/templates/{template_id}",
+    summary="A visit template: steps, fields, items",
+    tag="encounters",
+    response=TemplateDescription,
+    errors=(401, 404),
+)
 async def get_template(request: web.Request) -> web.StreamResponse:
     principal(request)
     template = templates().get(request.match_info["template_id"])

@@ -89,7 +89,8 @@ async def test_clinician_saves_a_care_plan_version_from_the_page(live_server, ne
     await expect(page.locator("#plan-version")).to_have_text("Version 2")
     await page.reload()
     await expect(page.locator("#instructions li textarea").first).to_have_value(
-        "Breathing fast\nFrightened")
+        "Breathing fast\nFrightened"
+    )
     # A threshold that cannot work is refused with the reason, and nothing is saved.
     thresholds = page.locator("#thresholds")
     await thresholds.get_by_role("button", name="Add").click()

@@ -32,19 +32,22 @@ async def test_family_readings_reach_the_clinicians_charts(live_server, new_page
     await expect(spo2).to_contain_text("%", timeout=15_000)
     first = await spo2.text_content()
     await expect(clinician.locator('.chart[data-kind="respiratory_rate"] .latest')).to_contain_text(
-        "/min")
+        "/min"
+    )
     # More points keep arriving: the stored count for the patient grows.
     await asyncio.sleep(4.5)
     await family.get_by_role("button", name="Stop practice readings").click()
     agent = await live_server.world.agent("clin_a")
     status, body = await agent.call(
-        "GET", f"/api/patients/{live_server.world.patients['a'].id}/readings?kind=spo2")
+        "GET", f"/api/patients/{live_server.world.patients['a'].id}/readings?kind=spo2"
+    )
     assert status == 200 and len(body["items"]) >= 2
     assert first
 
 
-async def test_a_low_oxygen_reading_raises_an_alert_on_the_clinicians_page(live_server,
-                                                                         new_page) -> None:
+async def test_a_low_oxygen_reading_raises_an_alert_on_the_clinicians_page(
+    live_server, new_page
+) -> None:
     clinician = await clinician_in_visit(live_server, new_page)
     family = await family_in_lobby(live_server, new_page)
     await clinician.locator("#lobby li").get_by_role("button", name="Let in").click()

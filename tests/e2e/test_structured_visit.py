@@ -7,12 +7,20 @@ from playwright.async_api import expect
 
 from tests.e2e.test_video_visit import clinician_in_visit, family_in_lobby
 
-ESAS_ITEMS = ("pain", "tiredness", "drowsiness", "nausea", "appetite", "shortness_of_breath",
-              "depression", "anxiety", "wellbeing")
+ESAS_ITEMS = (
+    "pain",
+    "tiredness",
+    "drowsiness",
+    "nausea",
+    "appetite",
+    "shortness_of_breath",
+    "depression",
+    "anxiety",
+    "wellbeing",
+)
 
 
-async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server,
-                                                                     new_page) -> None:
+async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server, new_page) -> None:
     # The patient's crisis plan, which the rehearsal step shows.
     coordinator = await live_server.world.agent("coord_a")
     plan_url = f"/api/patients/{live_server.world.patients['a'].id}/care-plan"
@@ -20,11 +28,20 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
     assert status == 200
     plan = current["plan"] | {
         "advance_care": {**current["plan"]["advance_care"], "resuscitation": "dnr"},
-        "crisis_plan": {**current["plan"]["crisis_plan"], "instructions": [{
-            "crisis": "breathlessness", "triggers": ["Breathing fast and frightened"],
-            "first_steps": ["Sit upright, fan on the face, window open"]}]}}
-    status, body = await coordinator.call("PUT", plan_url,
-                                          {"plan": plan, "base_version": current["version"]})
+        "crisis_plan": {
+            **current["plan"]["crisis_plan"],
+            "instructions": [
+                {
+                    "crisis": "breathlessness",
+                    "triggers": ["Breathing fast and frightened"],
+                    "first_steps": ["Sit upright, fan on the face, window open"],
+                }
+            ],
+        },
+    }
+    status, body = await coordinator.call(
+        "PUT", plan_url, {"plan": plan, "base_version": current["version"]}
+    )
     assert status in (200, 201), body
 
     clinician = await clinician_in_visit(live_server, new_page)
@@ -68,7 +85,8 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
     await expect(family.locator("#question-status")).to_contain_text("Thank you")
     nurse_api = await live_server.world.agent("clin_a")
     status, read = await nurse_api.call(
-        "GET", f"/api/encounters/{live_server.world.encounters['a'].id}")
+        "GET", f"/api/encounters/{live_server.world.encounters['a'].id}"
+    )
     identity_state = next(x for x in read["state"]["steps"] if x["step"] == "identity")
     assert identity_state["answers"]["snapshot_ref"].startswith("still:")
     assert isinstance(identity_state["answers"]["face_present_hint"], bool)

@@ -120,5 +120,4 @@ def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
     default, which leaves a sandbox with only `lo` without a single candidate."""
     import aioice.ice
 
-    monkeypatch.setattr(aioice.ice, "get_host_addresses",
-                        lambda use_ipv4, use_ipv6: ["127.0.0.1"])
+    monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])

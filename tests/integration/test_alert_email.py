@@ -13,7 +13,9 @@ from tests.integration.test_reminders_and_calendars import (  # noqa: F401 - fix
 
 
 async def test_a_new_alert_emails_the_named_person_on_tier_one(
-    world, clock, mailbox  # noqa: F811 - the fixture imported above
+    world,
+    clock,
+    mailbox,  # noqa: F811 - the fixture imported above
 ) -> None:
     nurse = await world.agent("clin_a")
     patient_id = world.patients["a"].id
@@ -23,14 +25,25 @@ async def test_a_new_alert_emails_the_named_person_on_tier_one(
     tiers = current["plan"]["escalation_ladder"]["tiers"]
     tiers[0] = {**tiers[0], "user_id": str(world.users["clin_a"].id), "role": None}
     plan = current["plan"] | {"escalation_ladder": {"tiers": tiers}}
-    status, body = await nurse.call("PUT", plan_url,
-                                    {"plan": plan, "base_version": current["version"]})
+    status, body = await nurse.call(
+        "PUT", plan_url, {"plan": plan, "base_version": current["version"]}
+    )
     assert status in (200, 201), body
     status, link = await nurse.call("POST", f"/api/patients/{patient_id}/diary-links")
     token = link["diary_link"].rsplit("/", 1)[1]
     family = await world.agent()
-    status, body = await family.call("POST", "/api/diary", {"token": token, "entry": {
-        "client_id": "e-1", "recorded_at": clock.now().isoformat(), "items": {"pain": 9}}})
+    status, body = await family.call(
+        "POST",
+        "/api/diary",
+        {
+            "token": token,
+            "entry": {
+                "client_id": "e-1",
+                "recorded_at": clock.now().isoformat(),
+                "items": {"pain": 9},
+            },
+        },
+    )
     assert status == 201, body
     for _ in range(100):
         if mailbox.messages:

@@ -42,7 +42,8 @@ async def test_an_alert_reaches_a_console_on_the_other_node(
     coordinator_a = Agent(node_a)
     await coordinator_a.login("coord_a@hearth.test")
     status, link = await coordinator_a.call(
-        "POST", f"/api/patients/{world.patients['a'].id}/diary-links")
+        "POST", f"/api/patients/{world.patients['a'].id}/diary-links"
+    )
     assert status == 201, link
     token = link["diary_link"].rsplit("/", 1)[1]
     console = VisitClient(Agent(node_b))
@@ -50,8 +51,18 @@ async def test_an_alert_reaches_a_console_on_the_other_node(
     await console.connect()
     try:
         family = Agent(node_a)
-        status, body = await family.call("POST", "/api/diary", {"token": token, "entry": {
-            "client_id": "e-1", "recorded_at": clock.now().isoformat(), "items": {"pain": 9}}})
+        status, body = await family.call(
+            "POST",
+            "/api/diary",
+            {
+                "token": token,
+                "entry": {
+                    "client_id": "e-1",
+                    "recorded_at": clock.now().isoformat(),
+                    "items": {"pain": 9},
+                },
+            },
+        )
         assert status == 201, body
         await console.wait_for(lambda: console.events["alert"], within=10)
         assert console.events["alert"][0]["patient_id"] == world.patients["a"].id

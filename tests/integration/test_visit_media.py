@@ -45,8 +45,12 @@ async def test_three_people_each_see_and_hear_the_other_two(world, visit, client
         assert reply["type"] == "answer"
     for person in colours:
         others = [p for p in colours if p is not person]
-        await person.wait_for(lambda person=person, others=others: all(
-            person.frames_from(o.participant_id) > 5 for o in others), within=30)
+        await person.wait_for(
+            lambda person=person, others=others: all(
+                person.frames_from(o.participant_id) > 5 for o in others
+            ),
+            within=30,
+        )
         for other in others:
             assert _close(person.last_colour[other.participant_id], colours[other])
             assert person.remote_kinds[other.participant_id] == {"audio", "video"}
@@ -64,8 +68,9 @@ async def test_nobody_in_the_lobby_sends_or_receives_media(world, visit, client)
     assert refused["code"] == "not_admitted"
     hub = client.app[REALTIME].hub
     room_id = f"encounter-{world.encounters['a'].id}"
-    assert hub.participants(room_id) == sorted([nurse.participant_id, son.participant_id]) or \
-        set(hub.participants(room_id)) == {nurse.participant_id, son.participant_id}
+    assert hub.participants(room_id) == sorted([nurse.participant_id, son.participant_id]) or set(
+        hub.participants(room_id)
+    ) == {nurse.participant_id, son.participant_id}
     assert all(v == 0 for v in hub.counters(room_id, waiting.participant_id).values())
 
 
@@ -92,7 +97,8 @@ async def test_a_dropped_participant_reconnects_and_media_resumes(world, visit, 
     assert sorted(p["participant_id"] for p in roster) == sorted([nurse.participant_id, first_id])
     hub = client.app[REALTIME].hub
     assert sorted(hub.participants(f"encounter-{world.encounters['a'].id}")) == sorted(
-        [nurse.participant_id, first_id])
+        [nurse.participant_id, first_id]
+    )
     await again.close()
 
 

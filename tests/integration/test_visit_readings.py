@@ -37,14 +37,24 @@ async def call(world, clock):  # type: ignore[no-untyped-def]
 
 
 def simulated(kind: str, value: object, unit: str) -> dict[str, object]:
-    return {"id": str(uuid.uuid4()), "kind": kind, "value": value, "unit": unit,
-            "taken_at": STAMP, "source": "simulator"}
+    return {
+        "id": str(uuid.uuid4()),
+        "kind": kind,
+        "value": value,
+        "unit": unit,
+        "taken_at": STAMP,
+        "source": "simulator",
+    }
 
 
 def gatt(hex_bytes: str, characteristic: str) -> dict[str, object]:
-    return {"id": str(uuid.uuid4()), "source": "ble", "gatt": characteristic,
-            "data": base64.b64encode(bytes.fromhex(hex_bytes)).decode(),
-            "taken_at": STAMP}
+    return {
+        "id": str(uuid.uuid4()),
+        "source": "ble",
+        "gatt": characteristic,
+        "data": base64.b64encode(bytes.fromhex(hex_bytes)).decode(),
+        "taken_at": STAMP,
+    }
 
 
 async def _count(db) -> int:  # type: ignore[no-untyped-def]
@@ -62,13 +72,19 @@ async def test_readings_are_acked_stored_and_reach_the_clinician(call, db) -> No
     cuff = gatt("04780050005D004800", "2a35") | {"device": {"model": "UA-651BLE", "id": "dev-1"}}
     assert await family.send_reading(cuff) == {"ack": cuff["id"]}
     await nurse.wait_for(lambda: len(nurse.events["reading"]) == 5)
+
     def value(r: dict) -> object:  # type: ignore[type-arg]
         v = r["value"]
         return (v["systolic"], v["diastolic"]) if isinstance(v, dict) else float(v)
 
     got = sorted((r["kind"], value(r)) for r in nurse.events["reading"])
-    assert got == [("blood_pressure", (120.0, 80.0)), ("heart_rate", 72.0), ("heart_rate", 72.0),
-                   ("spo2", 95.0), ("spo2", 97.0)]
+    assert got == [
+        ("blood_pressure", (120.0, 80.0)),
+        ("heart_rate", 72.0),
+        ("heart_rate", 72.0),
+        ("spo2", 95.0),
+        ("spo2", 97.0),
+    ]
     assert await _count(db) == 5
     async with db.begin() as s:
         models = set((await s.scalars(select(Reading.device_model))).all())
@@ -86,18 +102,29 @@ async def test_a_resend_is_acked_again_and_stored_once(call, db) -> None:
     assert reply["nack"] == message["id"] and reply["code"] == "id_reused"
 
 
-@pytest.mark.parametrize(("message", "code"), [
-    (gatt("00", "2a5e"), "bad_gatt"),
-    (gatt("0861004800", "2a5e"), "bad_gatt"),  # flags promise a PAI that is absent
-    (gatt("0061004800", "2a99"), "unknown_characteristic"),
-    ({"kind": "spo2", "value": 95, "unit": "%", "source": "manual",
-      "taken_at": "2026-01-01T00:00:00Z"}, "missing_id"),
-    (simulated("spo2", 130, "%"), "out_of_range"),
-    (simulated("temperature", 5, "Cel"), "out_of_range"),
-    (simulated("spo2", 95, "kg"), "wrong_unit"),
-    ("{not json", "bad_message"),
-    ({"id": "x", "pad": "y" * 5000}, "too_large"),
-])
+@pytest.mark.parametrize(
+    ("message", "code"),
+    [
+        (gatt("00", "2a5e"), "bad_gatt"),
+        (gatt("0861004800", "2a5e"), "bad_gatt"),  # flags promise a PAI that is absent
+        (gatt("0061004800", "2a99"), "unknown_characteristic"),
+        (
+            {
+                "kind": "spo2",
+                "value": 95,
+                "unit": "%",
+                "source": "manual",
+                "taken_at": "2026-01-01T00:00:00Z",
+            },
+            "missing_id",
+        ),
+        (simulated("spo2", 130, "%"), "out_of_range"),
+        (simulated("temperature", 5, "Cel"), "out_of_range"),
+        (simulated("spo2", 95, "kg"), "wrong_unit"),
+        ("{not json", "bad_message"),
+        ({"id": "x", "pad": "y" * 5000}, "too_large"),
+    ],
+)
 async def test_bad_messages_get_a_nack_and_store_nothing(call, db, message, code) -> None:
     nurse, family = call
     reply = await family.send_reading(message)
@@ -148,8 +175,9 @@ async def test_the_api_lists_a_patients_readings_for_the_care_team(call, world) 
     nurse, family = call
     await family.send_reading(simulated("weight", 61.5, "kg"))
     agent = nurse.agent
-    status, body = await agent.call("GET",
-                                    f"/api/patients/{world.patients['a'].id}/readings?kind=weight")
+    status, body = await agent.call(
+        "GET", f"/api/patients/{world.patients['a'].id}/readings?kind=weight"
+    )
     assert status == 200 and [r["value"] for r in body["items"]] == [61.5]
     outsider = await world.agent("clin_b")
     status, _ = await outsider.call("GET", f"/api/patients/{world.patients['a'].id}/readings")
@@ -163,7 +191,9 @@ async def test_a_clinician_records_breaths_counted_on_video(call, world) -> None
     nurse, family = call
     message = simulated("respiratory_rate", 18, "/min") | {"source": "manual"}
     status, body = await nurse.agent.call(
-        "POST", f"/api/encounters/{world.encounters['a'].id}/readings", message)
+        "POST", f"/api/encounters/{world.encounters['a'].id}/readings", message
+    )
     assert status == 201 and body == {"ack": message["id"]}
-    await nurse.wait_for(lambda: any(r["kind"] == "respiratory_rate"
-                                     for r in nurse.events["reading"]))
+    await nurse.wait_for(
+        lambda: any(r["kind"] == "respiratory_rate" for r in nurse.events["reading"])
+    )

@@ -26,9 +26,21 @@ async def test_a_still_needs_consent_and_video_and_gives_a_hint(world) -> None:
         assert status == 409 and body["code"] == "consent_required"
         events = f"/api/encounters/{encounter_id}/events"
         await api.call("POST", events, {"type": "start"})
-        await api.call("POST", events, {"type": "complete", "step": "consent", "answers": {
-            "video_visit": True, "consenter": "patient", "recording": False,
-            "share_with_family": False, "privacy_explained": True}})
+        await api.call(
+            "POST",
+            events,
+            {
+                "type": "complete",
+                "step": "consent",
+                "answers": {
+                    "video_visit": True,
+                    "consenter": "patient",
+                    "recording": False,
+                    "share_with_family": False,
+                    "privacy_explained": True,
+                },
+            },
+        )
         status, body = await api.call("POST", url)
         assert status == 409 and body["code"] == "no_video"
         await nurse.publish()

@@ -7,8 +7,17 @@ from server.context import SERVICES
 from tests.builders import Agent
 from tests.visit_clients import VisitClient
 
-ESAS = {"pain": 6, "tiredness": 5, "drowsiness": 3, "nausea": 1, "appetite": 4,
-        "shortness_of_breath": 7, "depression": 2, "anxiety": 5, "wellbeing": 5}
+ESAS = {
+    "pain": 6,
+    "tiredness": 5,
+    "drowsiness": 3,
+    "nausea": 1,
+    "appetite": 4,
+    "shortness_of_breath": 7,
+    "depression": 2,
+    "anxiety": 5,
+    "wellbeing": 5,
+}
 
 
 def event(type_: str, step: str | None = None, **extra: object) -> dict[str, object]:
@@ -31,23 +40,48 @@ async def test_a_whole_visit_survives_a_restart_and_finishes(
     family_socket = VisitClient(family)
     await family_socket.connect()
     await family_socket.join(encounter_id)
-    assert await watcher.call("admit", {"participant_id": family_socket.participant_id}) == \
-        {"ok": True}
+    assert await watcher.call("admit", {"participant_id": family_socket.participant_id}) == {
+        "ok": True
+    }
 
     status, body = await nurse.call("POST", url, event("start"))
     assert status == 200 and body["status"] == "in_progress"
-    status, body = await nurse.call("POST", url, event("complete", "identity", answers={
-        "name_confirmed": True, "birth_date_confirmed": True, "method": "known_to_clinician",
-        "location": "At home, living room"}))
+    status, body = await nurse.call(
+        "POST",
+        url,
+        event(
+            "complete",
+            "identity",
+            answers={
+                "name_confirmed": True,
+                "birth_date_confirmed": True,
+                "method": "known_to_clinician",
+                "location": "At home, living room",
+            },
+        ),
+    )
     assert status == 200, body
-    status, body = await nurse.call("POST", url, event("complete", "consent", answers={
-        "video_visit": True, "consenter": "patient", "recording": False,
-        "share_with_family": True, "privacy_explained": True}))
+    status, body = await nurse.call(
+        "POST",
+        url,
+        event(
+            "complete",
+            "consent",
+            answers={
+                "video_visit": True,
+                "consenter": "patient",
+                "recording": False,
+                "share_with_family": True,
+                "privacy_explained": True,
+            },
+        ),
+    )
     assert status == 200, body
     # The family answers ESAS-r on their own page, one item at a time.
     for item, value in ESAS.items():
-        status, body = await family.call("POST", url, event("answer", "assessment",
-                                                             answers={"esas": {item: value}}))
+        status, body = await family.call(
+            "POST", url, event("answer", "assessment", answers={"esas": {item: value}})
+        )
         assert status == 200, body
         assert "answers" not in str(body["state"])  # the family view holds no answers
     await watcher.wait_for(lambda: watcher.events["step"])
@@ -58,8 +92,9 @@ async def test_a_whole_visit_survives_a_restart_and_finishes(
     assert assessment["answers"]["esas"]["pain"] == 6
 
     # A family session may not do a clinician's step.
-    status, body = await family.call("POST", url, event("complete", "wrap_up",
-                                                         answers={"plan": "x"}))
+    status, body = await family.call(
+        "POST", url, event("complete", "wrap_up", answers={"plan": "x"})
+    )
     assert status == 409 and body["code"] == "role_not_allowed"
     await watcher.close()
     await family_socket.close()
@@ -73,8 +108,9 @@ async def test_a_whole_visit_survives_a_restart_and_finishes(
     steps = {s["step"]: s for s in read["state"]["steps"]}
     assert steps["identity"]["status"] == "completed"
     assert steps["assessment"]["answers"]["esas"]["shortness_of_breath"] == 7
-    status, body = await again.call("POST", url, event("complete", "assessment", answers={
-        "answered_by": "family"}))
+    status, body = await again.call(
+        "POST", url, event("complete", "assessment", answers={"answered_by": "family"})
+    )
     assert status == 200, body
     assessment = next(s for s in body["state"]["steps"] if s["step"] == "assessment")
     assert assessment["scores"]["esas"]["total"] == sum(ESAS.values())
@@ -85,16 +121,27 @@ async def test_a_whole_visit_survives_a_restart_and_finishes(
     assert flags["pain"]["previous"] is None
     status, body = await again.call("POST", url, event("skip", "crisis_rehearsal"))
     assert status == 422 and body["code"] == "reason_required"
-    status, body = await again.call("POST", url, event(
-        "complete", "crisis_rehearsal", answers={
-            "scenario": "breathlessness",
-            "teach_back": [{"item": "Who to call first", "result": "correct"},
-                           {"item": "When to give the rescue dose", "result": "partly"}]}))
+    status, body = await again.call(
+        "POST",
+        url,
+        event(
+            "complete",
+            "crisis_rehearsal",
+            answers={
+                "scenario": "breathlessness",
+                "teach_back": [
+                    {"item": "Who to call first", "result": "correct"},
+                    {"item": "When to give the rescue dose", "result": "partly"},
+                ],
+            },
+        ),
+    )
     assert status == 200, body
     status, body = await again.call("POST", url, event("finish"))
     assert status == 409  # wrap-up not done yet
-    status, body = await again.call("POST", url, event("complete", "wrap_up",
-                                                        answers={"plan": "Call on Friday."}))
+    status, body = await again.call(
+        "POST", url, event("complete", "wrap_up", answers={"plan": "Call on Friday."})
+    )
     assert status == 200
     status, body = await again.call("POST", url, event("finish"))
     assert status == 200 and body["status"] == "finished"
@@ -107,13 +154,14 @@ async def test_bad_answers_are_refused_and_change_nothing(world) -> None:
     url = f"/api/encounters/{encounter_id}/events"
     nurse = await world.agent("clin_a")
     assert (await nurse.call("POST", url, event("start")))[0] == 200
-    for answers in ({"esas": {"pain": 11}}, {"esas": {"pain": 4.5}},
-                    {"four_at": {"amt4": "three"}}):
-        status, body = await nurse.call("POST", url, event("answer", "assessment",
-                                                            answers=answers))
+    for answers in (
+        {"esas": {"pain": 11}},
+        {"esas": {"pain": 4.5}},
+        {"four_at": {"amt4": "three"}},
+    ):
+        status, body = await nurse.call("POST", url, event("answer", "assessment", answers=answers))
         assert status in (409, 422), body
-    status, body = await nurse.call("POST", url, event("answer", "wrap_up",
-                                                        answers={"plan": "x"}))
+    status, body = await nurse.call("POST", url, event("answer", "wrap_up", answers={"plan": "x"}))
     assert status == 409  # not open yet: identity and consent come first
     status, read = await nurse.call("GET", f"/api/encounters/{encounter_id}")
     assert all(not s["answers"] for s in read["state"]["steps"])
@@ -128,27 +176,69 @@ async def test_symptom_changes_since_the_last_visit_are_flagged(world, db, clock
 
     from server.models import Encounter
 
-    earlier_state = {"format": 1, "status": "finished", "steps": [
-        {"step": "assessment", "kind": "assessment", "status": "completed",
-         "answers": {"esas": {**ESAS, "pain": 3, "nausea": 4}}}]}
+    earlier_state = {
+        "format": 1,
+        "status": "finished",
+        "steps": [
+            {
+                "step": "assessment",
+                "kind": "assessment",
+                "status": "completed",
+                "answers": {"esas": {**ESAS, "pain": 3, "nausea": 4}},
+            }
+        ],
+    }
     async with db.begin() as s:
-        s.add(Encounter(patient_id=world.patients["a"].id, clinician_id=world.users["clin_a"].id,
-                        kind="video_visit", template="home_palliative_visit", status="finished",
-                        starts_at=clock.now() - dt.timedelta(days=7),
-                        ends_at=clock.now() - dt.timedelta(days=7, minutes=-30),
-                        state=earlier_state, is_drill=False, created_at=clock.now()))
+        s.add(
+            Encounter(
+                patient_id=world.patients["a"].id,
+                clinician_id=world.users["clin_a"].id,
+                kind="video_visit",
+                template="home_palliative_visit",
+                status="finished",
+                starts_at=clock.now() - dt.timedelta(days=7),
+                ends_at=clock.now() - dt.timedelta(days=7, minutes=-30),
+                state=earlier_state,
+                is_drill=False,
+                created_at=clock.now(),
+            )
+        )
     encounter_id = world.encounters["a"].id
     url = f"/api/encounters/{encounter_id}/events"
     nurse = await world.agent("clin_a")
     await nurse.call("POST", url, event("start"))
-    await nurse.call("POST", url, event("complete", "identity", answers={
-        "name_confirmed": True, "birth_date_confirmed": True, "method": "photo_id",
-        "location": "Home"}))
-    await nurse.call("POST", url, event("complete", "consent", answers={
-        "video_visit": True, "consenter": "patient", "recording": False,
-        "share_with_family": False, "privacy_explained": True}))
-    status, body = await nurse.call("POST", url, event("answer", "assessment",
-                                                        answers={"esas": ESAS}))
+    await nurse.call(
+        "POST",
+        url,
+        event(
+            "complete",
+            "identity",
+            answers={
+                "name_confirmed": True,
+                "birth_date_confirmed": True,
+                "method": "photo_id",
+                "location": "Home",
+            },
+        ),
+    )
+    await nurse.call(
+        "POST",
+        url,
+        event(
+            "complete",
+            "consent",
+            answers={
+                "video_visit": True,
+                "consenter": "patient",
+                "recording": False,
+                "share_with_family": False,
+                "privacy_explained": True,
+            },
+        ),
+    )
+    status, body = await nurse.call(
+        "POST", url, event("answer", "assessment", answers={"esas": ESAS})
+    )
     assert status == 200
     rows = {row["item_id"]: row for row in body["comparison"]["esas"]}
     assert (rows["pain"]["previous"], rows["pain"]["change"]) == (3, 3)
@@ -165,25 +255,54 @@ async def _finished_visit(world) -> tuple[object, int]:  # type: ignore[no-untyp
     nurse = await world.agent("clin_a")
     steps = [
         event("start"),
-        event("complete", "identity", answers={
-            "name_confirmed": True, "birth_date_confirmed": True, "method": "photo_id",
-            "location": "Home"}),
-        event("complete", "consent", answers={
-            "video_visit": True, "consenter": "patient", "recording": False,
-            "share_with_family": True, "privacy_explained": True}),
+        event(
+            "complete",
+            "identity",
+            answers={
+                "name_confirmed": True,
+                "birth_date_confirmed": True,
+                "method": "photo_id",
+                "location": "Home",
+            },
+        ),
+        event(
+            "complete",
+            "consent",
+            answers={
+                "video_visit": True,
+                "consenter": "patient",
+                "recording": False,
+                "share_with_family": True,
+                "privacy_explained": True,
+            },
+        ),
         event("complete", "assessment", answers={"esas": ESAS, "answered_by": "patient"}),
-        event("complete", "crisis_rehearsal", answers={
-            "scenario": "pain_crisis",
-            "teach_back": [{"item": "Give the rescue dose <b>first</b>", "result": "correct"}]}),
+        event(
+            "complete",
+            "crisis_rehearsal",
+            answers={
+                "scenario": "pain_crisis",
+                "teach_back": [{"item": "Give the rescue dose <b>first</b>", "result": "correct"}],
+            },
+        ),
         event("complete", "wrap_up", answers={"plan": "Review <script>alert(1)</script> Friday"}),
         event("finish"),
     ]
     for body in steps:
         status, reply = await nurse.call("POST", url, body)
         assert status == 200, reply
-    status, _ = await nurse.call("POST", f"/api/encounters/{encounter_id}/readings", {
-        "id": "r-1", "kind": "spo2", "value": 93, "unit": "%", "source": "manual",
-        "taken_at": "2026-03-02T09:00:00+00:00"})
+    status, _ = await nurse.call(
+        "POST",
+        f"/api/encounters/{encounter_id}/readings",
+        {
+            "id": "r-1",
+            "kind": "spo2",
+            "value": 93,
+            "unit": "%",
+            "source": "manual",
+            "taken_at": "2026-03-02T09:00:00+00:00",
+        },
+    )
     assert status == 201
     return nurse, encounter_id
 
@@ -201,9 +320,12 @@ async def test_the_finished_visit_exports_a_valid_fhir_bundle(world) -> None:
     kinds = [entry["resource"]["resourceType"] for entry in bundle["entry"]]
     for expected in ("Patient", "Encounter", "Consent", "QuestionnaireResponse", "Observation"):
         assert expected in kinds
-    spo2 = [e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] ==
-            "Observation" and any(c.get("code") == "2708-6" for c in
-                                  e["resource"]["code"].get("coding", []))]
+    spo2 = [
+        e["resource"]
+        for e in bundle["entry"]
+        if e["resource"]["resourceType"] == "Observation"
+        and any(c.get("code") == "2708-6" for c in e["resource"]["code"].get("coding", []))
+    ]
     assert spo2 and spo2[0]["valueQuantity"]["value"] == 93
     outsider = await world.agent("clin_b")
     assert (await outsider.call("GET", f"/api/encounters/{encounter_id}/fhir"))[0] == 404

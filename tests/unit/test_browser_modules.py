@@ -17,6 +17,7 @@ def test_browser_library_modules_pass_their_node_tests() -> None:
         missing_service("Node.js: apt-get install nodejs")
     files = sorted(str(p) for p in JS_TESTS.glob("*.test.js"))
     assert files
-    done = subprocess.run([node, "--test", *files], capture_output=True, text=True, timeout=60,
-                          check=False)
+    done = subprocess.run(
+        [node, "--test", *files], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stdout + done.stderr

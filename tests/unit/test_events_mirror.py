@@ -13,8 +13,11 @@ EVENTS_JS = Path(__file__).resolve().parents[2] / "web/static/js/lib/events.js"
 def test_events_js_mirrors_signaling_events() -> None:
     text = EVENTS_JS.read_text()
     exported = dict(re.findall(r'export const (\w+) = "([^"]+)";', text))
-    python = {name: value for name, value in vars(events).items()
-              if name.isupper() and isinstance(value, str)}
+    python = {
+        name: value
+        for name, value in vars(events).items()
+        if name.isupper() and isinstance(value, str)
+    }
     assert exported == python
     for group in ("CLIENT_EVENTS", "SERVER_EVENTS"):
         js_names = re.search(rf"export const {group} = \[([^\]]*)\]", text, re.S)
