@@ -1,5 +1,6 @@
 import { ApiFailure, request } from "../lib/api.js";
-import { checkNetwork, meterMicrophone, openCamera, playTestSound } from "../ui/devicecheck.js";
+import { networkVerdict } from "../lib/quality.js";
+import { meterMicrophone, openCamera, playTestSound } from "../ui/devicecheck.js";
 import { busy, byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -8,6 +9,23 @@ const form = byId("join-form");
 const message = byId("join-message");
 let stream = null;
 let stopMeter = null;
+
+// Round trips to our own server and one small download: enough for a plain verdict.
+async function checkNetwork() {
+  const rtts = [];
+  for (let i = 0; i < 5; i += 1) {
+    const started = performance.now();
+    const response = await fetch("/livez", { cache: "no-store" });
+    await response.text();
+    rtts.push(performance.now() - started);
+  }
+  const started = performance.now();
+  const response = await fetch("/api/network-check", { cache: "no-store" });
+  const bytes = (await response.arrayBuffer()).byteLength;
+  const seconds = Math.max(0.001, (performance.now() - started) / 1000);
+  const kbps = (bytes * 8) / 1000 / seconds;
+  return networkVerdict(rtts, kbps);
+}
 
 function showNameStep() {
   byId("name-step").hidden = false;

@@ -266,10 +266,13 @@ async function loadSteps() {
     // The crisis plan is shown beside the rehearsal; a visit goes on without it.
     const carePlan = await apiRequest("GET", `/api/patients/${page.patient_id}/care-plan`)
       .then((reply) => reply.plan, () => null);
+    const visitApi = `/api/encounters/${page.encounter_id}`;
     steps = new StepsPanel(byId("steps"), {
-      encounterId: page.encounter_id, template, strings,
+      template, strings,
       context: { patient_name: page.patient_name, birth_date: page.birth_date, scenarios: scenarios.items,
-        carePlan },
+        carePlan, takeStill: () => apiRequest("POST", `${visitApi}/snapshot`) },
+      noteUrl: `${visitApi}/note`,
+      postEvent: (body) => apiRequest("POST", `${visitApi}/events`, body),
       onMessage: (text, kind) => { message.textContent = text; message.className = `message ${kind || ""}`; },
     });
     steps.render(visit.state || { status: "not_started", steps: [] }, visit.comparison || null);

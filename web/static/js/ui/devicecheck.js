@@ -1,5 +1,5 @@
-// The family's check before a visit: camera, microphone, speaker and network.
-import { networkVerdict } from "../lib/quality.js";
+// The family's check before a visit: camera, microphone and speaker. The network check
+// needs requests, so the join page makes it (pages/join.js).
 
 export async function openCamera(videoEl) {
   const stream = await navigator.mediaDevices.getUserMedia({
@@ -49,21 +49,4 @@ export async function playTestSound() {
     osc.stop(now + i * 0.35 + 0.32);
   }
   setTimeout(() => ctx.close().catch(() => {}), 1200);
-}
-
-// Round trips to our own server and one small download: enough for a plain verdict.
-export async function checkNetwork() {
-  const rtts = [];
-  for (let i = 0; i < 5; i += 1) {
-    const started = performance.now();
-    const response = await fetch("/livez", { cache: "no-store" });
-    await response.text();
-    rtts.push(performance.now() - started);
-  }
-  const started = performance.now();
-  const response = await fetch("/api/network-check", { cache: "no-store" });
-  const bytes = (await response.arrayBuffer()).byteLength;
-  const seconds = Math.max(0.001, (performance.now() - started) / 1000);
-  const kbps = (bytes * 8) / 1000 / seconds;
-  return networkVerdict(rtts, kbps);
 }

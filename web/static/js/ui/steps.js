@@ -1,5 +1,6 @@
 // The clinician's panel of visit steps: status, forms, scores and the step events.
-import { request as apiRequest } from "../lib/api.js";
+// The page sends the events: ``postEvent(body)`` resolves to the server's reply
+// ({state, comparison}) or rejects with an error whose message can be shown.
 import { renderCrisisPlan } from "./crisisplan.js";
 import { buildStepForm } from "./stepforms.js";
 
@@ -19,9 +20,12 @@ function scoreLine(stepState, strings) {
 }
 
 export class StepsPanel {
-  constructor(root, { encounterId, template, strings, context, onMessage }) {
+  // ``context.takeStill()`` (optional) resolves to a still from the patient's video;
+  // ``noteUrl`` is where the finished visit's note opens.
+  constructor(root, { template, strings, context, noteUrl, postEvent, onMessage }) {
     this.root = root;
-    this.encounterId = encounterId;
+    this.noteUrl = noteUrl;
+    this.postEvent = postEvent;
     this.template = template;
     this.strings = strings;
     this.context = context;
@@ -32,7 +36,7 @@ export class StepsPanel {
 
   async send(body) {
     try {
-      const reply = await apiRequest("POST", `/api/encounters/${this.encounterId}/events`, body);
+      const reply = await this.postEvent(body);
       this.render(reply.state, reply.comparison);
       this.say("");
       return true;
@@ -63,7 +67,7 @@ export class StepsPanel {
     } else if (state.status === "finished") {
       const link = document.createElement("a");
       link.className = "button primary";
-      link.href = `/api/encounters/${this.encounterId}/note`;
+      link.href = this.noteUrl;
       link.target = "_blank";
       link.rel = "noopener";
       link.textContent = this.strings.open_note;
@@ -129,9 +133,7 @@ export class StepsPanel {
     box.append(summary);
     if (step.kind === "assessment" && this.comparison) box.append(this.flags());
     if (step.kind === "crisis_rehearsal") box.append(renderCrisisPlan(this.context.carePlan, this.strings));
-    const context = { ...this.context,
-      takeStill: () => apiRequest("POST", `/api/encounters/${this.encounterId}/snapshot`) };
-    const { form, read } = buildStepForm(step, stepState, this.strings, context);
+    const { form, read } = buildStepForm(step, stepState, this.strings, this.context);
     const done = stepState && (stepState.status === "completed" || stepState.status === "skipped");
     const actions = document.createElement("div");
     actions.className = "actions";
