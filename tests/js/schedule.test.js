@@ -1,6 +1,6 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { addDays, groupByDay, localDay, weekOf } from "../lib/schedule.js";
+import { addDays, groupByDay, localDay, weekOf } from "../../web/static/js/lib/schedule.js";
 
 test("a week runs seven days across a month's end", () => {
   assert.deepEqual(weekOf("2026-02-26"), { from: "2026-02-26", to: "2026-03-04" });

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { level, networkVerdict, summarise } from "../lib/quality.js";
+import { level, networkVerdict, summarise } from "../../web/static/js/lib/quality.js";
 
 test("quality is good on a quick clean line", () => {
   assert.equal(level(40, 0), "good");

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { describeEvent, formatDuration, formatPercent, mergePrompts, toMinutes } from "../lib/drills.js";
+import { describeEvent, formatDuration, formatPercent, mergePrompts, toMinutes } from "../../web/static/js/lib/drills.js";
 
 const strings = {
   min: "min", sec: "s", not_reached: "not reached", not_scored: "not scored",

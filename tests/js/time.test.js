@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { dayRange, formatTime } from "../lib/time.js";
+import { dayRange, formatTime } from "../../web/static/js/lib/time.js";
 
 test("today in London during summer time starts at 23:00 UTC the day before", () => {
   const range = dayRange(new Date("2026-07-01T12:00:00Z"), "Europe/London");

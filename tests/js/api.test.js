@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ApiFailure, request } from "../lib/api.js";
+import { ApiFailure, request } from "../../web/static/js/lib/api.js";
 
 function answering(status, body) {
   return async () => new Response(JSON.stringify(body), {

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { direction } from "../lib/peer.js";
+import { direction } from "../../web/static/js/lib/peer.js";
 
 test("a kind with a track is sent, and received unless turned off", () => {
   assert.equal(direction(true, true), "sendrecv");

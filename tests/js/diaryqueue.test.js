@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { enqueue, flush, loadQueue } from "../lib/diaryqueue.js";
+import { enqueue, flush, loadQueue } from "../../web/static/js/lib/diaryqueue.js";
 
 class MemoryStorage {
   constructor() { this.data = new Map(); }

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { ReadingQueue, bleMessage, manualMessage, seeded, simulate } from "../lib/readings.js";
+import { ReadingQueue, bleMessage, manualMessage, seeded, simulate } from "../../web/static/js/lib/readings.js";
 
 class MemoryStorage {
   constructor() { this.items = new Map(); }
