@@ -20,12 +20,16 @@ from server.visits import VisitGate
 from signaling import events as ev
 from signaling.limits import TokenBucket
 from signaling.namespace import VisitNamespace
+from signaling.transport import GuardedServer
 
 logger = logging.getLogger(__name__)
 
 # engine.io refuses any packet over this (reliability.md B4; CVE-2020-36048).
 MAX_SOCKET_MESSAGE_BYTES = 64 * 1024
-SWEEP_INTERVAL_S = 30.0
+# Every live socket's session is re-checked this often (one query round for all of them), so
+# an expired session, or a link revoked or an account disabled on another node, loses its
+# sockets within a few seconds.
+SWEEP_INTERVAL_S = 2.0
 
 
 @dataclass
@@ -47,7 +51,7 @@ MAX_READING_BUCKETS = 10_000
 
 def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
     manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
-    sio = socketio.AsyncServer(
+    sio = GuardedServer(
         async_mode="aiohttp",
         client_manager=manager,
         cors_allowed_origins=sorted(settings.origins),
@@ -110,7 +114,7 @@ async def _on_data_message(
                 "error": f"Hearth has no data channel called {label[:40]!r}.",
             }
         )
-    caller = namespace.caller_of(room_id, participant_id)
+    caller = await namespace.caller_of(room_id, participant_id)
     if caller is None or not room_id.startswith("encounter-"):
         return json.dumps({"nack": None, "code": "not_joined", "error": "Join the visit first."})
     buckets = app[READING_BUCKETS]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
 
 from aiohttp import web
@@ -56,6 +57,16 @@ class VisitGate:
             return await svc.sessions.check(
                 s, caller.session_key, now=svc.clock.now(), active=in_call
             )
+
+    async def ended_sessions(self, in_call: Mapping[str, bool]) -> set[str]:
+        svc = self._svc
+        now = svc.clock.now()
+        async with svc.db.begin() as s:
+            return {
+                key
+                for key, active in in_call.items()
+                if not await svc.sessions.check(s, key, now=now, active=active)
+            }
 
     async def room_role(self, caller: Caller, encounter_id: int) -> RoomRole | None:
         svc = self._svc

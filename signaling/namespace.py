@@ -3,6 +3,11 @@
 Every event passes one boundary (``_dispatch``): rate limit, size limit, then the handler;
 any failure becomes an ``{"error", "code"}`` acknowledgement and never escapes, so one
 client's bad input cannot disturb the connection or another visit.
+
+Who is on a socket lives in Socket.IO's own session for that socket (the caller and its rate
+bucket), and which sockets are connected is Socket.IO's own list: there is no second map
+that a client could make drift. Which visit a socket is in is its participant's ``sid`` in
+:class:`signaling.rooms.Rooms`.
 """
 
 from __future__ import annotations
@@ -33,6 +38,9 @@ MAX_LOBBY_MESSAGE_CHARS = 280
 # A reload or a dropped connection keeps a participant's place this long (reliability F7).
 RECONNECT_GRACE_S = 60.0
 QUALITY_LEVELS = ("good", "fair", "poor")
+# What this namespace keeps in each socket's Socket.IO session.
+SESSION_CALLER = "caller"
+SESSION_BUCKET = "bucket"
 
 Handler = Callable[[str, Any], Awaitable[Any]]
 
@@ -52,9 +60,6 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         self.origins = origins
         self.grace_s = grace_s
         self.rooms = Rooms()
-        self.callers: dict[str, Caller] = {}
-        self.joined: dict[str, int] = {}
-        self.buckets: dict[str, TokenBucket] = {}
         self._grace: dict[str, asyncio.Task[None]] = {}
         self._handlers: dict[str, Handler] = {
             ev.JOIN: self._join,
@@ -82,19 +87,17 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
             raise socketio.exceptions.ConnectionRefusedError(
                 {"code": "not_logged_in", "error": "Please sign in or open your visit link again."}
             )
-        self.callers[sid] = caller
-        self.buckets[sid] = TokenBucket()
+        await self.save_session(sid, {SESSION_CALLER: caller, SESSION_BUCKET: TokenBucket()})
         if caller.kind == "staff" and caller.user_id is not None:
             await self.enter_room(sid, staff_room(caller.user_id))
 
     async def on_disconnect(self, sid: str, reason: Any = None) -> None:
-        self.callers.pop(sid, None)
-        self.buckets.pop(sid, None)
-        encounter_id = self.joined.pop(sid, None)
-        room = self.rooms.get(encounter_id) if encounter_id is not None else None
-        participant = room.by_sid(sid) if room else None
-        if room is None or participant is None:
+        # Only Socket.IO's own disconnect reaches here: signaling.transport refuses client
+        # packets that borrow the name.
+        found = self.rooms.find_sid(sid)
+        if found is None:
             return
+        room, participant = found
         participant.sid = None
         self._grace[participant.participant_id] = asyncio.create_task(
             self._expire(room.encounter_id, participant.participant_id)
@@ -120,9 +123,32 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         data = args[1] if len(args) > 1 else None
         return await self._dispatch(event, sid, data)
 
+    async def caller(self, sid: str) -> Caller | None:
+        """Who is on this socket, from its Socket.IO session (None once it has gone)."""
+        try:
+            session = await self.get_session(sid)
+        except KeyError:
+            return None
+        caller = session.get(SESSION_CALLER)
+        return caller if isinstance(caller, Caller) else None
+
+    async def _caller_or_fail(self, sid: str) -> Caller:
+        caller = await self.caller(sid)
+        if caller is None:
+            raise SignalingError("session_expired", "Your session has ended. Please sign in again.")
+        return caller
+
+    def connected_sids(self) -> list[str]:
+        """Every socket connected to this namespace on this node, as Socket.IO knows them."""
+        return [sid for sid, _eio in self.server.manager.get_participants(self.namespace, None)]
+
     async def _dispatch(self, event: str, sid: str, data: Any) -> Any:
-        bucket = self.buckets.get(sid)
-        if bucket is not None and not bucket.take():
+        try:
+            session = await self.get_session(sid)
+        except KeyError:
+            return SignalingError("session_expired", "Your connection has ended.").ack()
+        bucket = session.setdefault(SESSION_BUCKET, TokenBucket())
+        if not bucket.take():
             if bucket.is_abusive:
                 logger.warning("disconnecting a socket that kept flooding")
                 await self.disconnect(sid)
@@ -145,12 +171,10 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
 
     # -- helpers --------------------------------------------------------------------------
     def _place(self, sid: str) -> tuple[Room, Participant]:
-        encounter_id = self.joined.get(sid)
-        room = self.rooms.get(encounter_id) if encounter_id is not None else None
-        participant = room.by_sid(sid) if room else None
-        if room is None or participant is None:
+        found = self.rooms.find_sid(sid)
+        if found is None:
             raise SignalingError("not_joined", "Join a visit first.")
-        return room, participant
+        return found
 
     def _host_place(self, sid: str) -> tuple[Room, Participant]:
         room, participant = self._place(sid)
@@ -218,20 +242,20 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
     # -- handlers -------------------------------------------------------------------------
     async def _join(self, sid: str, data: Any) -> dict[str, Any]:
         encounter_id = require_field(data, "encounter_id", int)
-        caller = self.callers.get(sid)
+        caller = await self.caller(sid)
         if caller is None or not await self.gate.is_still_valid(caller, in_call=False):
             raise SignalingError("session_expired", "Your session has ended. Please sign in again.")
         room_role = await self.gate.room_role(caller, encounter_id)
         if room_role is None:
             raise SignalingError("not_found", "That visit was not found.")
-        if sid in self.joined and self.joined[sid] != encounter_id:
+        current = self.rooms.find_sid(sid)
+        if current is not None and current[0].encounter_id != encounter_id:
             await self._leave(sid, None)
         room = self.rooms.open(encounter_id)
         participant, old_sid = room.join(caller, room_role, sid, time.monotonic())
         task = self._grace.pop(participant.participant_id, None)
         if task is not None:
             task.cancel()
-        self.joined[sid] = encounter_id
         if caller.user_id is not None:
             await self.leave_room(sid, staff_room(caller.user_id))  # a visit page, not a console
         if participant.is_host:
@@ -239,7 +263,6 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         await self._set_groups(room, participant)
         if old_sid is not None:
             # The same session on a new socket (a reload): the old socket goes, the place stays.
-            self.joined.pop(old_sid, None)
             await self.emit(
                 ev.REPLACED, {"reason": "You opened this visit somewhere else."}, to=old_sid
             )
@@ -262,7 +285,7 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         target.state = "admitted"
         await self._set_groups(room, target)
         await self.emit(ev.ADMITTED, {"participant_id": target.participant_id}, to=target.sid)
-        await self.gate.record(self.callers[sid], room.encounter_id, "admit")
+        await self.gate.record(await self._caller_or_fail(sid), room.encounter_id, "admit")
         await self._broadcast(room)
         return {"ok": True}
 
@@ -275,12 +298,11 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         target_sid = target.sid
         await self._drop(room, target)
         if target_sid is not None:
-            self.joined.pop(target_sid, None)
             await self.leave_room(target_sid, self._key(room, "admitted"))
             await self.emit(
                 ev.DENIED, {"message": (message or "")[:MAX_LOBBY_MESSAGE_CHARS]}, to=target_sid
             )
-        await self.gate.record(self.callers[sid], room.encounter_id, "deny")
+        await self.gate.record(await self._caller_or_fail(sid), room.encounter_id, "deny")
         await self._broadcast(room)
         return {"ok": True}
 
@@ -294,7 +316,7 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         await self.media.remove(room.room_id, target.participant_id)
         await self._set_groups(room, target)
         await self.emit(ev.SENT_TO_LOBBY, {"participant_id": target.participant_id}, to=target.sid)
-        await self.gate.record(self.callers[sid], room.encounter_id, "to_lobby")
+        await self.gate.record(await self._caller_or_fail(sid), room.encounter_id, "to_lobby")
         await self._broadcast(room)
         return {"ok": True}
 
@@ -337,10 +359,9 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
     async def _leave(self, sid: str, data: Any) -> dict[str, bool]:
         room, participant = self._place(sid)
         await self._drop(room, participant)
-        self.joined.pop(sid, None)
         for group in ("hosts", "admitted"):
             await self.leave_room(sid, self._key(room, group))
-        await self.gate.record(self.callers[sid], room.encounter_id, "leave")
+        await self.gate.record(await self._caller_or_fail(sid), room.encounter_id, "leave")
         await self._broadcast(room)
         self.rooms.discard_if_empty(room.encounter_id)
         return {"ok": True}
@@ -353,12 +374,11 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
             if task is not None:
                 task.cancel()
             if participant.sid is not None:
-                self.joined.pop(participant.sid, None)
                 await self.emit(ev.VISIT_ENDED, {}, to=participant.sid)
                 for group in ("hosts", "admitted"):
                     await self.leave_room(participant.sid, self._key(room, group))
         self.rooms.close(room.encounter_id)
-        await self.gate.record(self.callers[sid], room.encounter_id, "end")
+        await self.gate.record(await self._caller_or_fail(sid), room.encounter_id, "end")
         return {"ok": True}
 
     async def _quality(self, sid: str, data: Any) -> dict[str, bool]:

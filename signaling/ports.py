@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Literal, Protocol
 
@@ -28,6 +29,11 @@ class Gate(Protocol):
 
     async def is_still_valid(self, caller: Caller, *, in_call: bool) -> bool:
         """Whether the session still stands; ``in_call`` counts as activity."""
+        ...
+
+    async def ended_sessions(self, in_call: Mapping[str, bool]) -> set[str]:
+        """Of these sessions (key -> whether it is in a live call, which counts as activity),
+        the ones that no longer stand; one round trip for all of them."""
         ...
 
     async def room_role(self, caller: Caller, encounter_id: int) -> RoomRole | None:

@@ -118,3 +118,11 @@ class Rooms:
 
     def all(self) -> list[Room]:
         return list(self._rooms.values())
+
+    def find_sid(self, sid: str) -> tuple[Room, Participant] | None:
+        """The room and participant this socket is in, if any."""
+        for room in self._rooms.values():
+            participant = room.by_sid(sid)
+            if participant is not None:
+                return room, participant
+        return None

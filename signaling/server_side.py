@@ -1,17 +1,17 @@
 """What the server asks of the live rooms: push events, expel sessions, re-check them.
 
-A mixin of :class:`signaling.namespace.VisitNamespace`, kept apart so each module stays
-small; it uses the namespace's rooms, callers and emit.
+A mixin of :class:`signaling.namespace.VisitNamespace`: the namespace's face towards the
+server, apart from its face towards clients. It uses the namespace's rooms, sessions and emit.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from typing import Any
 
 from signaling import events as ev
 from signaling.ports import Caller
-from signaling.rooms import Participant, Room
+from signaling.rooms import Participant, Room, Rooms
 
 
 def staff_room(user_id: int) -> str:
@@ -19,9 +19,7 @@ def staff_room(user_id: int) -> str:
 
 
 class ServerSide:
-    rooms: Any
-    callers: dict[str, Caller]
-    joined: dict[str, int]
+    rooms: Rooms
     media: Any
     gate: Any
     emit: Any
@@ -29,6 +27,8 @@ class ServerSide:
     _key: Any
     _drop: Any
     _broadcast: Any
+    caller: Callable[[str], Awaitable[Caller | None]]
+    connected_sids: Callable[[], list[str]]
 
     def _sources(self, room: Room, participant: Participant) -> dict[str, str]:
         # Which participant each of the page's m-lines carries, so it can label the tiles.
@@ -49,46 +49,47 @@ class ServerSide:
                 )
 
     async def expel(self, should_go: Callable[[Caller], bool], reason: str) -> int:
-        """Remove every participant whose session matches (revoked link, disabled account)."""
+        """Remove every connected socket whose session matches (revoked link, disabled
+        account, ended session). Walks Socket.IO's own list of connected sockets, so a socket
+        is found whatever it sent before."""
         gone = 0
-        for sid, caller in list(self.callers.items()):
-            if not should_go(caller):
+        for sid in self.connected_sids():
+            caller = await self.caller(sid)
+            if caller is None or not should_go(caller):
                 continue
-            encounter_id = self.joined.pop(sid, None)
-            room = self.rooms.get(encounter_id) if encounter_id is not None else None
-            participant = room.by_sid(sid) if room else None
-            if room is not None and participant is not None:
+            found = self.rooms.find_sid(sid)
+            if found is not None:
+                room, participant = found
                 await self._drop(room, participant)
                 await self._broadcast(room)
+                self.rooms.discard_if_empty(room.encounter_id)
             await self.emit(ev.DENIED, {"message": reason}, to=sid)
             await self.disconnect(sid)
             gone += 1
         return gone
 
     async def sweep(self) -> None:
-        """Re-check every connected session; an ended one is disconnected."""
-        for sid, caller in list(self.callers.items()):
-            encounter_id = self.joined.get(sid)
-            room = self.rooms.get(encounter_id) if encounter_id is not None else None
-            participant = room.by_sid(sid) if room else None
-            in_call = bool(
-                participant
-                and participant.state == "admitted"
-                and room
-                and len(room.admitted()) > 1
+        """Re-check every connected session at once; the sockets of an ended one go."""
+        in_call: dict[str, bool] = {}
+        for sid in self.connected_sids():
+            caller = await self.caller(sid)
+            if caller is None:
+                continue
+            found = self.rooms.find_sid(sid)
+            active = bool(
+                found is not None and found[1].state == "admitted" and len(found[0].admitted()) > 1
             )
-            if not await self.gate.is_still_valid(caller, in_call=in_call):
-                key = caller.session_key
+            in_call[caller.session_key] = in_call.get(caller.session_key, False) or active
+        if not in_call:
+            return
+        ended = await self.gate.ended_sessions(in_call)
+        if ended:
+            await self.expel(lambda c: c.session_key in ended, "Your session has ended.")
 
-                def same_session(c: Caller, key: str = key) -> bool:
-                    return c.session_key == key
-
-                await self.expel(same_session, "Your session has ended.")
-
-    def caller_of(self, room_id: str, participant_id: str) -> Caller | None:
+    async def caller_of(self, room_id: str, participant_id: str) -> Caller | None:
         for room in self.rooms.all():
             if room.room_id == room_id and (p := room.get(participant_id)) and p.sid:
-                return self.callers.get(p.sid)
+                return await self.caller(p.sid)
         return None
 
     async def notify(self, encounter_id: int, event: str, data: Any, *, group: str) -> None:
