@@ -30,7 +30,7 @@ export async function request(method, path, body, { timeoutMs = DEFAULT_TIMEOUT_
       method, headers, credentials: "same-origin", signal: controller.signal,
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  } catch (err) {
+  } catch {
     throw new ApiFailure(0, "unreachable", "unreachable");
   } finally {
     clearTimeout(timer);
@@ -39,7 +39,7 @@ export async function request(method, path, body, { timeoutMs = DEFAULT_TIMEOUT_
   let data = null;
   try {
     data = await response.json();
-  } catch (err) {
+  } catch {
     data = null;
   }
   if (!response.ok) {

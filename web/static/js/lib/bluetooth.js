@@ -29,7 +29,7 @@ export async function pairDevice(kind, onValue, nav = globalThis.navigator) {
     let characteristic;
     try {
       characteristic = await service.getCharacteristic(uuid);
-    } catch (err) {
+    } catch {
       continue;
     }
     characteristic.addEventListener("characteristicvaluechanged", (event) => {

@@ -12,7 +12,7 @@ export function loadQueue(storage) {
   try {
     const items = JSON.parse(storage.getItem(QUEUE_KEY) || "[]");
     return Array.isArray(items) ? items : [];
-  } catch (err) {
+  } catch {
     return [];
   }
 }

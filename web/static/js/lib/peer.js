@@ -103,7 +103,7 @@ export class PeerLink {
       if (changed && this.socket.connected) {
         this.socket.emit(QUALITY, { level: summary.level });
       }
-    } catch (err) {
+    } catch {
       // Statistics are a nicety; a failure to read them must not disturb the call.
     }
   }

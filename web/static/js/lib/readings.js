@@ -56,7 +56,7 @@ export class ReadingQueue {
     let reply;
     try {
       reply = JSON.parse(text);
-    } catch (err) {
+    } catch {
       return null;
     }
     if (reply.ack) {

@@ -23,7 +23,7 @@ export async function request(socket, event, data, timeoutMs = ACK_TIMEOUT_MS) {
   let reply;
   try {
     reply = await socket.timeout(timeoutMs).emitWithAck(event, data);
-  } catch (err) {
+  } catch {
     throw new SignalFailure("timeout", "No answer from the clinic.");
   }
   if (reply && reply.error) throw new SignalFailure(reply.code, reply.error);

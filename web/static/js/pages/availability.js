@@ -28,7 +28,7 @@ function isZone(name) {
   try {
     new Intl.DateTimeFormat("en", { timeZone: name });
     return true;
-  } catch (err) {
+  } catch {
     return false;
   }
 }

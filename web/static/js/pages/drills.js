@@ -110,7 +110,7 @@ function bindSetup() {
       try {
         await navigator.clipboard.writeText(input.value);
         say(byId("setup-status"), strings.copied, "ok");
-      } catch (err) {
+      } catch {
         // The text stays selected: the person copies it by hand.
       }
     });

@@ -29,11 +29,11 @@ async function localMedia() {
   if (stream) return stream;
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
-  } catch (err) {
+  } catch {
     try {
       stream = await navigator.mediaDevices.getUserMedia({ audio: true });
       setBanner(banner, strings.no_camera);
-    } catch (err2) {
+    } catch {
       stream = null;
       setBanner(banner, strings.no_camera);
     }
@@ -104,7 +104,7 @@ async function loadDrill() {
     renderFamilySteps(byId("family-steps"), view.family_steps, strings.drill, takeStep);
     showDrillStatus(view.status);
     byId("drill-panel").hidden = state === "ended";
-  } catch (err) {
+  } catch {
     // Shown again at the next read; the call goes on without it.
   } finally {
     drillLoading = false;
@@ -142,7 +142,7 @@ async function loadProgress() {
   try {
     const visit = await apiRequest("GET", `/api/encounters/${page.encounter_id}`);
     await checkQuestions(visit.state);
-  } catch (err) {
+  } catch {
     // The questions also arrive with the next step event.
   }
 }
@@ -172,7 +172,7 @@ async function startCall() {
   });
   try {
     await link.start();
-  } catch (err) {
+  } catch {
     scheduleRestart();
   }
 }
@@ -290,7 +290,7 @@ bindToggle(byId("audio-only"), strings.sound_only, strings.video_on, (on) => {
   if (state === "admitted" && socket && socket.connected) startCall().catch(() => scheduleRestart());
 });
 byId("leave").addEventListener("click", async () => {
-  try { await request(socket, ev.LEAVE, {}); } catch (err) { /* leaving anyway */ }
+  try { await request(socket, ev.LEAVE, {}); } catch { /* leaving anyway */ }
   endWith(strings.ended, strings.left);
 });
 

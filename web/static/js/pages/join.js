@@ -53,7 +53,7 @@ byId("start-check").addEventListener("click", async () => {
     const result = await checkNetwork();
     say(net, strings.net[result.verdict], result.verdict === "weak" ? "error" : "ok");
     sessionStorage.setItem("hearth.network", result.verdict);
-  } catch (err) {
+  } catch {
     say(net, strings.net.failed, "error");
   }
 });

@@ -244,7 +244,7 @@ byId("copy-link").addEventListener("click", async () => {
   field.select();
   try {
     await navigator.clipboard.writeText(field.value);
-  } catch (err) {
+  } catch {
     // Without clipboard permission the text stays selected for the person to copy.
   }
   say(status, strings.copied, "ok");

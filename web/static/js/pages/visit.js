@@ -46,7 +46,7 @@ function knock() {
       osc.stop(ctx.currentTime + at + 0.13);
     }
     setTimeout(() => ctx.close().catch(() => {}), 800);
-  } catch (err) {
+  } catch {
     // Sound is a courtesy; the list itself shows who is waiting.
   }
 }
@@ -107,7 +107,7 @@ async function startCall() {
   });
   try {
     await link.start();
-  } catch (err) {
+  } catch {
     scheduleRestart();
   }
 }
@@ -154,7 +154,7 @@ function wire() {
 byId("start").addEventListener("click", async () => {
   try {
     stream = await navigator.mediaDevices.getUserMedia({ audio: true, video: { width: { ideal: 640 }, height: { ideal: 480 } } });
-  } catch (err) {
+  } catch {
     setBanner(banner, strings.no_camera);
     stream = null;
   }
@@ -205,7 +205,7 @@ async function loadDrillFeed() {
     const detail = await apiRequest("GET", `/api/drills/${page.drill_id}`);
     drillSteps = Object.fromEntries(detail.family_steps.map((s) => [s.id, s.text]));
     for (const event of detail.events) showDrillEvent(event);
-  } catch (err) {
+  } catch {
     // New drill events still arrive on the socket.
   }
 }
@@ -216,7 +216,7 @@ async function loadReadings() {
   try {
     const data = await apiRequest("GET", `/api/patients/${page.patient_id}/readings?${scope}`);
     for (const reading of data.items) charts.add(reading);
-  } catch (err) {
+  } catch {
     // Live readings still arrive on the socket.
   }
 }
@@ -295,7 +295,7 @@ async function listToday() {
       item.append(link);
       return item;
     }));
-  } catch (err) {
+  } catch {
     // The list is a convenience beside the call; the call goes on without it.
   }
 }

@@ -62,7 +62,7 @@ export function bindDevicePanel(root, strings, queue, { simulatorAllowed }) {
         try {
           await pairDevice(kind, (uuid, bytes, device) => queue.add(bleMessage(uuid, bytes, new Date(), device)));
           say(strings.paired);
-        } catch (err) {
+        } catch {
           say(strings.pair_failed);
         }
       });

@@ -165,7 +165,7 @@ export function buildStepForm(step, stepState, strings, context, { familyOnly = 
     if (use.instrument.acknowledgement) section.append(el("p", { className: "ack muted" }, use.instrument.acknowledgement));
     form.append(section);
   }
-  return { form, read: () => readForm(form, step) };
+  return { form, read: () => readForm(form) };
 }
 
 // An optional still from the patient's video, with OpenCV's face-presence hint: shown to the
@@ -200,7 +200,7 @@ function parseValue(raw, kind) {
   return raw;
 }
 
-export function readForm(form, step) {
+export function readForm(form) {
   const answers = {};
   for (const wrap of form.querySelectorAll(".field")) {
     const field = wrap.dataset.field;
