@@ -20,21 +20,32 @@ $(VENV)/.installed-test: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install -q -e '.[test]'
 	touch $@ $(VENV)/.installed-run
 
+# ESLint for the browser code, pinned in web/package-lock.json; reinstalled when that changes.
+# It lives in web/node_modules, outside web/static, so it is never served.
+WEB_TOOLS := web/node_modules/.installed
+ESLINT := web/node_modules/.bin/eslint --config web/eslint.config.js web/static/js tests/js
+
+$(WEB_TOOLS): web/package.json web/package-lock.json
+	npm ci --prefix web --no-audit --no-fund
+	touch $@
+
 run: $(VENV)/.installed-run
 	$(BIN)/hearth db upgrade
 	$(BIN)/hearth serve --demo --host $(HOST) --port $(PORT)
 
 # Runs unit, integration and browser tests; on PostgreSQL too when
 # HEARTH_TEST_DATABASE_URL names one (e.g. postgresql://postgres@127.0.0.1:5432/test).
-test: $(VENV)/.installed-test
+test: $(VENV)/.installed-test $(WEB_TOOLS)
 	$(BIN)/ruff check server signaling encounters media tests bench
 	$(BIN)/ruff format --check server signaling encounters media tests bench
+	$(ESLINT)
 	$(BIN)/python -m mypy server signaling media encounters
 	$(BIN)/python -m pytest -p no:cacheprovider
 
-lint: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test $(WEB_TOOLS)
 	$(BIN)/ruff check server signaling encounters media tests bench
 	$(BIN)/ruff format --check server signaling encounters media tests bench
+	$(ESLINT)
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format server signaling encounters media tests bench
@@ -64,4 +75,4 @@ vendor:
 	echo "uplot $(UPLOT) (npm), dist/uPlot.esm.js and dist/uPlot.min.css. MIT licence: see LICENSE. Refresh with \`make vendor\`." > web/static/vendor/uplot/VERSION
 
 clean:
-	rm -rf $(VENV) var .pytest_cache .ruff_cache
+	rm -rf $(VENV) var .pytest_cache .ruff_cache web/node_modules
