@@ -1,5 +1,5 @@
 """Janus's videoroom for bench/relay.py, in a private network namespace with a loopback-only
-configuration (media.md §4): nothing listens outside the namespace, which ends with the run."""
+configuration: nothing listens outside the namespace, which ends with the run."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from relay_load import Loop, LoopTrack, Participant, Probe, measure, use_host_on
 
 JANUS_LIB = Path("/usr/lib/x86_64-linux-gnu/janus")
 # Inside the namespace only: 127.0.0.2 sits on an in-namespace veth, because Janus skips
-# loopback interfaces when it gathers candidates (docs/media.md §4). Nothing routes out.
+# loopback interfaces when it gathers candidates. Nothing routes out.
 NETNS_SETUP = (
     "ip link set lo up",
     "ip link add v0 type veth peer name v1",

@@ -34,7 +34,7 @@ Loop = tuple[list[bytes], list[bytes]]
 
 
 def use_host_only() -> None:
-    # aioice skips loopback addresses; the bench stays on this one (docs/media.md §2.3).
+    # aioice skips loopback addresses; the bench stays on this one.
     aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: [HOST]
 
 

@@ -2,8 +2,8 @@
 
 Answers arrive as JSON. ``check_partial`` validates the values an ``answer``
 event carries (each is committed as entered); ``check_complete`` validates the
-whole set when the step is completed (the least each step accepts is in
-contract.md). Both return plain JSON values, normalised: a modified Borg answer
+whole set when the step is completed (the least each step accepts is listed
+in docs/api.md). Both return plain JSON values, normalised: a modified Borg answer
 becomes its exact decimal text ("0.5"), so storage never rounds it.
 Messages name the field and what it expects and never repeat free text.
 """
@@ -35,7 +35,7 @@ IDENTITY_METHODS = ("photo_id", "known_to_clinician", "family_vouched")
 CONSENTERS = ("patient", "surrogate")
 CONSENT_FORMS = ("verbal", "written")
 # Who answered the symptom questions: the ESAS-r form's "completed by" boxes
-# (clinical.md §1.1), in contract.md's words, plus the form's "caregiver-assisted".
+# in the API's words (docs/api.md), plus the form's "caregiver-assisted".
 ANSWERED_BY = ("patient", "family", "clinician", "caregiver_assisted")
 
 

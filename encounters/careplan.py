@@ -1,8 +1,9 @@
 """The shared care plan: goals, limits of treatment, thresholds, escalation and crisis plan.
 
-Fields follow clinical.md §2.2 (the crisis-plan checklist) and §3.3 (per-patient monitoring,
-target ranges and a ceiling of care). Thresholds and bands hold only the care team's overrides;
-:func:`threshold_for` and :func:`band_for` fill in the defaults. The API's JSON shape is read,
+Fields follow the usual home crisis-plan checklist and per-patient monitoring (on or off,
+target ranges and a ceiling of care); docs/clinical.md describes both. Thresholds and
+bands hold only the care team's overrides; :func:`threshold_for` and :func:`band_for` fill
+in the defaults. The API's JSON shape is read,
 written and compared in :mod:`encounters.careplan_json`.
 """
 
@@ -20,17 +21,17 @@ from encounters.diary import DIARY_SCORE_ITEMS
 from encounters.escalation import EscalationLadder, Tier
 from encounters.vitals import DEFAULT_HOME_BANDS, Band
 
-# ESAS-r common bands, clinical.md §1.1: >=4 moderate-or-worse, >=7 severe (Selby et al. 2010).
+# ESAS-r common bands: >=4 moderate-or-worse, >=7 severe (Selby et al. 2010).
 DEFAULT_MODERATE_THRESHOLD = 4
 DEFAULT_SEVERE_THRESHOLD = 7
 SCORE_MIN, SCORE_MAX = 0, 10
-# ESAS-r item ids as the API names them (contract.md, assessment step).
+# ESAS-r item ids as the API names them (docs/api.md, assessment step).
 ESAS_ITEMS = frozenset(
     {"pain", "tiredness", "drowsiness", "nausea", "appetite", "shortness_of_breath"}
     | {"depression", "anxiety", "wellbeing", "other"}
 )
 SYMPTOM_ITEMS: frozenset[str] = DIARY_SCORE_ITEMS | ESAS_ITEMS
-# UCUM units the readings are stored in (contract.md, data channel `readings`).
+# UCUM units the readings are stored in (docs/api.md, data channel `readings`).
 VITAL_UNITS: Mapping[str, str] = MappingProxyType(
     {"spo2": "%", "heart_rate": "/min", "respiratory_rate": "/min", "temperature": "Cel"}
     | {"systolic_bp": "mm[Hg]", "diastolic_bp": "mm[Hg]", "weight": "kg"}
@@ -64,7 +65,7 @@ class Resuscitation(StrEnum):
 
 
 class CeilingOfCare(StrEnum):
-    """clinical.md §2.2 item 7 and §3.3: comfort only / selective / full treatment."""
+    """The ceiling of treatment: comfort only / selective / full treatment."""
 
     COMFORT_ONLY = "comfort_only"
     SELECTIVE = "selective"
@@ -72,7 +73,7 @@ class CeilingOfCare(StrEnum):
 
 
 class CrisisType(StrEnum):
-    """The crises of clinical.md §2.1."""
+    """The crises a home plan prepares the family for."""
 
     PAIN = "pain"
     BREATHLESSNESS = "breathlessness"
@@ -104,7 +105,7 @@ class GivenBy(StrEnum):
 
 
 class ContactKind(StrEnum):
-    """Call-tree entries in the order of clinical.md §2.2 item 4."""
+    """Call-tree entries in the order a family calls them: the hospice line first."""
 
     HOSPICE_LINE = "hospice_line"
     COMMUNITY_NURSE = "community_nurse"
@@ -126,7 +127,7 @@ class AdvanceCare:
     advance_directive_on_file: bool = False
     resuscitation: Resuscitation = Resuscitation.NOT_RECORDED
     polst_on_file: bool = False
-    # EMS must see the paper form, so the plan says where it is kept (clinical.md §2.2 item 6).
+    # EMS must see the paper form, so the plan says where in the home it is kept.
     form_location: str = ""
 
 
@@ -175,7 +176,7 @@ class TeamContact:
     email: str | None = None
 
 
-# Defaults for a new plan, not a standard: the care team sets its own (clinical.md, preamble).
+# Defaults for a new plan, not a standard: the care team sets its own.
 DEFAULT_LADDER = EscalationLadder(
     (
         Tier(1, "On-call nurse", 15, role="on_call_nurse"),
@@ -236,10 +237,10 @@ def has_dnr_on_file(plan: CarePlan) -> bool:
 
 
 def ladder_in_effect(plan: CarePlan) -> EscalationLadder:
-    """The ladder capped by the ceiling of care (clinical.md §3.3: never advise 911 when the
+    """The ladder capped by the ceiling of care (never advise 911 when the
     goals are comfort only and a DNR is on file): emergency-services tiers are left out, so an
     alert exhausts on the tier before them. Tier 1 is never such a tier (the hospice line comes
-    first, §2.2 item 4), so the capped ladder is never empty."""
+    first), so the capped ladder is never empty."""
     ladder = plan.escalation_ladder
     if plan.ceiling_of_care is CeilingOfCare.COMFORT_ONLY and has_dnr_on_file(plan):
         return EscalationLadder(tuple(t for t in ladder.tiers if not t.is_emergency_services))

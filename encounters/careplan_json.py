@@ -326,7 +326,7 @@ def _crisis_plan(value: object, path: str) -> CrisisPlan:
         raise r._fail("instructions", "one entry per crisis type")
     call_tree = r.listed("call_tree", _phone_contact)
     if call_tree and call_tree[0].kind is not ContactKind.HOSPICE_LINE:
-        # Over half of caregivers in one US study called 911 before hospice (clinical.md §2.2).
+        # Over half of caregivers in one US study called 911 before hospice (Phongtankuel 2017).
         raise ValidationError(
             f"{path}.call_tree[0] must be the hospice line: it is called first.",
             code="call_order",

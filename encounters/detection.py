@@ -226,8 +226,8 @@ def _symptom(
 def detect_vitals(readings: Sequence[VitalSample], care_plan: CarePlan) -> list[AlertCandidate]:
     """One alert per parameter and direction, quoting the most extreme reading.
 
-    Bands are the patient's own where set, else the default home bands (clinical.md §3.3).
-    With monitoring off (§3.3: where it is not within the goals of care) vitals raise nothing.
+    Bands are the patient's own where set, else the default home bands. With monitoring off
+    (where it is not within the goals of care) vitals raise nothing.
     """
     if not care_plan.monitoring_enabled:
         return []
@@ -266,7 +266,7 @@ def detect_vitals(readings: Sequence[VitalSample], care_plan: CarePlan) -> list[
 
 def _shown(value: float | None, unit: str) -> str:
     text = f"{value:g}"
-    # clinical.md §3.1: temperature is read to one decimal place, 38.0 and not 38.
+    # Temperature is charted to one decimal place: 38.0, not 38.
     return f"{value:.1f}{unit}" if unit == " °C" and "." not in text else f"{text}{unit}"
 
 

@@ -1,7 +1,7 @@
 """The daily symptom diary the family fills in between visits.
 
-This is Hearth's own short check-in, not the ESAS-r (whose wording must not be changed,
-clinical.md §1.1), so its questions are written for low literacy. Every scored item runs the
+This is Hearth's own short check-in, not the ESAS-r (whose authors do not allow its wording
+to be changed), so its questions are written for low literacy. Every scored item runs the
 same way as the ESAS-r: 0 is the best end and 10 the worst, so one pair of thresholds
 (moderate, severe) reads the same for every item. Questions ask about "now" or "today" because
 recall is unreliable and the ESAS-r revision put weight on "now".

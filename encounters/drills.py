@@ -10,13 +10,13 @@ pure function of those records and the scenario's expected responses:
   scenario's highest expected tier (tier 1 from the moment an alert is raised).
 - Escalation accuracy: one check per expected alert rule, expected tier and expected family
   step, one for "someone acknowledged", and one for "did not go beyond the expected tier"
-  (over-escalation matters: an expected death must not end in a 911 call, clinical.md §2.1).
+  (over-escalation matters: an expected death at home must not end in a 911 call).
   The score is the share of checks passed, floored to one decimal so that 100.0 means
   exactly nothing was missed.
 - Family comprehension: teach-back answers scored by :mod:`encounters.teach_back` (2 / 1 / 0
   per key point, mastery only when every safety-critical point is correct). The last answer
   for an item counts; the number of answers is its number of teach-back cycles. An expected
-  question never asked scores 0, as "omitted" does in clinical.md §2.3.
+  question never asked scores 0, as an omitted point does in the teach-back rubric.
 - A timeline: who did what when, in time order.
 """
 

@@ -6,7 +6,7 @@ server calls :func:`escalation_due` with the current time and, when it returns a
 next tier. Every change is an :class:`AlertEvent` appended to the state's history, and
 :func:`replay` rebuilds the same state from that history.
 
-Rules chosen here (clinical.md §2.2 items 1 and 4, §4.7 "each rung of the escalation ladder"):
+Rules chosen here (each tier is someone who must act by a deadline; the hospice line first):
 
 - An alert starts on the first tier with deadline = raised_at + that tier's deadline.
 - At the deadline (not one second before) it moves to the next tier; the new deadline counts

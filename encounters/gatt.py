@@ -2,9 +2,9 @@
 
 Each decoder takes the characteristic value as ``bytes`` and returns a frozen
 measurement with every field of the characteristic, in the device's own units,
-plus converted properties (mmHg, °C, kg). Layouts and test vectors: clinical.md
-§5.1 and §5.3-5.7. Anything malformed raises :class:`GattDecodeError`; no other
-exception escapes a decoder, whatever the bytes.
+plus converted properties (mmHg, °C, kg). Layouts: docs/clinical.md, "Bluetooth health
+devices"; test vectors: tests/unit/test_gatt.py. Anything malformed raises
+:class:`GattDecodeError`; no other exception escapes a decoder, whatever the bytes.
 
 Reserved flag bits are ignored (the Bluetooth convention for receivers), but
 bytes left over after the last field the flags announce are refused: every
@@ -112,7 +112,7 @@ class _Cursor:
         return decode_float(self.uint(4, field))
 
     def date_time(self, field: str) -> datetime | None:
-        """The 7-byte Date Time (§5.1) as naive wall-clock time; None when unknown."""
+        """The 7-byte GATT Date Time as naive wall-clock time; None when unknown."""
         year = self.uint(2, field)
         month, day, hours, minutes, seconds = self._take(5, field)
         if year == 0 or month == 0 or day == 0:
@@ -147,7 +147,7 @@ def decode_heart_rate(data: bytes) -> HeartRateMeasurement:
     energy = cursor.uint(2, "energy expended") if flags & 0x08 else None
     rr: list[int] = []
     if flags & 0x10:
-        # There can be several RR intervals: uint16 values until the end (§5.3).
+        # There can be several RR intervals: uint16 values until the end.
         if cursor.remaining == 0 or cursor.remaining % 2:
             raise GattDecodeError(
                 "Heart Rate Measurement (0x2A37) announces RR intervals but the remaining "
@@ -174,7 +174,7 @@ def decode_plx_spot_check(data: bytes) -> PlxSpotCheckMeasurement:
     flags = cursor.uint(1, "flags")
     spo2 = cursor.sfloat("SpO2")
     pulse = cursor.sfloat("pulse rate")
-    # Spot-check bit 0 is the timestamp (not "fast" data, which is continuous-only; §5.4 ⚠).
+    # Spot-check bit 0 is the timestamp (not "fast" data, which is continuous-only).
     timestamp = cursor.date_time("timestamp") if flags & 0x01 else None
     status, sensor, pai = _status_fields(cursor, flags & 0x02, flags & 0x04, flags & 0x08)
     cursor.finish()
@@ -223,7 +223,7 @@ def decode_blood_pressure(data: bytes) -> BloodPressureMeasurement:
 def decode_temperature(data: bytes) -> TemperatureMeasurement:
     cursor = _Cursor(data, "Temperature Measurement (0x2A1C)")
     flags = cursor.uint(1, "flags")
-    temperature = cursor.float32("temperature")  # §5.6 ⚠: FLOAT, not SFLOAT
+    temperature = cursor.float32("temperature")  # 32-bit FLOAT, not SFLOAT
     timestamp = cursor.date_time("timestamp") if flags & 0x02 else None
     temperature_type = cursor.uint(1, "temperature type") if flags & 0x04 else None
     cursor.finish()
@@ -233,13 +233,13 @@ def decode_temperature(data: bytes) -> TemperatureMeasurement:
 def decode_weight(data: bytes) -> WeightMeasurement:
     cursor = _Cursor(data, "Weight Measurement (0x2A9D)")
     flags = cursor.uint(1, "flags")
-    weight_raw = cursor.uint(2, "weight")  # §5.7 ⚠: uint16 with fixed resolution
+    weight_raw = cursor.uint(2, "weight")  # uint16 with fixed resolution, not SFLOAT
     timestamp = cursor.date_time("timestamp") if flags & 0x02 else None
     user_id = cursor.uint(1, "user id") if flags & 0x04 else None
     bmi_raw = height_raw = None
     if flags & 0x08:
         if weight_raw == WEIGHT_UNSUCCESSFUL:
-            # §5.7: with an unsuccessful measurement only timestamp and user id may follow.
+            # With an unsuccessful measurement only timestamp and user id may follow.
             raise GattDecodeError(
                 "Weight Measurement (0x2A9D) reports an unsuccessful measurement but also "
                 "BMI and height, which the format forbids.",
@@ -263,7 +263,7 @@ _BASE_UUID_SUFFIX: Final = "-0000-1000-8000-00805f9b34fb"
 
 
 def normalize_uuid(uuid: str) -> str:
-    """The 4-hex-digit short form of a characteristic UUID (§5.1), lower case.
+    """The 4-hex-digit short form of a characteristic UUID, lower case.
 
     Accepts ``2a37``, ``0x2A37`` and the full ``00002a37-0000-1000-8000-00805f9b34fb``.
     """

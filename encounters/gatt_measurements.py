@@ -1,6 +1,6 @@
 """The measurements the GATT decoders in :mod:`encounters.gatt` return.
 
-One frozen dataclass per Bluetooth health characteristic (clinical.md §5.3-5.7), holding
+One frozen dataclass per Bluetooth health characteristic, holding
 every field in the device's own units, with converted properties (mmHg, °C, kg, m) that use
 exact decimal arithmetic.
 """
@@ -21,11 +21,11 @@ from encounters.gatt_status import (
 )
 from encounters.ieee11073 import MderNumber
 
-# clinical.md §5.5 ⚠ and §5.7: conversion factors (exact by definition for the pound).
+# Conversion factors: cuffs may report kPa, scales pounds (exact by definition for the pound).
 MMHG_PER_KPA: Final = Decimal("7.50062")
 KG_PER_LB: Final = Decimal("0.45359237")
 M_PER_IN: Final = Decimal("0.0254")
-# clinical.md §5.7: default resolutions of the Weight Scale profile.
+# Default resolutions of the Bluetooth Weight Scale profile.
 WEIGHT_STEP_KG: Final = Decimal("0.005")
 WEIGHT_STEP_LB: Final = Decimal("0.01")
 HEIGHT_STEP_M: Final = Decimal("0.001")
@@ -38,7 +38,7 @@ _DECIMAL: Final = Context(prec=50)
 
 
 class SensorContact(Enum):
-    """Heart-rate sensor contact, from the 2-bit field ``flags & 0x06`` (clinical.md §5.3)."""
+    """Heart-rate sensor contact, from ``flags & 0x06``: bit 2 supported, bit 1 detected."""
 
     NOT_SUPPORTED = "not_supported"
     NO_CONTACT = "no_contact"
@@ -47,7 +47,7 @@ class SensorContact(Enum):
 
 @dataclass(frozen=True)
 class HeartRateMeasurement:
-    """Heart Rate Measurement 0x2A37 (clinical.md §5.3)."""
+    """Heart Rate Measurement 0x2A37 (Heart Rate service 0x180D)."""
 
     flags: int
     heart_rate_bpm: int
@@ -60,7 +60,7 @@ class HeartRateMeasurement:
 
     @property
     def contact_bits(self) -> int:
-        """The 2-bit contact status exactly as §5.3 defines it: ``flags & 0x06``."""
+        """The 2-bit contact status exactly as the profile defines it: ``flags & 0x06``."""
         return self.flags & 0x06
 
     @property
@@ -80,7 +80,7 @@ class HeartRateMeasurement:
 
 @dataclass(frozen=True)
 class PlxSpotCheckMeasurement:
-    """PLX Spot-check Measurement 0x2A5E (clinical.md §5.4)."""
+    """PLX Spot-check Measurement 0x2A5E (Pulse Oximeter service 0x1822)."""
 
     flags: int
     spo2_pct: MderNumber
@@ -97,7 +97,7 @@ class PlxSpotCheckMeasurement:
 
 @dataclass(frozen=True)
 class PlxContinuousMeasurement:
-    """PLX Continuous Measurement 0x2A5F (clinical.md §5.4); it has no timestamp."""
+    """PLX Continuous Measurement 0x2A5F (Pulse Oximeter service 0x1822); no timestamp."""
 
     flags: int
     spo2_pct: MderNumber
@@ -113,7 +113,7 @@ class PlxContinuousMeasurement:
 
 @dataclass(frozen=True)
 class BloodPressureMeasurement:
-    """Blood Pressure Measurement 0x2A35 (clinical.md §5.5), values in the device's unit."""
+    """Blood Pressure Measurement 0x2A35 (service 0x1810), values in the device's unit."""
 
     flags: int
     systolic: MderNumber
@@ -138,7 +138,7 @@ class BloodPressureMeasurement:
 
 @dataclass(frozen=True)
 class TemperatureMeasurement:
-    """Temperature Measurement 0x2A1C (clinical.md §5.6): a 32-bit FLOAT."""
+    """Temperature Measurement 0x2A1C (Health Thermometer 0x1809): a 32-bit FLOAT."""
 
     flags: int
     temperature: MderNumber
@@ -167,7 +167,7 @@ class TemperatureMeasurement:
 
 @dataclass(frozen=True)
 class WeightMeasurement:
-    """Weight Measurement 0x2A9D (clinical.md §5.7): fixed-resolution unsigned integers."""
+    """Weight Measurement 0x2A9D (Weight Scale 0x181D): fixed-resolution unsigned integers."""
 
     flags: int
     weight_raw: int

@@ -1,7 +1,7 @@
 """Bluetooth characteristic values to readings: :func:`readings_from_gatt`.
 
 Decoding is :mod:`encounters.gatt`; this maps a decoded measurement to readings in the
-stored units (contract.md, "Data channel `readings`"). :func:`encounters.readings.parse_message`
+stored units (docs/api.md, "Data channel `readings`"). :func:`encounters.readings.parse_message`
 calls it for a ``gatt`` message.
 """
 
@@ -43,7 +43,7 @@ def readings_from_gatt(
 
     ``taken_at`` is ``received_at``, unless the device sent a timestamp, its clock is set
     and ``device_utc_offset`` says which zone that wall clock shows. PLX values flagged
-    unusable or not patient data are refused, never stored (clinical.md §5.4 ⚠). One
+    unusable or not patient data are refused, never stored. One
     impossible value refuses the whole message, which is acknowledged as one.
     Raises :class:`gatt.GattDecodeError` for bytes that do not decode and
     :class:`ReadingError` for values that cannot be a patient's.
@@ -171,7 +171,7 @@ def _from_cuff(measurement: gatt.BloodPressureMeasurement, stamp: _Stamp) -> lis
     extra: dict[str, object] = {}
     if measurement.unit != "mm[Hg]":
         extra["device_unit"] = measurement.unit
-    # clinical.md §5.5 ⚠: kPa × 7.50062 before any threshold. 0.1 kPa is 0.75 mmHg, so
+    # kPa × 7.50062 before any threshold (bands are in mmHg). 0.1 kPa is 0.75 mmHg, so
     # 0.1 mmHg loses nothing.
     systolic = _rounded(measurement.to_mmhg(measurement.systolic), "0.1")
     diastolic = _rounded(measurement.to_mmhg(measurement.diastolic), "0.1")
@@ -208,7 +208,7 @@ def _from_scale(measurement: gatt.WeightMeasurement, stamp: _Stamp) -> Reading:
     if measurement.bmi_kg_m2 is not None:
         extra["bmi_kg_m2"] = _rounded(measurement.bmi_kg_m2, "0.1")
         extra["height_m"] = _rounded(measurement.height_m, "0.001")
-    # 0.01 lb is 0.0045 kg, so 0.001 kg keeps it. An unsuccessful weighing (0xFFFF,
-    # clinical.md §5.7) is stored as absent with reason "error", like a special value.
+    # 0.01 lb is 0.0045 kg, so 0.001 kg keeps it. An unsuccessful weighing (0xFFFF)
+    # is stored as absent with reason "error", like a special value.
     weight = _rounded(measurement.weight_kg, "0.001")
     return stamp.reading("weight", weight, None if weight is not None else "error", extra)

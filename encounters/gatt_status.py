@@ -1,7 +1,7 @@
 """Status flags and code tables of the Bluetooth GATT health characteristics.
 
-The bit meanings of the PLX and blood pressure status fields (clinical.md §5.4-5.5)
-and the Temperature Type codes (§5.6), shared by the decoders in :mod:`encounters.gatt`
+The bit meanings of the PLX and blood pressure status fields
+and the Temperature Type codes, shared by the decoders in :mod:`encounters.gatt`
 and the reading mapping in :mod:`encounters.gatt_readings`.
 """
 
@@ -13,7 +13,7 @@ from typing import Final
 
 
 class PlxMeasurementStatus(IntFlag):
-    """PLX Measurement Status bits (clinical.md §5.4); bits 0-4 are reserved."""
+    """PLX Measurement Status bits (uint16); bits 0-4 are reserved."""
 
     MEASUREMENT_ONGOING = 1 << 5
     EARLY_ESTIMATE = 1 << 6
@@ -28,7 +28,7 @@ class PlxMeasurementStatus(IntFlag):
     INVALID = 1 << 15
 
 
-# clinical.md §5.4 ⚠: bits 13-15 mean "not usable", bits 10-11 are not patient data.
+# Bits 13-15 mean "not usable"; bits 10-11 mark demonstration or testing data.
 PLX_UNUSABLE: Final = (
     PlxMeasurementStatus.UNAVAILABLE
     | PlxMeasurementStatus.QUESTIONABLE
@@ -38,7 +38,7 @@ PLX_NOT_PATIENT_DATA: Final = PlxMeasurementStatus.DEMONSTRATION | PlxMeasuremen
 
 
 class PlxSensorStatus(IntFlag):
-    """PLX Device and Sensor Status bits (uint24, clinical.md §5.4)."""
+    """PLX Device and Sensor Status bits (uint24)."""
 
     EXTENDED_DISPLAY_UPDATE = 1 << 0
     EQUIPMENT_MALFUNCTION = 1 << 1
@@ -59,7 +59,7 @@ class PlxSensorStatus(IntFlag):
 
 
 class BpMeasurementStatus(IntFlag):
-    """Blood Pressure Measurement Status bits (uint16, clinical.md §5.5).
+    """Blood Pressure Measurement Status bits (uint16).
 
     Bits 3-4 are one 2-bit pulse-rate range field (0 in range, 1 above, 2 below); as
     flags, 1 and 2 are exactly the two members below, and 3 (reserved) sets both.
@@ -78,7 +78,7 @@ def flag_names(flags: IntFlag) -> tuple[str, ...]:
     return tuple(member.name.lower() for member in type(flags) if member in flags and member.name)
 
 
-# clinical.md §5.6: Temperature Type codes; 0 and 10-255 are reserved.
+# Health Thermometer Temperature Type codes; 0 and 10-255 are reserved.
 TEMPERATURE_SITES: Final[Mapping[int, str]] = {
     1: "armpit",
     2: "body",

@@ -3,9 +3,11 @@
 Bluetooth health devices send measurements as a mantissa and a base-10 exponent.
 We keep that pair exactly (so 36.6 stays 36.6 and 2.0 stays distinct from 2) and
 convert to ``float`` only at the edge. Special words (NaN, NRes, ±INF, reserved)
-are never numbers: they carry the FHIR dataAbsentReason instead (clinical.md §4.6).
+are never numbers: they carry the FHIR dataAbsentReason instead, as the HL7 Personal
+Health Device IG maps them.
 
-Layouts, special words and test vectors: clinical.md §5.2.
+Layouts and special words: docs/clinical.md, "Bluetooth health devices"; test vectors:
+tests/unit/test_ieee11073.py.
 """
 
 from __future__ import annotations
@@ -30,7 +32,7 @@ class Special(Enum):
 
     @property
     def absent_reason(self) -> AbsentReason:
-        # clinical.md §4.6 (HL7 PHD IG): NRes and RFU both map to "error".
+        # HL7 Personal Health Device IG: NRes and RFU both map to "error".
         if self is Special.NAN:
             return "not-a-number"
         if self is Special.POSITIVE_INFINITY:
@@ -40,7 +42,7 @@ class Special(Enum):
         return "error"
 
 
-# clinical.md §5.2: special words are compared on the whole word (the Wireshark
+# Special words are compared on the whole word (the Wireshark
 # approach), before any sign extension, so exponent-0 mantissa 0x800 is NRes, not -2048.
 SFLOAT_SPECIALS: Final[Mapping[int, Special]] = {
     0x07FF: Special.NAN,
@@ -118,7 +120,7 @@ def decode_float(word: int) -> MderNumber:
     special = FLOAT_SPECIALS.get(word)
     if special is not None:
         return MderNumber.of_special(special)
-    # clinical.md §5.2 ⚠: the 24-bit mantissa's sign bit is 0x800000 (not 0x080000).
+    # The 24-bit mantissa's sign bit is 0x800000 (one public library wrongly uses 0x080000).
     return MderNumber(_sign_extend(word & 0xFFFFFF, 24), _sign_extend(word >> 24, 8))
 
 

@@ -24,7 +24,7 @@ SOURCES: Final[tuple[Source, ...]] = get_args(Source)
 TIME_SOURCES: Final[tuple[TimeSource, ...]] = get_args(TimeSource)
 ABSENT_REASONS: Final[tuple[AbsentReason, ...]] = get_args(AbsentReason)
 
-# contract.md: the one stored unit per kind (UCUM).
+# The one stored unit per kind (UCUM), part of the API (docs/api.md).
 UNITS: Final[Mapping[Kind, str]] = {
     "spo2": "%",
     "heart_rate": "/min",
@@ -33,7 +33,7 @@ UNITS: Final[Mapping[Kind, str]] = {
     "temperature": "Cel",
     "weight": "kg",
 }
-# clinical.md §4.6: Observation.code codings. US Core pulse oximetry needs both SpO2
+# FHIR Observation.code codings (LOINC). US Core pulse oximetry needs both SpO2
 # codes; the BP panel has no value of its own, only the components below.
 LOINC: Final[Mapping[Kind, tuple[str, ...]]] = {
     "spo2": ("2708-6", "59408-5"),
@@ -52,7 +52,7 @@ BP_COMPONENT_LOINC: Final[Mapping[str, str]] = {
 # Physical plausibility (inclusive), not clinical bands: a value outside is a device or
 # typing error and is refused. Wide on purpose: in the last days of life real values go
 # far below hospital norms (SpO2 in the 50s, systolic in the 50s, pulse in the 20s, long
-# apnoeic pauses), and clinical.md §3.3 asks for individual targets, not refusals.
+# apnoeic pauses), and such patients need individual targets, not refusals.
 PLAUSIBLE: Final[Mapping[str, tuple[float, float]]] = {
     # 100 % is the ceiling. Oximeters show values below their 70-100 % accuracy range
     # (ISO 80601-2-61), and a dying patient's 40-60 % is real.
@@ -76,7 +76,7 @@ class ReadingDetails(TypedDict, total=False):
     """What a device said beside the value; every key is optional."""
 
     device_type: str  # heart_rate_sensor, pulse_oximeter, blood_pressure_cuff, thermometer,
-    # weight_scale: clinical.md §5.8 asks to keep the method on each observation
+    # weight_scale (a strap's heart rate and an oximeter's pulse are different measurements)
     device_time: str  # the device's clock: naive ISO wall-clock time, zone unknown
     device_unit: str  # the unit sent before conversion: kPa, [degF] or [lb_av]
     contact: str  # heart-rate strap: not_supported, no_contact or detected
@@ -86,7 +86,7 @@ class ReadingDetails(TypedDict, total=False):
     mean_arterial_pressure_mmhg: float
     measurement_status: tuple[str, ...]  # slugs of the status bits set
     sensor_status: tuple[str, ...]
-    body_site: str  # thermometer site, clinical.md §5.6
+    body_site: str  # thermometer site (Temperature Type code)
     user_id: int
     bmi_kg_m2: float
     height_m: float

@@ -1,6 +1,6 @@
 """Device readings: one data-channel message in, validated readings out.
 
-Message shapes, kinds, units and nack codes: contract.md, "Data channel `readings`".
+Message shapes, kinds, units and nack codes: docs/api.md, "Data channel `readings`".
 A message is a reading the client decoded (``kind``, ``value``, ``unit``) or a
 Bluetooth characteristic value (``gatt``, ``data``) decoded by :func:`readings_from_gatt`.
 One Bluetooth value can give several readings (an oximeter's or a cuff's pulse becomes
@@ -8,7 +8,7 @@ a ``heart_rate`` reading); they share the message's id, so a store keys on (id, 
 
 Readings keep one unit per kind (mm[Hg], Cel, kg). A special value (NaN, NRes, ±INF)
 or an unsuccessful weighing is kept as absent with its FHIR dataAbsentReason, never
-as a number (clinical.md §4.6). Every refusal is a :class:`ReadingError` whose
+as a number. Every refusal is a :class:`ReadingError` whose
 ``code`` the server sends back as the nack code.
 """
 
@@ -280,7 +280,7 @@ def _detail(kind: object, item: object, key: str) -> object:
 
 
 def reading_to_dict(reading: Reading) -> dict[str, object]:
-    """The stored and broadcast shape (contract.md); :func:`parse_message` reads it back."""
+    """The stored and broadcast shape (docs/api.md); :func:`parse_message` reads it back."""
     value: object = reading.value
     if reading.kind == "blood_pressure" and reading.value is not None:
         value = {"systolic": reading.value, "diastolic": reading.value2}

@@ -1,6 +1,6 @@
 """Teach-back answers of a crisis rehearsal and how comprehension is scored.
 
-clinical.md §2.3: each key point is scored 2 = correct and complete, 1 = partly
+Each key point is scored 2 = correct and complete, 1 = partly
 correct, 0 = incorrect or omitted (a common local rubric; there is no single
 standard scale). Mastery is declared only when every safety-critical point is
 fully correct, whatever the percentage. The number of teach-back cycles per
@@ -15,7 +15,7 @@ from types import MappingProxyType
 
 from encounters.errors import ValidationError
 
-# clinical.md §2.3: 2 correct, 1 partly, 0 not yet.
+# The rubric: 2 correct, 1 partly, 0 not yet.
 TEACH_BACK_POINTS: Mapping[str, int] = MappingProxyType({"correct": 2, "partly": 1, "not_yet": 0})
 MAX_POINTS_PER_ITEM = 2
 TEACH_BACK_MAX_ITEMS = 50

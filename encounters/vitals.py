@@ -1,10 +1,10 @@
 """Vital-sign rules: per-patient bands and the NEWS2 score.
 
 Bands are the care team's limits for one patient; :data:`DEFAULT_HOME_BANDS` are the
-generic home bands of clinical.md §3.3, used only until the team sets its own. NEWS2
-follows the RCP 2017 chart exactly (clinical.md §3.1-3.2); it was validated in hospital,
-not at home, so callers show it with its sub-scores and never let it override the
-patient's ceiling of care (§3.3). NEWS2 © Royal College of Physicians, used unaltered.
+generic home bands (a convention, not a standard), used only until the team sets its own.
+NEWS2 follows the RCP 2017 chart exactly; it was validated in hospital, not at home, so
+callers show it with its sub-scores and never let it override the patient's ceiling of
+care. NEWS2 © Royal College of Physicians, used unaltered.
 """
 
 from __future__ import annotations
@@ -43,7 +43,7 @@ class Band:
             )
 
 
-# clinical.md §3.3, generic home bands [K, not a standard]: SpO2 < 90 %; RR > 24 or
+# Generic home bands, a common convention and not a standard: SpO2 < 90 %; RR > 24 or
 # < 10 /min; HR > 120 or < 50 /min; SBP < 90 mmHg; temperature >= 38.0 °C.
 DEFAULT_HOME_BANDS: Final[Mapping[str, Band]] = {
     "spo2": Band("spo2", "%", low=90.0),
@@ -173,7 +173,7 @@ class News2Observations:
     consciousness: Consciousness
     temperature_cel: float
     # Scale 2 only for confirmed hypercapnic respiratory failure with a prescribed
-    # 88-92 % target, decided and recorded by a clinician (clinical.md §3.1 ⚠).
+    # 88-92 % target, decided and recorded by a clinician; everyone else is on Scale 1.
     spo2_scale: Literal[1, 2] = 1
 
 
@@ -205,7 +205,7 @@ class News2Score:
 
     @property
     def risk(self) -> News2Risk:
-        # clinical.md §3.2: >= 7 high; 5-6 medium; otherwise a single 3 is low-medium.
+        # RCP 2017: >= 7 high; 5-6 medium; otherwise a single 3 is low-medium.
         if self.total >= 7:
             return News2Risk.HIGH
         if self.total >= 5:
@@ -233,7 +233,7 @@ def _charted(value: float, name: str, places: int = 0) -> Decimal:
 
 def score_respiratory_rate(rate_per_min: float) -> int:
     rate = _charted(rate_per_min, "respiratory_rate_per_min")
-    # §3.1 ⚠: 9-11 scores 1 and 21-24 scores 2; no 2 below and no 1 above.
+    # Easy to get wrong: 9-11 scores 1 and 21-24 scores 2; no 2 below and no 1 above.
     if rate <= 8:
         return 3
     if rate <= 11:
@@ -264,7 +264,7 @@ def score_spo2(spo2_pct: float, *, on_oxygen: bool, scale: Literal[1, 2] = 1) ->
     if spo2 <= 87:
         return 1
     if spo2 <= 92 or not on_oxygen:
-        return 0  # §3.1 ⚠: on air, 93 % and above scores 0 on Scale 2
+        return 0  # on air, 93 % and above scores 0 on Scale 2
     if spo2 <= 94:
         return 1
     return 2 if spo2 <= 96 else 3  # over-oxygenation on oxygen
@@ -299,7 +299,7 @@ def score_pulse(pulse_per_min: float) -> int:
 
 
 def score_consciousness(level: Consciousness) -> int:
-    return 0 if level is Consciousness.ALERT else 3  # §3.1 ⚠: new confusion is 3, not 1
+    return 0 if level is Consciousness.ALERT else 3  # new confusion is 3, not 1
 
 
 def score_temperature(temperature_cel: float) -> int:
@@ -310,11 +310,11 @@ def score_temperature(temperature_cel: float) -> int:
         return 1
     if temperature <= Decimal("38.0"):
         return 0
-    return 1 if temperature <= Decimal("39.0") else 2  # §3.1 ⚠: high never scores 3
+    return 1 if temperature <= Decimal("39.0") else 2  # high never scores 3
 
 
 def score_news2(observations: News2Observations) -> News2Score:
-    """NEWS2 sub-scores, total (0-20) and risk band, per clinical.md §3.1-3.2."""
+    """NEWS2 sub-scores, total (0-20) and risk band, per the RCP 2017 chart."""
     return News2Score(
         respiratory_rate=score_respiratory_rate(observations.respiratory_rate_per_min),
         spo2=score_spo2(

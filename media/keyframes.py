@@ -1,7 +1,7 @@
 """Keyframes without decoding: spotting one in an RTP payload, and asking for one sparingly.
 
 A subscriber that starts on a delta frame holds no reference picture; libvpx even decodes
-some such frames without an error, into garbage (docs/media.md §2.3), so the relay starts
+some such frames without an error, into garbage, so the relay starts
 every video subscriber on a keyframe and asks the publisher for one when someone joins.
 """
 

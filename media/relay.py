@@ -7,7 +7,7 @@ A ``Peer`` tells its room's relay what it publishes (``publish``, with the recei
 - ``media.forwarding.ForwardingRelay`` (the hub's default) forwards RTP packets without
   decoding or encoding them.
 - ``TranscodingRelay`` decodes every published frame and lets every subscriber's sender
-  re-encode it (about 10-15 % of a core per subscribed 640x480 VP8 stream, docs/media.md §3);
+  re-encode it (about 10-15 % of a core per subscribed 640x480 VP8 stream);
   kept for comparison (bench/relay.py) and as a fallback.
 """
 
@@ -89,7 +89,7 @@ class TranscodingRelay:
 
     ``buffered=False`` keeps only the newest frame per consumer: a slow subscriber drops
     frames instead of queueing them without bound (with the default, latency grew by seconds
-    within 30 s under overload, docs/media.md §3.2). Every published track is drained by a
+    within 30 s under overload in bench/relay.py). Every published track is drained by a
     sink even without subscribers: aiortc decodes into an unbounded queue that would
     otherwise fill memory; the sink counts frames and serves snapshots.
     """

@@ -1,10 +1,10 @@
 """Who may do what to which record: one table of roles, one object check.
 
-Function level (reliability.md R11): ``PERMISSIONS`` says which roles may attempt an
-action at all. Object level (R10): clinicians and coordinators reach only patients of a
+Function level: ``PERMISSIONS`` says which roles may attempt an
+action at all. Object level: clinicians and coordinators reach only patients of a
 care team they are on; schedulers and admins reach every patient's booking details but no
 clinical content; a family session reaches its own encounter only. A record the caller may
-not see answers 404, exactly like one that does not exist (reliability.md A1).
+not see answers 404, exactly like one that does not exist, so nobody can probe ids.
 """
 
 from __future__ import annotations

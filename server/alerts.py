@@ -278,7 +278,8 @@ async def detect_after_readings(
     drill_id: int | None = None,
 ) -> list[Alert]:
     """A vital sign out of the patient's band joins the queue and climbs the ladder like any
-    other alert; monitoring switched off in the care plan raises nothing (clinical.md §3.3)."""
+    other alert; monitoring switched off in the care plan (where it is not within the goals of
+    care) raises nothing."""
     if not samples:
         return []
     plan = await current_plan(s, patient_id)

@@ -91,7 +91,7 @@ async def request_context(request: web.Request, handler: Handler) -> web.StreamR
         raise
     finally:
         resource = request.match_info.route.resource
-        # The route template, not the path: a family path holds its join token (R6).
+        # The route template, not the path: a family path holds its join token.
         route = resource.canonical if resource is not None else "-"
         access_log.info(
             "%s %s %s %.1fms", request.method, route, status, (time.perf_counter() - started) * 1000
@@ -106,13 +106,13 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
     headers.setdefault("Content-Security-Policy", CSP)
     headers.setdefault("X-Content-Type-Options", "nosniff")
     headers.setdefault("X-Frame-Options", "DENY")
-    # Join links carry their token in the path: never leak it in a Referer (R6).
+    # Join links carry their token in the path: never leak it in a Referer.
     headers.setdefault("Referrer-Policy", "no-referrer")
     headers.setdefault(
         "Permissions-Policy", "camera=(self), microphone=(self), bluetooth=(self), geolocation=()"
     )
     if not request.path.startswith("/static/"):
-        # Patient data must not stay in shared or browser caches (R26).
+        # Patient data must not stay in shared or browser caches.
         headers.setdefault("Cache-Control", "no-store")
     if request.app[SERVICES].settings.is_https:
         headers.setdefault("Strict-Transport-Security", "max-age=31536000")

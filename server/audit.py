@@ -1,6 +1,7 @@
 """The audit log: who read or changed which record, from where, with what outcome.
 
-Rows carry ids and actions only, never clinical values or free text (reliability.md R22).
+Rows carry ids and actions only, never clinical values or free text: the trail must not
+become a second copy of the record.
 Reads and changes are recorded in the same transaction as the work they describe, so an
 audited change can't commit without its row; refusals are recorded in a transaction of
 their own, since the work they refused is rolled back.

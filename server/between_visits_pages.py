@@ -131,7 +131,7 @@ async def care_plan_page(request: web.Request) -> web.StreamResponse:
             "routes": [r.value for r in Route],
             "given_by": [g.value for g in GivenBy],
             "contact_kinds": [k.value for k in ContactKind],
-            # Thresholds can be set for the diary's items and ESAS-r's (clinical.md §1.1).
+            # Thresholds can be set for the diary's items and ESAS-r's, per symptom and per patient.
             "symptoms": sorted({i.item_id for i in DIARY_ITEMS} | set(ESAS_ITEM_IDS)),
         },
     )

@@ -9,7 +9,7 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-# 32 random bytes = 256 bits, well over the 128 bits reliability.md R1 asks of a link token.
+# 32 random bytes = 256 bits, well over the 128 bits OWASP ASVS asks of a session token.
 TOKEN_BYTES = 32
 
 _hasher = PasswordHasher()

@@ -48,7 +48,7 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers run beside the writer; synchronous=FULL makes an acknowledged write
-    # survive a power cut or kill -9 (reliability.md R24); foreign keys are off by default
+    # survive a power cut or kill -9; foreign keys are off by default
     # in SQLite; busy_timeout waits for the writer instead of failing at once.
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
@@ -71,7 +71,7 @@ def create_engine(url: str) -> AsyncEngine:
             max_overflow=10,
             pool_pre_ping=True,
             pool_timeout=5,
-            # A dead server must give a 503 within seconds, not a hang (reliability.md R27).
+            # A dead database server must give a 503 within seconds, not a hang.
             connect_args={"timeout": 5, "command_timeout": 30},
         )
     return engine

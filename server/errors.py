@@ -41,7 +41,7 @@ class ApiError(Exception):
 
 
 def not_found(what: str = "That record") -> ApiError:
-    # Denied and nonexistent look the same (reliability.md A1), so nobody can probe ids.
+    # Denied and nonexistent look the same, so nobody can probe which ids exist.
     return ApiError(404, "not_found", f"{what} was not found.")
 
 

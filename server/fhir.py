@@ -1,12 +1,12 @@
 """A visit as a FHIR R4 (4.0.1) ``transaction`` Bundle: a pure mapping, no database, no I/O.
 
-clinical.md §4: Encounter.class is one Coding (VR); Consent has ``policyRule`` (ppc-1) and
+In R4, Encounter.class is one Coding (VR); Consent has ``policyRule`` (ppc-1) and
 ``patient`` (ppc-2..5); instrument totals are ``survey`` Observations derived from their
 QuestionnaireResponse; vital signs keep their stored LOINC codes and UCUM units, the BP panel
 has components only, and a device's special value becomes ``dataAbsentReason``. fullUrls are
 uuid5 of what each entry stands for (same visit, same Bundle), and each entry is a conditional
-create on its Hearth identifier. No shipped instrument has a LOINC code that clinical.md names
-for that very instrument (72514-3 is the pain NRS, not ESAS-r pain): Hearth codes are used.
+create on its Hearth identifier. No shipped instrument has a LOINC code for that very
+instrument (72514-3 is the pain NRS, not ESAS-r pain): Hearth codes are used.
 """
 
 from __future__ import annotations
@@ -247,7 +247,7 @@ def _response(
     b: _Builder, encounter_url: str, step: Mapping[str, Any], instrument: Instrument, given: Any
 ) -> JsonDict:
     answered_by = str(step["answers"].get("answered_by", ""))
-    # clinical.md §1.1: who answered is QuestionnaireResponse.source (patient or proxy).
+    # Who answered (patient or proxy, the ESAS-r form's "completed by") is the source.
     sources = {"patient": b.patient, "caregiver_assisted": b.patient}
     family = set(b.participants)  # "family" names a RelatedPerson only if one was on the call
     sources.update(clinician=b.practitioner, family=family.pop() if len(family) == 1 else "")
@@ -320,7 +320,7 @@ def _vital(b: _Builder, encounter_url: str, reading: Mapping[str, Any]) -> JsonD
     codes = [str(code) for code in reading["loinc"]]
     time_source = str(reading.get("time_source") or "received")
     resource: JsonDict = {
-        # clinical.md §4.6: say whether effectiveDateTime is the device's clock or receipt.
+        # A reader must know whether effectiveDateTime is the device's clock or the receipt time.
         "extension": [{"url": f"{HEARTH_SD}/time-source", "valueCode": time_source}],
         "status": "final",
         "category": [_cc(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")],
@@ -341,7 +341,7 @@ def _vital(b: _Builder, encounter_url: str, reading: Mapping[str, Any]) -> JsonD
         else:
             resource["valueQuantity"] = _quantity(value, unit)
         return resource
-    # The panel has no value of its own (clinical.md §4.6): each part is a component.
+    # The BP panel (LOINC 85354-9) has no value of its own: each part is a component.
     values, parts = dict(value) if isinstance(value, Mapping) else {}, list(BP_COMPONENTS)
     mean = (reading.get("details") or {}).get("mean_arterial_pressure_mmhg")
     if mean is not None:

@@ -48,5 +48,5 @@ def configure_logging(level: int = logging.INFO) -> None:
     root.setLevel(level)
     protect_logs()
     # aiohttp's access log prints the full path, and a family path carries the join token
-    # (reliability.md R6): Hearth writes its own access line without it.
+    # that must never reach a log: Hearth writes its own access line without it.
     logging.getLogger("aiohttp.access").setLevel(logging.WARNING)

@@ -22,7 +22,8 @@ class Limit:
 LOGIN_PER_ACCOUNT = Limit(5, dt.timedelta(minutes=15))
 # Per address: higher, since a clinic's staff may share one NAT address.
 LOGIN_PER_ADDRESS = Limit(20, dt.timedelta(minutes=15))
-# Link guessing: reliability.md R5 asks for 429 after at most 10 failures per minute per IP.
+# Link guessing: 429 after 10 failed tokens a minute from one address; a valid link used from
+# any other address still works, so a guesser cannot lock a family out.
 LINK_PER_ADDRESS = Limit(10, dt.timedelta(minutes=1))
 
 MAX_KEYS = 100_000

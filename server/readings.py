@@ -28,7 +28,7 @@ from server.drill_models import drill_of
 from server.models import Encounter
 from server.models import Reading as ReadingRow
 
-MAX_MESSAGE_BYTES = 4096  # contract.md: a message over 4 KiB is refused
+MAX_MESSAGE_BYTES = 4096  # a message over 4 KiB is nacked unread (docs/api.md)
 # Readings taken a little before the booked start (the family joined early) still belong to
 # the visit; anything earlier is refused as not of this visit.
 EARLY_MARGIN = dt.timedelta(hours=1)

@@ -138,7 +138,8 @@ class SessionStore:
         self, s: AsyncSession, session_hash: str, *, now: dt.datetime, active: bool
     ) -> bool:
         """Whether a session still stands. ``active`` (a live call) counts as activity: a
-        clinician in a long visit is not logged off for not clicking (clinical.md §6.1)."""
+        clinician in a long visit is not logged off for not clicking: automatic logoff is for idle
+        screens, and ending a live visit would cut off a patient."""
         row = await s.get(SessionRow, session_hash)
         if row is None:
             return False

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field
 
-# reliability.md R17: about 50 messages a second with bursts of 100 is far above what a
+# About 50 messages a second with bursts of 100 is far above what a
 # visit page sends (a few a second at most), and far below what could slow other visits.
 RATE_PER_S = 50.0
 BURST = 100

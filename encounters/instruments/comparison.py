@@ -1,6 +1,6 @@
 """Comparing this visit's item scores with the last visit's and the patient's thresholds.
 
-clinical.md §1.1: cut points are "commonly" >= 4 moderate-or-worse and >= 7
+For ESAS-r, cut points are "commonly" >= 4 moderate-or-worse and >= 7
 severe, but evidence differs by symptom (pain: 5 and 7, Oldenmenger 2013) and
 programmes set personal goals, so thresholds are per item and per patient; the
 instrument file only supplies the defaults.
@@ -22,7 +22,7 @@ NOTABLE_CHANGE_POINTS = 2
 
 
 class Severity(StrEnum):
-    """Common bands in practice (clinical.md §1.1): 0 none, then mild, moderate, severe."""
+    """Common bands in practice: 0 none, then mild, moderate, severe."""
 
     NONE = "none"
     MILD = "mild"

@@ -1,8 +1,8 @@
 """Loading instrument data files: the shipped ones, and any an organisation adds.
 
-Instruments that need a licence (ZBI, CAM, PPSv2, IPOS; clinical.md "What Hearth
-ships" and §1.8) are not shipped. An organisation that holds the licence writes
-them in the same format and passes its directory to :func:`load_instruments`.
+Instruments that need a licence or permission for electronic use (ZBI, CAM, PPSv2,
+IPOS; docs/clinical.md, "Licences") are not shipped. An organisation that holds the
+licence writes them in the same format and passes its directory to :func:`load_instruments`.
 """
 
 from __future__ import annotations
@@ -80,7 +80,7 @@ def load_instruments(extra_dir: Path | None = None) -> Mapping[str, Instrument]:
     """The shipped instruments plus every ``*.toml`` in ``extra_dir``, by id.
 
     An extra file may not reuse a shipped id: replacing ESAS-r would modify a
-    form its authors do not allow to be modified (clinical.md §1.1).
+    form its authors do not allow to be modified.
     """
     found = dict(load_builtin_instruments())
     if extra_dir is not None:

@@ -1,9 +1,9 @@
 """Mock crisis drills: scenario files and the loader that reads them (GitHub issue 9).
 
 Each scenario is one TOML file in this package: pain crisis, terminal breathlessness,
-catastrophic bleed, seizure, terminal agitation and expected death at home (clinical.md
-§2.1). A coordinator adds more from a directory with :func:`load_scenarios`. Scoring a drill
-that has been run lives in :mod:`encounters.drills`.
+catastrophic bleed, seizure, terminal agitation and expected death at home. A coordinator
+adds more from a directory with :func:`load_scenarios`. Scoring a drill that has been run
+lives in :mod:`encounters.drills`.
 """
 
 from encounters.scenarios.loader import (

@@ -88,7 +88,7 @@ class FamilyStep:
 
 @dataclass(frozen=True)
 class TeachBackQuestion:
-    """A key point the family explains back afterwards (clinical.md §2.3)."""
+    """A key point the family explains back afterwards, in their own words (teach-back)."""
 
     item: str
     safety_critical: bool = False

@@ -53,7 +53,7 @@ class KindFields:
         return self.required | self.optional
 
 
-# The least each step accepts is in contract.md (POST /api/encounters/{id}/events).
+# The least each step accepts (POST /api/encounters/{id}/events; listed in docs/api.md).
 KIND_FIELDS: Mapping[StepKind, KindFields] = MappingProxyType(
     {
         StepKind.IDENTITY: KindFields(

@@ -48,7 +48,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
         query = query.where(AuditEvent.id < int(cursor))
     async with services(request).db.begin() as s:
         rows = (await s.scalars(query)).all()
-        # Reading the audit log is itself audited (clinical.md §6.3).
+        # Reading the audit log is itself audited: who looked at the trail is part of the trail.
         await audit.record(s, request, who, "read", "audit_log", None, patient_id=patient_id)
     page, more = rows[:PAGE_SIZE], len(rows) > PAGE_SIZE
     return respond(

@@ -393,7 +393,7 @@ async def revoke_link(request: web.Request) -> web.StreamResponse:
             patient_id=e.patient_id,
             encounter_id=e.id,
         )
-    # Anyone in the visit on this link leaves it now, not at their next request (R4).
+    # Anyone in the visit on this link leaves it now, not at their next request.
     await request.app[REALTIME].namespace.expel(
         lambda caller: caller.link_id == link_id, "This link was cancelled by the care team."
     )

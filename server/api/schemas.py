@@ -1,4 +1,4 @@
-"""Request and response shapes. Unknown fields are refused (no mass assignment, R12)."""
+"""Request and response shapes. Unknown fields are refused (no mass assignment)."""
 
 from __future__ import annotations
 

@@ -106,7 +106,7 @@ async def update_user(request: web.Request) -> web.StreamResponse:
             if value is not None:
                 setattr(user, name, value)
         if body.active is False or "role" in changes:
-            # Disabling an account or changing its role ends its sessions at once (R8).
+            # Disabling an account or changing its role ends its sessions at once, not at expiry.
             await svc.sessions.end_for_user(s, user.id)
         await audit.record(
             s, request, who, "update", "user", user.id, detail=",".join(sorted(changes))

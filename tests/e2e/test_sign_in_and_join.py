@@ -75,7 +75,7 @@ async def test_a_family_member_joins_from_their_link_on_a_phone(live_server, new
     await page.click("button[type=submit]")
     await page.wait_for_url("**/family")
     await expect(page.locator("#lobby-title")).to_have_text("Hello, Ben")
-    # The token is gone from the address bar and from history (reliability.md R6).
+    # The token is gone from the address bar and from history: a shared device keeps no link.
     assert live_server.world.tokens["a"] not in page.url
     width = await page.evaluate("document.documentElement.scrollWidth")
     assert width <= 390

@@ -33,7 +33,7 @@ COLOUR_TOLERANCE = 60
 
 @pytest.fixture(autouse=True)
 def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    # aioice skips 127.0.0.1; a hermetic runner may have no other interface (testing.md §4.1).
+    # aioice skips 127.0.0.1, and a hermetic runner may have no other interface.
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])
 
 

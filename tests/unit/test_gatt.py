@@ -1,4 +1,4 @@
-"""GATT decoders: every test vector of clinical.md §5.3-5.7, edge cases, and fuzzing."""
+"""GATT decoders: known byte strings per characteristic, edge cases, and fuzzing."""
 
 from collections.abc import Callable
 from datetime import datetime
@@ -36,7 +36,7 @@ def hx(text: str) -> bytes:
     return bytes.fromhex(text)
 
 
-# Heart Rate Measurement 0x2A37 (§5.3) -------------------------------------------------
+# Heart Rate Measurement 0x2A37 --------------------------------------------------------
 
 
 def test_heart_rate_vector_uint8_without_contact_feature() -> None:
@@ -112,7 +112,7 @@ def test_heart_rate_refuses_truncated_or_trailing_bytes(data: str) -> None:
     assert "0x2A37" in caught.value.message
 
 
-# Pulse oximeter 0x2A5E and 0x2A5F (§5.4) -----------------------------------------------
+# Pulse oximeter 0x2A5E and 0x2A5F ------------------------------------------------------
 
 
 def test_plx_spot_check_vector() -> None:
@@ -178,7 +178,7 @@ def test_plx_status_names_list_defined_bits_only() -> None:
     assert flag_names(status) == ("from_storage",)
 
 
-# Blood pressure 0x2A35 (§5.5) ----------------------------------------------------------
+# Blood pressure 0x2A35 -----------------------------------------------------------------
 
 
 def test_blood_pressure_vector_with_pulse() -> None:
@@ -240,7 +240,7 @@ def test_blood_pressure_refuses_truncated_or_trailing_bytes(data: str) -> None:
         decode_blood_pressure(hx(data))
 
 
-# Thermometer 0x2A1C (§5.6) -------------------------------------------------------------
+# Thermometer 0x2A1C --------------------------------------------------------------------
 
 
 def test_temperature_vector_celsius() -> None:
@@ -274,7 +274,7 @@ def test_temperature_special_value_has_no_celsius() -> None:
     assert measurement.celsius is None
 
 
-# Weight scale 0x2A9D (§5.7) ------------------------------------------------------------
+# Weight scale 0x2A9D -------------------------------------------------------------------
 
 
 def test_weight_vector_si_is_uint16_times_0_005_kg() -> None:
@@ -310,7 +310,7 @@ def test_weight_reads_bmi_and_height_at_default_resolutions() -> None:
     assert imperial.height_m == Decimal("70.0") * Decimal("0.0254")
 
 
-# Date Time (§5.1) and dispatch ----------------------------------------------------------
+# Date Time and dispatch -----------------------------------------------------------------
 
 
 @pytest.mark.parametrize(

@@ -1,4 +1,4 @@
-"""SFLOAT and FLOAT decoding: every test vector of clinical.md §5.2, specials, properties."""
+"""SFLOAT and FLOAT decoding: the HL7 PHD IG test vectors, special values, properties."""
 
 from decimal import Decimal
 

@@ -1,4 +1,4 @@
-"""Per-patient bands and NEWS2 (clinical.md §3.1-3.3), edge by edge."""
+"""Per-patient bands and NEWS2 (the RCP 2017 chart), edge by edge."""
 
 import math
 from datetime import UTC, datetime
@@ -142,7 +142,7 @@ def test_evaluate_reading_refuses_a_band_in_another_unit() -> None:
     assert caught.value.code == "unit_mismatch"
 
 
-# NEWS2 sub-scores: every edge of clinical.md §3.1, including the "easy to get wrong" list --
+# NEWS2 sub-scores: every edge of the RCP chart, including the asymmetric ones --
 
 
 @pytest.mark.parametrize(

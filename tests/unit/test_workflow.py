@@ -383,7 +383,7 @@ def test_assessment_scores_every_instrument_used() -> None:
     assert step.answers["borg"] == {"score": "0.5"}
 
 
-# --- crisis rehearsal: teach-back (clinical.md §2.3) ---------------------------------------
+# --- crisis rehearsal: teach-back, 2 / 1 / 0 a point ---------------------------------------
 
 
 def teach_back(*results: tuple[str, bool], attempts: int | None = None) -> dict[str, object]:

@@ -219,7 +219,7 @@ def upgrade() -> None:
     _make_audit_append_only()
 
 
-# The audit log is append-only (reliability.md R23): the database itself refuses to change
+# The audit log is append-only: the database itself refuses to change
 # or delete a row, whoever asks, so a bug or a stolen app credential cannot rewrite history.
 _SQLITE_TRIGGERS = [
     """CREATE TRIGGER audit_events_no_update BEFORE UPDATE ON audit_events

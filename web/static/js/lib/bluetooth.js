@@ -1,6 +1,7 @@
 // Web Bluetooth for the standard health devices: the raw characteristic value goes to the
 // server as base64, which decodes it (encounters/gatt.py). Chrome on Android, Windows, macOS
-// and ChromeOS have Web Bluetooth; Safari, iOS and Firefox do not (clinical.md §5.9).
+// and ChromeOS have Web Bluetooth; Safari, iOS and Firefox do not
+// (every iOS browser is WebKit), so those families type their readings.
 
 export const DEVICES = {
   pulse_oximeter: { service: 0x1822, characteristics: [0x2a5f, 0x2a5e] },

@@ -77,7 +77,8 @@ form.addEventListener("submit", async (event) => {
     sessionStorage.setItem("hearth.deviceCheck", "done");
     if (stopMeter) stopMeter();
     if (stream) for (const track of stream.getTracks()) track.stop();
-    // The token leaves the address bar and the history once it has been exchanged (R6).
+    // The token leaves the address bar and the history once it has been exchanged,
+    // so a shared or borrowed device does not keep a working link.
     window.location.replace("/family");
   } catch (err) {
     const text = err instanceof ApiFailure && err.status !== 0 ? err.message : strings.offline;

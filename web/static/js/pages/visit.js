@@ -14,7 +14,7 @@ const page = readJson("page-data");
 const strings = readJson("strings");
 const tiles = new Tiles(byId("remote"), strings);
 const charts = new Charts(byId("charts"), strings, page.bands);
-// Counting breaths on video (clinical.md §5.8): a tap per breath for 30 s, doubled.
+// Counting breaths on video (few home devices measure it): a tap per breath for 30 s, doubled.
 const BREATH_WINDOW_S = 30;
 const banner = byId("connection");
 let socket = null;
