@@ -28,9 +28,9 @@ import aiohttp
 import socketio
 from harness import PASSWORD, SECRET, hearth_server, local_base, migrate, seed_team
 
-from server.db import Database
-from server.diary import issue_diary_link
-from server.settings import Settings
+from server.core.settings import Settings
+from server.services.diary import issue_diary_link
+from server.store.db import Database
 
 ROUNDS = ((5, "moderate"), (9, "high"))
 

@@ -15,9 +15,9 @@ from pathlib import Path
 import aiohttp
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server.crypto import hash_password
-from server.migrate import upgrade
-from server.models import CareTeam, CareTeamMember, Patient, User
+from server.core.crypto import hash_password
+from server.store.migrate import upgrade
+from server.store.models import CareTeam, CareTeamMember, Patient, User
 
 PASSWORD = "bench password for hearth"
 SECRET = "bench-secret-key"

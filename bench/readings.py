@@ -31,10 +31,10 @@ import socketio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from harness import PASSWORD, SECRET, hearth_server, local_base, migrate, seed_team
 
-from server.db import Database
-from server.links import issue_link
-from server.models import Encounter
-from server.settings import Settings
+from server.core.settings import Settings
+from server.services.links import issue_link
+from server.store.db import Database
+from server.store.models import Encounter
 
 aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: ["127.0.0.1"]
 
@@ -170,7 +170,7 @@ async def throughput(visits: list[Visit], seconds: float) -> float:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(visit.window.acquire(), 5)
             visit.send(70)
-            # Stay under the per-participant limit (server/realtime.py READINGS_PER_S), which
+            # Stay under the per-participant limit (server/realtime/wiring.py READINGS_PER_S), which
             # would otherwise answer with rate_limited nacks instead of storing.
             await asyncio.sleep(0.1)
 
@@ -200,8 +200,8 @@ async def latency(visits: list[Visit], seconds: float) -> list[float]:
 async def store_rate(url: str, encounter_id: int, seconds: float, workers: int = 8) -> float:
     """Readings validated and committed per second by the storing service alone, no network:
     the ceiling the data channel path works under."""
-    from server.clock import SystemClock
-    from server.readings import Enterer, accept_message
+    from server.core.clock import SystemClock
+    from server.services.readings import Enterer, accept_message
 
     db = Database(url)
     stop = time.perf_counter() + seconds

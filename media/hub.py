@@ -199,7 +199,7 @@ class MediaHub:
 
     def totals(self) -> dict[str, int]:
         """Every count of every peer connection since start (the live ones and those closed):
-        only ever grows, so it can be exported as counters (server/metrics.py)."""
+        only ever grows, so it can be exported as counters (server/app/metrics.py)."""
         total = Counters()
         total.absorb(self._retired)
         for room in self._rooms.values():

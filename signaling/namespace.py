@@ -32,7 +32,7 @@ from signaling.server_side import ServerSide, staff_room
 logger = logging.getLogger(__name__)
 
 # An SDP with complete ICE candidates is under 16 KiB; engine.io drops the connection for
-# anything over 64 KiB (server/realtime.py), this refuses politely before that.
+# anything over 64 KiB (server/realtime/wiring.py), this refuses politely before that.
 MAX_MESSAGE_BYTES = 48 * 1024
 MAX_LOBBY_MESSAGE_CHARS = 280
 # A reload or a dropped connection keeps a participant's place this long (reliability F7).

@@ -8,11 +8,11 @@ from typing import Any
 
 import aiohttp
 
-from server.context import SERVICES
-from server.crypto import hash_password
-from server.db import Database
-from server.links import issue_link
-from server.models import CareTeam, CareTeamMember, Encounter, FamilyMember, Patient, User
+from server.core.crypto import hash_password
+from server.services.context import SERVICES
+from server.services.links import issue_link
+from server.store.db import Database
+from server.store.models import CareTeam, CareTeamMember, Encounter, FamilyMember, Patient, User
 
 PASSWORD = "correct horse battery staple"
 # Hashing is slow by design; one hash serves every test user.

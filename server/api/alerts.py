@@ -11,9 +11,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.alert_figures import Figures, response_figures
-from server import audit
-from server.access import is_on_care_team, may, my_patient_ids, patient_for
-from server.alerts import alert_to_dict, queue_order, states_since
 from server.api.between_visits_schemas import (
     AlertFigures,
     AlertList,
@@ -25,15 +22,18 @@ from server.api.between_visits_schemas import (
     SameDayVisitOut,
 )
 from server.api.registry import api, int_param, parse_body, respond
-from server.auth import staff
-from server.between_visits_models import Alert, DiaryEntry
-from server.bookings import after_booking, check_slot
-from server.context import services
-from server.drill_models import Drill
-from server.errors import ApiError, forbidden, not_found
-from server.escalations import ALERTS
-from server.links import issue_link, link_url
-from server.models import CareTeam, CareTeamMember, Encounter, Patient, User
+from server.edge.auth import staff
+from server.services import audit
+from server.services.access import is_on_care_team, may, my_patient_ids, patient_for
+from server.services.alerts import alert_to_dict, queue_order, states_since
+from server.services.booking import after_booking, check_slot
+from server.services.context import services
+from server.services.errors import ApiError, forbidden, not_found
+from server.services.escalation import ALERTS
+from server.services.links import issue_link, link_url
+from server.store.between_visits import Alert, DiaryEntry
+from server.store.drills import Drill
+from server.store.models import CareTeam, CareTeamMember, Encounter, Patient, User
 
 FIGURES_WINDOW = dt.timedelta(days=30)
 QUEUE_LIMIT = 500

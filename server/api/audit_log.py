@@ -5,14 +5,14 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from server import audit
-from server.access import PERMISSIONS
 from server.api.registry import api, query_int, respond
 from server.api.schemas import AuditItem, AuditPage
-from server.auth import staff
-from server.context import services
-from server.errors import ApiError
-from server.models import AuditEvent
+from server.edge.auth import staff
+from server.services import audit
+from server.services.access import PERMISSIONS
+from server.services.context import services
+from server.services.errors import ApiError
+from server.store.models import AuditEvent
 
 PAGE_SIZE = 100
 

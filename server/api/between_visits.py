@@ -12,9 +12,6 @@ from sqlalchemy.exc import IntegrityError
 from encounters.careplan_json import validate_care_plan
 from encounters.diary import DiaryEntry as Entry
 from encounters.diary import validate_diary_entry
-from server import audit
-from server.access import patient_for
-from server.alerts import detect_after_entry
 from server.api import alerts as _alerts  # noqa: F401 - importing registers the routes
 from server.api.between_visits_schemas import (
     CarePlanBody,
@@ -26,20 +23,23 @@ from server.api.between_visits_schemas import (
 )
 from server.api.join import LINK_PROBLEMS
 from server.api.registry import api, int_param, parse_body, respond
-from server.auth import staff
-from server.between_visits_models import DiaryLink
-from server.careplans import latest_version, save_plan, version_to_dict, versions_of
-from server.context import services
-from server.diary import (
+from server.edge.auth import staff
+from server.services import audit
+from server.services.access import patient_for
+from server.services.alerts import detect_after_entry
+from server.services.careplans import latest_version, save_plan, version_to_dict, versions_of
+from server.services.context import services
+from server.services.diary import (
     diary_link_status,
     diary_url,
     find_diary_link,
     issue_diary_link,
     store_entry,
 )
-from server.errors import ApiError, not_found
-from server.escalations import ALERTS
-from server.ratelimit import LINK_PER_ADDRESS
+from server.services.errors import ApiError, not_found
+from server.services.escalation import ALERTS
+from server.services.ratelimit import LINK_PER_ADDRESS
+from server.store.between_visits import DiaryLink
 
 
 @api(

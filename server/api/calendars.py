@@ -7,13 +7,13 @@ import datetime as dt
 from aiohttp import web
 from sqlalchemy import select
 
-from server import audit
-from server.access import encounter_for
 from server.api.registry import api, int_param, respond
 from server.api.scheduling import clinician_for, may_manage
 from server.api.scheduling_schemas import FeedOut
-from server.auth import principal, staff
-from server.calendars import (
+from server.edge.auth import principal, staff
+from server.services import audit
+from server.services.access import encounter_for
+from server.services.calendars import (
     KIND_NAMES,
     CalendarEvent,
     event_uid,
@@ -24,9 +24,9 @@ from server.calendars import (
     render_calendar,
     revoke_feeds,
 )
-from server.context import services
-from server.errors import forbidden, not_found
-from server.models import Encounter, Patient, User
+from server.services.context import services
+from server.services.errors import forbidden, not_found
+from server.store.models import Encounter, Patient, User
 
 # A feed shows a month back (for notes written later) and half a year ahead.
 FEED_PAST = dt.timedelta(days=31)

@@ -12,19 +12,19 @@ from aiohttp import web
 from sqlalchemy import select, update
 
 from encounters.errors import ConflictError
-from server import audit
 from server.api.drill_schemas import DrillActionBody, DrillDetail, DrillEventOut, FamilyDrillView
 from server.api.drills import drill_detail, drill_for
 from server.api.registry import api, int_param, parse_body, respond
-from server.auth import principal
-from server.context import services
-from server.drill_models import Drill, DrillEvent
-from server.drills import DRILLS, add_event, event_payload
-from server.errors import ApiError, forbidden
-from server.links import revoke_links_of
-from server.models import Encounter
-from server.realtime import REALTIME
-from server.sessions import Principal
+from server.edge.auth import principal
+from server.realtime.wiring import REALTIME
+from server.services import audit
+from server.services.context import services
+from server.services.drills import DRILLS, add_event, event_payload
+from server.services.errors import ApiError, forbidden
+from server.services.links import revoke_links_of
+from server.services.sessions import Principal
+from server.store.drills import Drill, DrillEvent
+from server.store.models import Encounter
 
 
 async def _move(

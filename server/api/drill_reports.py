@@ -5,17 +5,17 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from server import audit
-from server.access import may, my_patient_ids, patient_for
 from server.api.drill_schemas import DrillReportOut, DrillTrends, TrendPoint
 from server.api.drills import drill_for, drill_out
 from server.api.registry import api, int_param, respond
-from server.auth import principal
-from server.context import services
-from server.drill_models import Drill
-from server.drill_report import report_json
-from server.errors import ApiError, forbidden
-from server.sessions import Principal
+from server.edge.auth import principal
+from server.services import audit
+from server.services.access import may, my_patient_ids, patient_for
+from server.services.context import services
+from server.services.drill_report import report_json
+from server.services.errors import ApiError, forbidden
+from server.services.sessions import Principal
+from server.store.drills import Drill
 
 # Trends read the most recent finished drills; a team runs a few a month.
 TREND_LIMIT = 60

@@ -3,7 +3,7 @@
 A coordinator sets a drill up for a patient of their care team with a scenario and a
 clinician; Hearth books a drill visit (marked DRILL everywhere), issues the family's link and
 snapshots the scenario with the patient's own first steps for that crisis. Starting it starts
-the player (``server.drills``). Every read and change is audited against the patient.
+the player (``server.services.drills``). Every read and change is audited against the patient.
 """
 
 from __future__ import annotations
@@ -19,8 +19,6 @@ from encounters.drill_json import from_snapshot, snapshot
 from encounters.drills import family_steps_for
 from encounters.errors import ConflictError, DataFileError
 from encounters.scenarios import check_against_ladder
-from server import audit
-from server.access import is_on_care_team, may, my_patient_ids, patient_for
 from server.api.drill_schemas import (
     DrillBody,
     DrillCreated,
@@ -29,17 +27,19 @@ from server.api.drill_schemas import (
     DrillOut,
 )
 from server.api.registry import api, int_param, parse_body, respond
-from server.audit import Denied
-from server.auth import principal
-from server.between_visits_models import Alert
-from server.careplans import current_plan
-from server.context import SCENARIOS, services
-from server.drill_models import Drill, DrillEvent
-from server.drills import event_payload
-from server.errors import ApiError, forbidden, not_found
-from server.links import issue_link, link_url
-from server.models import Encounter, Patient, User
-from server.sessions import Principal
+from server.edge.auth import principal
+from server.services import audit
+from server.services.access import is_on_care_team, may, my_patient_ids, patient_for
+from server.services.audit import Denied
+from server.services.careplans import current_plan
+from server.services.context import SCENARIOS, services
+from server.services.drills import event_payload
+from server.services.errors import ApiError, forbidden, not_found
+from server.services.links import issue_link, link_url
+from server.services.sessions import Principal
+from server.store.between_visits import Alert
+from server.store.drills import Drill, DrillEvent
+from server.store.models import Encounter, Patient, User
 
 LIST_LIMIT = 200
 

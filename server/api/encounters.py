@@ -8,15 +8,6 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import (
-    CLINICAL,
-    PERMISSIONS,
-    TEAM_SCOPED,
-    encounter_for,
-    is_on_care_team,
-    patient_for,
-)
 from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.api.schemas import (
     EncounterCreate,
@@ -27,17 +18,26 @@ from server.api.schemas import (
     LinkList,
     LinkOut,
 )
-from server.assessment import compare_assessment
-from server.auth import principal, staff
-from server.bookings import after_booking, check_slot
-from server.context import services
-from server.errors import ApiError, not_found
-from server.links import issue_link, link_status, link_url
-from server.models import CareTeam, CareTeamMember, Encounter, JoinLink, Patient, User
-from server.realtime import REALTIME
-from server.sessions import Principal
-from server.templates import known_templates
-from server.workflow_view import family_view
+from server.edge.auth import principal, staff
+from server.realtime.wiring import REALTIME
+from server.services import audit
+from server.services.access import (
+    CLINICAL,
+    PERMISSIONS,
+    TEAM_SCOPED,
+    encounter_for,
+    is_on_care_team,
+    patient_for,
+)
+from server.services.assessment import compare_assessment
+from server.services.booking import after_booking, check_slot
+from server.services.context import services
+from server.services.errors import ApiError, not_found
+from server.services.links import issue_link, link_status, link_url
+from server.services.sessions import Principal
+from server.services.templates import known_templates
+from server.services.workflow_view import family_view
+from server.store.models import CareTeam, CareTeamMember, Encounter, JoinLink, Patient, User
 
 LIST_LIMIT = 200
 MAX_LIST_RANGE = dt.timedelta(days=62)

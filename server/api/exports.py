@@ -9,20 +9,20 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import encounter_for
 from server.api.registry import api, int_param
-from server.auth import staff
-from server.context import services
-from server.fhir import build_bundle
-from server.i18n import pick_language, translations
-from server.models import Encounter, FamilyMember, JoinLink, Patient, User
-from server.models import Reading as ReadingRow
-from server.note import render_note
-from server.pages import JINJA
-from server.readings import row_to_dict
-from server.templates import templates
-from server.workflow_view import describe_template
+from server.core.i18n import pick_language, translations
+from server.edge.auth import staff
+from server.pages.visits import JINJA
+from server.services import audit
+from server.services.access import encounter_for
+from server.services.context import services
+from server.services.fhir import build_bundle
+from server.services.note import render_note
+from server.services.readings import row_to_dict
+from server.services.templates import templates
+from server.services.workflow_view import describe_template
+from server.store.models import Encounter, FamilyMember, JoinLink, Patient, User
+from server.store.models import Reading as ReadingRow
 
 
 async def _visit(s: AsyncSession, e: Encounter) -> dict[str, Any]:

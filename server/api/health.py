@@ -10,7 +10,7 @@ from aiohttp import web
 from server.api.openapi import build_openapi
 from server.api.registry import api
 from server.api.schemas import Health
-from server.context import services
+from server.services.context import services
 
 logger = logging.getLogger(__name__)
 DB_CHECK_TIMEOUT_S = 3.0

@@ -6,15 +6,15 @@ import unicodedata
 
 from aiohttp import web
 
-from server import audit
 from server.api.registry import api, parse_body, respond
 from server.api.schemas import JoinBody, JoinOut
-from server.auth import set_session_cookie
-from server.context import services
-from server.errors import ApiError
-from server.links import find_link, link_status
-from server.models import Encounter
-from server.ratelimit import LINK_PER_ADDRESS
+from server.edge.auth import set_session_cookie
+from server.services import audit
+from server.services.context import services
+from server.services.errors import ApiError
+from server.services.links import find_link, link_status
+from server.services.ratelimit import LINK_PER_ADDRESS
+from server.store.models import Encounter
 
 LINK_PROBLEMS = {
     "unknown": ("link_invalid", "This link is not valid. Please check you copied all of it."),

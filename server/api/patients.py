@@ -6,8 +6,6 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import PERMISSIONS, TEAM_SCOPED, patient_for
 from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.api.schemas import (
     FamilyCreate,
@@ -18,10 +16,12 @@ from server.api.schemas import (
     PatientSummary,
     TeamMemberOut,
 )
-from server.auth import staff
-from server.context import services
-from server.errors import ApiError
-from server.models import CareTeam, CareTeamMember, FamilyMember, Patient, User
+from server.edge.auth import staff
+from server.services import audit
+from server.services.access import PERMISSIONS, TEAM_SCOPED, patient_for
+from server.services.context import services
+from server.services.errors import ApiError
+from server.store.models import CareTeam, CareTeamMember, FamilyMember, Patient, User
 
 PAGE_SIZE = 100
 

@@ -9,15 +9,15 @@ from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from server import audit
-from server.access import encounter_for, patient_for
 from server.api.registry import api, int_param, respond
-from server.auth import staff
-from server.context import services
-from server.errors import ApiError, read_json
-from server.models import Reading as ReadingRow
-from server.readings import Enterer, accept_message, row_to_dict
-from server.realtime import publish_readings
+from server.edge.auth import staff
+from server.realtime.wiring import publish_readings
+from server.services import audit
+from server.services.access import encounter_for, patient_for
+from server.services.context import services
+from server.services.errors import ApiError, read_json
+from server.services.readings import Enterer, accept_message, row_to_dict
+from server.store.models import Reading as ReadingRow
 
 KINDS = ("spo2", "heart_rate", "blood_pressure", "temperature", "weight", "respiratory_rate")
 MAX_ITEMS = 2000

@@ -10,7 +10,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from server.errors import ApiError, read_json
+from server.services.errors import ApiError, read_json
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)

@@ -9,8 +9,8 @@ from pydantic import BaseModel
 
 from encounters.scenarios import Scenario
 from server.api.registry import api, respond
-from server.auth import staff
-from server.context import SCENARIOS
+from server.edge.auth import staff
+from server.services.context import SCENARIOS
 
 
 class ScenarioList(BaseModel):

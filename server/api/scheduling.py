@@ -1,7 +1,7 @@
 """Scheduling: clinicians' availability, free slots, and moving or cancelling a visit.
 
 Booking itself is ``POST /api/encounters``; the rules live in ``encounters.scheduling`` and
-are applied by ``server.bookings`` inside each request's one transaction.
+are applied by ``server.services.booking`` inside each request's one transaction.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.availability import parse_kind
 from encounters.scheduling import free_slots_by_clinician
-from server import audit
-from server.access import patient_for
 from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.api.scheduling_schemas import (
     AvailabilityIn,
@@ -27,17 +25,19 @@ from server.api.scheduling_schemas import (
     TimeOffOut,
     WeeklyHoursOut,
 )
-from server.auth import staff
-from server.bookings import (
+from server.edge.auth import staff
+from server.services import audit
+from server.services.access import patient_for
+from server.services.booking import (
     availability_of,
     availability_rows,
     load_bookings,
 )
-from server.context import services
-from server.errors import ApiError, forbidden, not_found
-from server.models import CareTeam, CareTeamMember, User
-from server.scheduling_models import ClinicianHours, ClinicianKind, ClinicianTimeOff
-from server.sessions import Principal
+from server.services.context import services
+from server.services.errors import ApiError, forbidden, not_found
+from server.services.sessions import Principal
+from server.store.models import CareTeam, CareTeamMember, User
+from server.store.scheduling import ClinicianHours, ClinicianKind, ClinicianTimeOff
 
 WEEK_DAYS = 7
 # Who may change a clinician's hours or calendar feed besides the clinician themself.

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
 
-from server.models import ENCOUNTER_KINDS, STAFF_ROLES
+from server.store.models import ENCOUNTER_KINDS, STAFF_ROLES
 
 StaffRole = Literal["clinician", "coordinator", "scheduler", "admin"]
 EncounterKind = Literal["video_visit", "in_person", "pharmacy_review", "social_work"]

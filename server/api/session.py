@@ -7,16 +7,16 @@ import asyncio
 from aiohttp import web
 from sqlalchemy import select
 
-from server import audit
 from server.api.registry import api, parse_body, respond
 from server.api.schemas import LoginBody, SessionOut
-from server.auth import principal, set_session_cookie
-from server.context import services
-from server.crypto import verify_password
-from server.errors import ApiError
-from server.models import User
-from server.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
-from server.sessions import COOKIE_NAME, Principal
+from server.core.crypto import verify_password
+from server.edge.auth import principal, set_session_cookie
+from server.services import audit
+from server.services.context import services
+from server.services.errors import ApiError
+from server.services.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
+from server.services.sessions import COOKIE_NAME, Principal
+from server.store.models import User
 
 
 def session_out(request: web.Request, who: Principal) -> SessionOut:

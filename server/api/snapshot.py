@@ -16,13 +16,13 @@ from pydantic import BaseModel
 from encounters import workflow
 from encounters.encounter_state import state_from_dict
 from media.analysis import count_faces, to_jpeg
-from server import audit
-from server.access import encounter_for
 from server.api.registry import api, int_param, respond
-from server.auth import staff
-from server.context import services
-from server.errors import ApiError
-from server.realtime import REALTIME
+from server.edge.auth import staff
+from server.realtime.wiring import REALTIME
+from server.services import audit
+from server.services.access import encounter_for
+from server.services.context import services
+from server.services.errors import ApiError
 
 
 class Still(BaseModel):

@@ -5,16 +5,16 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from server import audit
-from server.access import PERMISSIONS
 from server.api.registry import api, int_param, parse_body, respond
 from server.api.schemas import UserCreate, UserList, UserOut, UserUpdate
-from server.auth import staff
-from server.context import services
-from server.errors import not_found
-from server.models import User
-from server.realtime import REALTIME
-from server.users import create_user
+from server.edge.auth import staff
+from server.realtime.wiring import REALTIME
+from server.services import audit
+from server.services.access import PERMISSIONS
+from server.services.accounts import create_user
+from server.services.context import services
+from server.services.errors import not_found
+from server.store.models import User
 
 
 def user_out(user: User) -> UserOut:

@@ -7,21 +7,21 @@ import datetime as dt
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from server import audit
-from server.access import can_reach_patient
 from server.api.encounters import encounter_out
 from server.api.registry import api, int_param, parse_body, respond
 from server.api.scheduling_schemas import CancelIn, RescheduleIn
 from server.api.schemas import EncounterCreated, EncounterOut
-from server.audit import Denied
-from server.auth import staff
-from server.bookings import cancel_reminders, check_slot, plan_reminders, record_change
-from server.context import services
-from server.errors import ApiError, not_found
-from server.links import issue_link, link_url, revoke_links_of
-from server.models import Encounter, User
-from server.realtime import REALTIME
-from server.sessions import Principal
+from server.edge.auth import staff
+from server.realtime.wiring import REALTIME
+from server.services import audit
+from server.services.access import can_reach_patient
+from server.services.audit import Denied
+from server.services.booking import cancel_reminders, check_slot, plan_reminders, record_change
+from server.services.context import services
+from server.services.errors import ApiError, not_found
+from server.services.links import issue_link, link_url, revoke_links_of
+from server.services.sessions import Principal
+from server.store.models import Encounter, User
 
 
 async def _encounter_to_change(

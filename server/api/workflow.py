@@ -9,16 +9,16 @@ from pydantic import BaseModel
 
 from encounters import workflow
 from encounters.encounter_state import state_from_dict
-from server import audit
-from server.access import encounter_for
 from server.api.registry import api, int_param, respond
-from server.assessment import compare_assessment
-from server.auth import principal
-from server.context import services
-from server.errors import ApiError, read_json
-from server.realtime import REALTIME
-from server.templates import templates
-from server.workflow_view import describe_template, family_view
+from server.edge.auth import principal
+from server.realtime.wiring import REALTIME
+from server.services import audit
+from server.services.access import encounter_for
+from server.services.assessment import compare_assessment
+from server.services.context import services
+from server.services.errors import ApiError, read_json
+from server.services.templates import templates
+from server.services.workflow_view import describe_template, family_view
 from signaling import events as ev
 
 

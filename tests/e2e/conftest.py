@@ -21,12 +21,12 @@ import pytest
 from aiohttp import web
 from sqlalchemy import update
 
-from server.app import create_app
-from server.clock import SystemClock
-from server.context import SERVICES
-from server.migrate import upgrade
-from server.models import User
-from server.settings import Settings
+from server.app.factory import create_app
+from server.core.clock import SystemClock
+from server.core.settings import Settings
+from server.services.context import SERVICES
+from server.store.migrate import upgrade
+from server.store.models import User
 from tests.builders import World
 from tests.conftest import missing_service
 

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
 
-from server.context import SERVICES
-from server.models import User
+from server.services.context import SERVICES
+from server.store.models import User
 from tests.builders import PASSWORD
 
 MONDAY = 0

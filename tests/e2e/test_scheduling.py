@@ -6,8 +6,8 @@ import datetime as dt
 
 from playwright.async_api import expect
 
-from server.context import SERVICES
-from server.models import User
+from server.services.context import SERVICES
+from server.store.models import User
 from tests.builders import PASSWORD
 from tests.e2e.conftest import daytime_zone
 

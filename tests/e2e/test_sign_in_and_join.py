@@ -7,8 +7,8 @@ import datetime as dt
 from playwright.async_api import expect
 from sqlalchemy import update
 
-from server.context import SERVICES
-from server.models import JoinLink
+from server.services.context import SERVICES
+from server.store.models import JoinLink
 from tests.builders import PASSWORD
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}

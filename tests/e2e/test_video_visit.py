@@ -8,7 +8,7 @@ from typing import Any
 
 from playwright.async_api import expect
 
-from server.realtime import REALTIME
+from server.realtime.wiring import REALTIME
 from tests.builders import PASSWORD
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}

@@ -15,12 +15,12 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from server.app import create_app
-from server.context import SERVICES
-from server.db import Database, to_async_url
-from server.migrate import upgrade
-from server.models import Base
-from server.settings import Settings
+from server.app.factory import create_app
+from server.core.settings import Settings
+from server.services.context import SERVICES
+from server.store.db import Database, to_async_url
+from server.store.migrate import upgrade
+from server.store.models import Base
 from tests.builders import World
 from tests.conftest import FakeClock, missing_service
 
@@ -94,7 +94,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
 @pytest.fixture
 async def client(aiohttp_client, settings: Settings, clock: FakeClock):  # type: ignore[no-untyped-def]
     app = create_app(settings, clock=clock)
-    # As in production (server/cli.py): aiohttp's own access log prints full paths, which
+    # As in production (server/app/cli.py): aiohttp's own access log prints full paths, which
     # for a family link hold the token; Hearth logs route templates instead.
     server = TestServer(app)
     await server.start_server(access_log=None)

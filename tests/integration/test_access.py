@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from sqlalchemy import select
 
-from server.models import AuditEvent
+from server.store.models import AuditEvent
 
 ACTORS = ["clin_a", "coord_a", "clin_b", "coord_b", "sched", "admin", "family_a", "family_b", None]
 
@@ -210,7 +210,7 @@ async def test_refused_reads_are_audited_with_the_patient_they_aimed_at(client, 
 
 
 async def test_schedulers_and_admins_see_bookings_but_no_clinical_state(client, world, db) -> None:
-    from server.models import Encounter
+    from server.store.models import Encounter
 
     async with db.begin() as s:
         encounter = await s.get(Encounter, world.encounters["a"].id)
@@ -254,7 +254,7 @@ async def test_visit_lists_hold_only_the_callers_care_teams(client, world, clock
 
 
 async def test_a_refused_visit_page_is_a_friendly_page_and_audited(client, world, db) -> None:
-    from server.models import AuditEvent
+    from server.store.models import AuditEvent
 
     outsider = await world.agent("clin_b")
     status, html = await outsider.call("GET", f"/visit/{world.encounters['a'].id}")

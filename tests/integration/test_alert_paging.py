@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 import uuid
 
-from server.context import SERVICES
-from server.escalations import ALERTS
-from server.readings import Enterer, accept_message
+from server.services.context import SERVICES
+from server.services.escalation import ALERTS
+from server.services.readings import Enterer, accept_message
 from tests.builders import World
 from tests.integration.test_between_visits import diary_token, entry, ladder_plan
 from tests.integration.test_reminders_and_calendars import (  # noqa: F401 - fixtures

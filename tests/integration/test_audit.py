@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy import delete, select, update
 from sqlalchemy.exc import DBAPIError
 
-from server.models import AuditEvent
+from server.store.models import AuditEvent
 
 
 async def _rows(db):  # type: ignore[no-untyped-def]

@@ -9,9 +9,9 @@ from typing import Any
 from aiohttp.test_utils import TestServer
 from sqlalchemy import func, select
 
-from server.app import create_app
-from server.between_visits_models import Alert, DiaryEntry
-from server.escalations import ALERTS
+from server.app.factory import create_app
+from server.services.escalation import ALERTS
+from server.store.between_visits import Alert, DiaryEntry
 from tests.builders import Agent, World
 from tests.visit_clients import VisitClient
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from server.db import Database
-from server.migrate import current_revision, head_revision
-from server.models import Base
+from server.store.db import Database
+from server.store.migrate import current_revision, head_revision
+from server.store.models import Base
 
 HEARTH = [sys.executable, "-m", "server"]
 
@@ -194,7 +194,7 @@ def test_serve_demo_prints_working_links_and_is_idempotent(tmp_path: Path) -> No
 async def _count_demo(url: str) -> tuple[int, int, int]:
     from sqlalchemy import func, select
 
-    from server.models import Encounter, Patient, User
+    from server.store.models import Encounter, Patient, User
 
     db = Database(url)
     try:

@@ -12,13 +12,13 @@ import pytest
 from sqlalchemy import select
 
 from encounters.errors import DataFileError
-from server.app import create_app
-from server.between_visits_models import Alert
-from server.context import SERVICES
-from server.drills import DRILLS
-from server.escalations import ALERTS
-from server.models import CareTeam, CareTeamMember
-from server.settings import Settings
+from server.app.factory import create_app
+from server.core.settings import Settings
+from server.services.context import SERVICES
+from server.services.drills import DRILLS
+from server.services.escalation import ALERTS
+from server.store.between_visits import Alert
+from server.store.models import CareTeam, CareTeamMember
 from tests.builders import World
 from tests.integration.test_between_visits import ladder_plan, relogin
 from tests.visit_clients import VisitClient

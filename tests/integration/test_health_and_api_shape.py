@@ -12,7 +12,7 @@ async def test_healthz_reports_database_ok(client) -> None:
 
 
 async def test_healthz_names_the_database_when_it_fails(client) -> None:
-    from server.context import SERVICES
+    from server.services.context import SERVICES
 
     db = client.app[SERVICES].db
     original = db.ping
@@ -111,8 +111,8 @@ async def test_pages_and_api_carry_security_headers(client) -> None:
 
 async def test_static_files_do_not_leave_their_folder(client) -> None:
     for path in (
-        "/static/../server/settings.py",
-        "/static/%2e%2e/server/settings.py",
+        "/static/../server/core/settings.py",
+        "/static/%2e%2e/server/core/settings.py",
         "/static/..%2fserver%2fsettings.py",
         "/static//etc/passwd",
         "/static/css/../../../pyproject.toml",

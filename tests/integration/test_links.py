@@ -6,8 +6,8 @@ import datetime as dt
 
 from sqlalchemy import select
 
-from server.models import JoinLink
-from server.models import Session as SessionRow
+from server.store.models import JoinLink
+from server.store.models import Session as SessionRow
 
 
 async def _book(agent, world, clock, **overrides):  # type: ignore[no-untyped-def]
@@ -168,7 +168,7 @@ async def test_display_names_lose_control_characters(client, world) -> None:
 
 
 async def test_a_cancelled_visit_refuses_its_link(client, world, db) -> None:
-    from server.models import Encounter
+    from server.store.models import Encounter
 
     async with db.begin() as s:
         (await s.get(Encounter, world.encounters["a"].id)).status = "cancelled"

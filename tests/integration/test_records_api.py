@@ -7,7 +7,7 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from server.models import CareTeam, Encounter, JoinLink, Patient
+from server.store.models import CareTeam, Encounter, JoinLink, Patient
 
 
 async def _count(db, model) -> int:  # type: ignore[no-untyped-def]

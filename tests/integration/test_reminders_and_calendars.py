@@ -15,11 +15,11 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
-from server.context import SERVICES
-from server.jobs import JOBS, ReminderRunner
-from server.notify import notifiers_from
-from server.scheduling_models import ReminderJob
-from server.settings import Settings
+from server.core.settings import Settings
+from server.jobs.reminders import JOBS, ReminderRunner
+from server.services.context import SERVICES
+from server.services.notify import notifiers_from
+from server.store.scheduling import ReminderJob
 from tests.integration.test_scheduling_api import set_hours, visit
 
 DAY_BEFORE = dt.datetime(2026, 3, 3, 10, 0, tzinfo=dt.UTC)
@@ -190,7 +190,7 @@ async def test_the_family_downloads_their_visit_as_ics(client, world) -> None:
 async def test_the_sms_webhook_receives_the_number_and_text(aiohttp_server) -> None:  # type: ignore[no-untyped-def]
     from aiohttp import web
 
-    from server.notify import Message, SmsWebhookNotifier
+    from server.services.notify import Message, SmsWebhookNotifier
 
     received: list[Any] = []
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from server.models import AuditEvent, Encounter, JoinLink
-from server.scheduling_models import EncounterChange, ReminderJob
+from server.store.models import AuditEvent, Encounter, JoinLink
+from server.store.scheduling import EncounterChange, ReminderJob
 
 # The world's clock: Monday 2 March 2026, 09:00 UTC (09:00 in London, still on GMT).
 WEEKDAYS_9_TO_5 = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]

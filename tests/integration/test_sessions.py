@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from sqlalchemy import func, select
 
-from server.models import AuditEvent
-from server.models import Session as SessionRow
-from server.settings import Settings
+from server.core.settings import Settings
+from server.store.models import AuditEvent
+from server.store.models import Session as SessionRow
 from tests.builders import PASSWORD, Agent
 
 
@@ -25,7 +25,7 @@ async def test_login_sets_an_httponly_lax_session_cookie(client, world) -> None:
 
 
 async def test_cookie_is_secure_behind_https(aiohttp_client, database_url, clock, tmp_path) -> None:
-    from server.app import create_app
+    from server.app.factory import create_app
     from tests.builders import World
 
     settings = Settings(
@@ -35,7 +35,7 @@ async def test_cookie_is_secure_behind_https(aiohttp_client, database_url, clock
         var_dir=str(tmp_path),
     )
     client = await aiohttp_client(create_app(settings, clock=clock))
-    from server.context import SERVICES
+    from server.services.context import SERVICES
 
     world = await World.build(client, client.app[SERVICES].db, clock)
     response = await client.post(

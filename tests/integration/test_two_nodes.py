@@ -8,7 +8,7 @@ import dataclasses
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
-from server.app import create_app
+from server.app.factory import create_app
 from tests.builders import Agent
 from tests.conftest import missing_service
 from tests.visit_clients import VisitClient

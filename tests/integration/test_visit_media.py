@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from server.realtime import REALTIME
+from server.realtime.wiring import REALTIME
 from tests.visit_clients import VisitClient
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")

@@ -9,7 +9,7 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
-from server.models import Reading
+from server.store.models import Reading
 from tests.visit_clients import VisitClient
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")

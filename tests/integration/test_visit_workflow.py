@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from server.app import create_app
-from server.context import SERVICES
+from server.app.factory import create_app
+from server.services.context import SERVICES
 from tests.builders import Agent
 from tests.visit_clients import VisitClient
 
@@ -174,7 +174,7 @@ async def test_bad_answers_are_refused_and_change_nothing(world) -> None:
 async def test_symptom_changes_since_the_last_visit_are_flagged(world, db, clock) -> None:
     import datetime as dt
 
-    from server.models import Encounter
+    from server.store.models import Encounter
 
     earlier_state = {
         "format": 1,

@@ -17,7 +17,7 @@ from fhir.resources.R4B.bundle import Bundle
 
 from encounters.templates import Role, load_template
 from encounters.workflow import Event, EventType, apply, initial_state, state_to_dict
-from server.fhir import build_bundle
+from server.services.fhir import build_bundle
 
 TEMPLATE = load_template()
 T0 = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
@@ -60,7 +60,7 @@ STEPS: list[tuple[str, str | None, dict[str, Any], str]] = [
 
 
 def reading(kind: str, value: Any, unit: str, loinc: list[str], **extra: Any) -> dict[str, Any]:
-    """A stored reading as ``server.readings.row_to_dict`` gives it."""
+    """A stored reading as ``server.services.readings.row_to_dict`` gives it."""
     return {"id": f"r-{kind}", "kind": kind, "value": value, "unit": unit,
             "taken_at": (T0 + timedelta(minutes=20)).isoformat(), "received_at": T0.isoformat(),
             "source": "ble", "time_source": "received", "absent_reason": None, "loinc": loinc,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from server.i18n import pick_language
+from server.core.i18n import pick_language
 
 
 def test_english_when_nothing_better_is_available() -> None:

@@ -11,9 +11,9 @@ import pytest
 
 from encounters.templates import Role, load_template
 from encounters.workflow import Event, EventType, apply, initial_state, state_to_dict
-from server.note import render_note
-from server.pages import make_jinja
-from server.workflow_view import describe_template
+from server.pages.visits import make_jinja
+from server.services.note import render_note
+from server.services.workflow_view import describe_template
 
 TEMPLATE = load_template()
 STEPS = describe_template(TEMPLATE)["steps"]

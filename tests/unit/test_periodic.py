@@ -7,7 +7,7 @@ import logging
 
 import pytest
 
-from server.periodic import every
+from server.core.periodic import every
 
 
 async def test_a_failed_round_is_logged_and_the_next_one_runs(
@@ -23,7 +23,7 @@ async def test_a_failed_round_is_logged_and_the_next_one_runs(
         if len(rounds) == 1:
             raise RuntimeError("database blip")
 
-    with caplog.at_level(logging.ERROR, logger="server.periodic"):
+    with caplog.at_level(logging.ERROR, logger="server.core.periodic"):
         async with every(0.01, one_round, "test"):
             await asyncio.wait_for(third.wait(), timeout=10)
     done = len(rounds)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from server.crypto import (
+from server.core.crypto import (
     TOKEN_BYTES,
     hash_password,
     keyed_hash,
@@ -12,7 +12,7 @@ from server.crypto import (
     password_problem,
     verify_password,
 )
-from server.ratelimit import FailureCounter, Limit
+from server.services.ratelimit import FailureCounter, Limit
 
 T0 = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from server.settings import Settings, SettingsError, load_settings, setting_docs, with_secret
+from server.core.settings import Settings, SettingsError, load_settings, setting_docs, with_secret
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -1,0 +1,1 @@
+"""The composition root: settings read, objects built and wired, the CLI."""

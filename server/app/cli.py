@@ -1,0 +1,175 @@
+"""The ``hearth`` command: serve, migrate the database, add staff logins."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import sys
+from typing import Any
+
+from server.core.clock import SystemClock
+from server.core.settings import Settings, SettingsError, load_settings, with_secret
+from server.store.db import Database
+from server.store.migrate import current_revision, head_revision, upgrade
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hearth", description="Hearth telehealth server")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    serve = sub.add_parser("serve", help="run the server")
+    serve.add_argument("--host", help="address to listen on (default 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port to listen on (default 8080)")
+    serve.add_argument("--database-url", help="sqlite:///path or postgresql://user@host/db")
+    serve.add_argument(
+        "--demo",
+        action="store_true",
+        default=None,
+        help="migrate, seed demo data and print the links to open",
+    )
+
+    db = sub.add_parser("db", help="database tasks")
+    db_sub = db.add_subparsers(dest="db_command", required=True)
+    up = db_sub.add_parser("upgrade", help="apply migrations")
+    up.add_argument("--database-url")
+
+    user = sub.add_parser("user", help="staff logins")
+    user_sub = user.add_subparsers(dest="user_command", required=True)
+    add = user_sub.add_parser("add", help="create a staff login")
+    add.add_argument(
+        "--role", required=True, choices=["clinician", "coordinator", "scheduler", "admin"]
+    )
+    add.add_argument("--email", required=True)
+    add.add_argument("--name", required=True)
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        required=True,
+        help="read the password from standard input (never from the command line)",
+    )
+    add.add_argument("--time-zone", default="UTC")
+    add.add_argument("--database-url")
+    return parser
+
+
+def _settings(args: argparse.Namespace) -> Settings:
+    flags = {
+        k: v
+        for k, v in vars(args).items()
+        if k in ("host", "port", "database_url", "demo") and v is not None
+    }
+    return load_settings(flags)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    try:
+        settings = _settings(args)
+        if args.command == "serve":
+            return _serve(settings)
+        if args.command == "db":
+            upgrade(settings.database_url)
+            print(
+                json.dumps(
+                    {"database": "upgraded", "revision": head_revision(settings.database_url)}
+                )
+            )
+            return 0
+        return _user_add(settings, args)
+    except SettingsError as exc:
+        print(f"hearth: {exc}", file=sys.stderr)
+        return 2
+
+
+def _serve(settings: Settings) -> int:
+    from aiohttp import web
+
+    from server.app.demo import describe, seed_demo
+    from server.app.factory import create_app
+    from server.core.logs import configure_logging
+
+    configure_logging()
+    settings = with_secret(settings)
+    if settings.demo:
+        upgrade(settings.database_url)
+    else:
+        problem = asyncio.run(_schema_problem(settings.database_url))
+        if problem:
+            print(f"hearth: {problem}", file=sys.stderr)
+            return 2
+    if settings.demo:
+        info = asyncio.run(seed_demo(settings, SystemClock()))
+        print(describe(settings, info), flush=True)
+    logging.getLogger(__name__).info("listening on %s:%s", settings.host, settings.port)
+    web.run_app(
+        create_app(settings), host=settings.host, port=settings.port, print=None, access_log=None
+    )
+    return 0
+
+
+async def _schema_problem(url: str) -> str | None:
+    db = Database(url)
+    try:
+        current = await current_revision(db.engine)
+    except Exception as exc:  # noqa: BLE001 - any failure to connect is reported plainly
+        return f"cannot reach the database ({type(exc).__name__}); check HEARTH_DATABASE_URL"
+    finally:
+        await db.dispose()
+    head = head_revision(url)
+    if current != head:
+        return (
+            f"the database schema is at {current or 'nothing'}, not {head}: run `hearth db upgrade`"
+        )
+    return None
+
+
+def _user_add(settings: Settings, args: argparse.Namespace) -> int:
+    from pydantic import ValidationError
+
+    from server.api.schemas import UserCreate
+    from server.services.accounts import create_user
+    from server.services.errors import ApiError, describe_validation
+
+    password = sys.stdin.readline().rstrip("\r\n")
+    try:
+        body = UserCreate(
+            email=args.email,
+            name=args.name,
+            role=args.role,
+            password=password,
+            time_zone=args.time_zone,
+        )
+    except ValidationError as exc:
+        print(f"hearth: {describe_validation(exc)[0]}", file=sys.stderr)
+        return 1
+
+    async def add() -> Any:
+        db = Database(settings.database_url)
+        try:
+            async with db.begin() as s:
+                user = await create_user(
+                    s,
+                    email=body.email,
+                    name=body.name,
+                    role=body.role,
+                    password=body.password,
+                    now=SystemClock().now(),
+                    time_zone=body.time_zone,
+                )
+                return user.id
+        finally:
+            await db.dispose()
+
+    try:
+        user_id = asyncio.run(add())
+    except ApiError as exc:
+        print(f"hearth: {exc.message}", file=sys.stderr)
+        return 1
+    print(json.dumps({"id": user_id}))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,180 @@
+"""The app factory: synchronous wiring; everything awaited lives in a cleanup context."""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from encounters.scenarios import load_scenarios
+from server.api import (  # noqa: F401 - importing registers the routes
+    audit_log,
+    between_visits,
+    calendars,
+    drill_actions,
+    drill_reports,
+    drills,
+    encounters,
+    exports,
+    join,
+    patients,
+    readings,
+    scenarios,
+    scheduling,
+    session,
+    snapshot,
+    users,
+    visit_changes,
+    workflow,
+)
+from server.api.health import add_health_routes
+from server.api.registry import add_api_routes
+from server.app.metrics import METRICS, CountsCollector, Metrics, metrics_middleware, metrics_view
+from server.core.clock import Clock, SystemClock
+from server.core.logs import protect_logs, request_id_var
+from server.core.settings import Settings
+from server.edge.auth import PRINCIPAL, auth_middleware
+from server.jobs.reminders import reminder_jobs_ctx
+from server.pages.visits import JINJA, add_page_routes, make_jinja, render_error
+from server.realtime.wiring import setup_realtime
+from server.services.audit import denial_middleware
+from server.services.context import SCENARIOS, SERVICES, Services
+from server.services.drills import drills_ctx
+from server.services.errors import error_middleware
+from server.services.escalation import escalation_ctx
+from server.services.ratelimit import FailureCounter
+from server.services.sessions import SessionStore
+from server.store.db import Database
+from web import STATIC_DIR
+
+access_log = logging.getLogger("hearth.access")
+
+# The largest request body Hearth accepts; JSON bodies are capped lower in read_json.
+CLIENT_MAX_SIZE = 256 * 1024
+
+CSP = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data: blob:",
+        "media-src 'self' blob:",
+        "connect-src 'self'",
+        "font-src 'self'",
+        "object-src 'none'",
+        "base-uri 'none'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
+
+
+@web.middleware
+async def request_context(request: web.Request, handler: Handler) -> web.StreamResponse:
+    rid = uuid.uuid4().hex[:12]
+    token = request_id_var.set(rid)
+    started = time.perf_counter()
+    status = 500
+    try:
+        response = await handler(request)
+        status = response.status
+        response.headers["X-Request-Id"] = rid
+        return response
+    except web.HTTPException as exc:
+        status = exc.status
+        raise
+    finally:
+        resource = request.match_info.route.resource
+        # The route template, not the path: a family path holds its join token.
+        route = resource.canonical if resource is not None else "-"
+        access_log.info(
+            "%s %s %s %.1fms", request.method, route, status, (time.perf_counter() - started) * 1000
+        )
+        request_id_var.reset(token)
+
+
+@web.middleware
+async def security_headers(request: web.Request, handler: Handler) -> web.StreamResponse:
+    response = await handler(request)
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    # Join links carry their token in the path: never leak it in a Referer.
+    headers.setdefault("Referrer-Policy", "no-referrer")
+    headers.setdefault(
+        "Permissions-Policy", "camera=(self), microphone=(self), bluetooth=(self), geolocation=()"
+    )
+    if not request.path.startswith("/static/"):
+        # Patient data must not stay in shared or browser caches.
+        headers.setdefault("Cache-Control", "no-store")
+    if request.app[SERVICES].settings.is_https:
+        headers.setdefault("Strict-Transport-Security", "max-age=31536000")
+    return response
+
+
+def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Application:
+    if not settings.secret_key:
+        raise ValueError("settings.secret_key must be set (see server.core.settings.with_secret)")
+    protect_logs()
+    app = web.Application(
+        client_max_size=CLIENT_MAX_SIZE,
+        middlewares=[
+            request_context,
+            security_headers,
+            metrics_middleware,
+            error_middleware(render_error),
+            auth_middleware,
+            denial_middleware(PRINCIPAL),
+        ],
+    )
+    app[METRICS] = Metrics()
+    app[JINJA] = make_jinja()
+    # Read now: a bad scenario file stops start-up with its file, line and reason.
+    app[SCENARIOS] = load_scenarios(
+        Path(settings.scenarios_dir) if settings.scenarios_dir else None
+    )
+    app.cleanup_ctx.append(_services_ctx(settings, clock or SystemClock()))
+    app.cleanup_ctx.append(reminder_jobs_ctx)
+    app.cleanup_ctx.append(escalation_ctx)
+    app.cleanup_ctx.append(drills_ctx)
+    add_health_routes(app)
+    add_api_routes(app)
+    add_page_routes(app)
+    app.router.add_get("/metrics", metrics_view)
+    realtime = setup_realtime(app, settings)
+    app[METRICS].registry.register(
+        CountsCollector(
+            "hearth_media_events",
+            "Media relay counts since start: frames forwarded and received, keyframe requests, "
+            "and packets or datagrams dropped, by reason",
+            "event",
+            realtime.hub.totals,
+        )
+    )
+    app.router.add_static("/static", STATIC_DIR, follow_symlinks=False, append_version=True)
+    return app
+
+
+def _services_ctx(settings: Settings, clock: Clock) -> Any:
+    async def ctx(app: web.Application) -> AsyncIterator[None]:
+        db = Database(settings.database_url)
+        app[SERVICES] = Services(
+            settings=settings,
+            clock=clock,
+            db=db,
+            failures=FailureCounter(),
+            sessions=SessionStore(settings),
+        )
+        try:
+            yield
+        finally:
+            await db.dispose()
+
+    return ctx

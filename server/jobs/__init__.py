@@ -1,0 +1,1 @@
+"""Background jobs: work that runs on a timer rather than on a request."""

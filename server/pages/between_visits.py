@@ -1,0 +1,156 @@
+"""The pages of care between visits: the family's diary and the coordinator's alert console."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from encounters.careplan import (
+    CeilingOfCare,
+    ContactKind,
+    CrisisType,
+    GivenBy,
+    Place,
+    Resuscitation,
+    Route,
+)
+from encounters.diary import DIARY_ITEMS, SCORE_MAX, SCORE_MIN, WORRY_MAX_CHARS, WORRY_QUESTION
+from encounters.escalation import Outcome
+from server.core.i18n import pick_language
+from server.edge.auth import PRINCIPAL
+from server.pages.visits import render, render_error
+from server.services import audit
+from server.services.access import patient_for
+from server.services.context import services
+from server.services.diary import diary_link_status, find_diary_link
+from server.services.sessions import Principal
+from server.store.models import Patient
+
+
+async def diary_page(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    token = request.match_info["token"]
+    now = svc.clock.now()
+    async with svc.db.begin() as s:
+        link = await find_diary_link(s, svc.settings, token)
+        status = diary_link_status(link, now) if link else "unknown"
+        patient = await s.get(Patient, link.patient_id) if link else None
+        await audit.record(
+            s,
+            request,
+            audit.Actor(None, None, "family", request.remote, None),
+            "open",
+            "diary_link",
+            link.id if link else None,
+            patient_id=link.patient_id if link else None,
+            outcome="success" if status == "active" else "denied",
+            detail=status,
+        )
+    lang = pick_language(
+        request.headers.get("Accept-Language"), patient.language if patient else None
+    )
+    if status != "active":
+        return await render(
+            request,
+            "link_problem.html",
+            {
+                "problem": status,
+                "clinic_phone": svc.settings.clinic_phone,
+                "clinician_name": None,
+                "clinician_phone": None,
+            },
+            status=404 if status == "unknown" else 410,
+            language=lang,
+        )
+    items = [
+        {
+            "id": i.item_id,
+            "label": i.label,
+            "question": i.question,
+            "anchor_0": i.anchor_0,
+            "anchor_10": i.anchor_10,
+        }
+        for i in DIARY_ITEMS
+    ]
+    return await render(
+        request,
+        "diary.html",
+        {
+            "items": items,
+            "scores": list(range(SCORE_MIN, SCORE_MAX + 1)),
+            "worry_question": WORRY_QUESTION,
+            "worry_max": WORRY_MAX_CHARS,
+        },
+        language=lang,
+        # The token is already in this page's address; the page sends it with each entry.
+        page_data={"page": "diary", "token": token},
+    )
+
+
+async def alerts_page(request: web.Request) -> web.StreamResponse:
+    who: Principal | None = request.get(PRINCIPAL)
+    if who is None or not who.is_staff:
+        raise web.HTTPFound("/login")
+    if who.role not in ("clinician", "coordinator"):
+        return await render_error(request, 403, "The alert queue is for the care team.")
+    return await render(
+        request,
+        "alerts.html",
+        {"user_name": who.name},
+        page_data={
+            "page": "alerts",
+            "user_id": who.user_id,
+            "role": who.role,
+            "outcomes": [o.value for o in Outcome],
+        },
+    )
+
+
+async def care_plan_page(request: web.Request) -> web.StreamResponse:
+    """A JSON-backed editor of the care plan's main fields; the API checks access again."""
+    who: Principal | None = request.get(PRINCIPAL)
+    if who is None or not who.is_staff:
+        raise web.HTTPFound("/login")
+    raw = request.match_info["patient_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        return await render_error(request, 404, "That patient was not found.")
+    # A refusal raises Denied, which the middleware audits and answers with the error page.
+    async with services(request).db.begin() as s:
+        patient = await patient_for(s, who, int(raw), "careplan.read")
+        name = patient.name
+    return await render(
+        request,
+        "careplan.html",
+        {"user_name": who.name, "patient_name": name},
+        page_data={
+            "page": "careplan",
+            "patient_id": int(raw),
+            "places": [p.value for p in Place],
+            "resuscitation": [r.value for r in Resuscitation],
+            "ceilings": [c.value for c in CeilingOfCare],
+            "crises": [c.value for c in CrisisType],
+            "routes": [r.value for r in Route],
+            "given_by": [g.value for g in GivenBy],
+            "contact_kinds": [k.value for k in ContactKind],
+            # Thresholds can be set for the diary's items and ESAS-r's, per symptom and per patient.
+            "symptoms": sorted({i.item_id for i in DIARY_ITEMS} | set(ESAS_ITEM_IDS)),
+        },
+    )
+
+
+ESAS_ITEM_IDS = (
+    "pain",
+    "tiredness",
+    "drowsiness",
+    "nausea",
+    "appetite",
+    "shortness_of_breath",
+    "depression",
+    "anxiety",
+    "wellbeing",
+)
+
+
+def add_between_visits_pages(app: web.Application) -> None:
+    app.router.add_get("/patients/{patient_id}/care-plan", care_plan_page, name="care_plan")
+    app.router.add_get("/diary/{token}", diary_page, name="diary")
+    app.router.add_get("/alerts", alerts_page, name="alerts")

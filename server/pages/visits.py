@@ -1,0 +1,308 @@
+"""The HTML pages. Handlers gather data and render; the pages' scripts call the API."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from aiohttp import web
+
+from encounters.vitals import DEFAULT_HOME_BANDS
+from server.api.calendars import calendar_feed
+from server.core.i18n import pick_language, translations
+from server.edge.auth import PRINCIPAL
+from server.services import audit
+from server.services.access import encounter_for
+from server.services.context import services
+from server.services.links import find_link, link_status
+from server.services.sessions import Principal
+from server.store.drills import drill_of
+from server.store.models import Encounter, Patient, User
+from web import TEMPLATES_DIR
+
+JINJA = web.AppKey("jinja", jinja2.Environment)
+
+
+def make_jinja() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    return env
+
+
+async def render(
+    request: web.Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    page_data: dict[str, Any] | None = None,
+    language: str | None = None,
+) -> web.Response:
+    lang = language or pick_language(request.headers.get("Accept-Language"))
+    t = translations(lang)
+
+    def gettext(message: str, **values: Any) -> str:
+        # The result is a plain string, so autoescaping still escapes the values in it.
+        text = t.gettext(message)
+        return text % values if values else text
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+        return t.ngettext(singular, plural, n) % {"num": n, **values}
+
+    data = {"lang": lang, **(page_data or {})}
+    html = (
+        request.app[JINJA]
+        .get_template(template)
+        .render(
+            **(context or {}),
+            gettext=gettext,
+            ngettext=ngettext,
+            _=gettext,
+            lang=lang,
+            who=request.get(PRINCIPAL),
+            # Data for the page's script rides in a JSON block: no inline script under the CSP.
+            page_data=json.dumps(data).replace("</", "<\\/"),
+            clinic_name=services(request).settings.clinic_name,
+        )
+    )
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+async def render_error(request: web.Request, status: int, message: str) -> web.StreamResponse:
+    return await render(
+        request, "error.html", {"status": status, "message": message}, status=status
+    )
+
+
+def _staff(request: web.Request) -> Principal | None:
+    who: Principal | None = request.get(PRINCIPAL)
+    return who if who is not None and who.is_staff else None
+
+
+def band_limits() -> dict[str, dict[str, float | None]]:
+    """The home bands the charts shade (per-patient bands arrive with the care plan)."""
+    return {name: {"low": b.low, "high": b.high} for name, b in DEFAULT_HOME_BANDS.items()}
+
+
+def local_time(at: dt.datetime, zone: str) -> str:
+    local = at.astimezone(ZoneInfo(zone))
+    return local.strftime("%A %d %B %Y, %H:%M ") + (local.tzname() or zone)
+
+
+async def home(request: web.Request) -> web.StreamResponse:
+    raise web.HTTPFound("/today" if _staff(request) else "/login")
+
+
+async def login_page(request: web.Request) -> web.StreamResponse:
+    if _staff(request):
+        raise web.HTTPFound("/today")
+    return await render(request, "login.html", page_data={"page": "login"})
+
+
+async def today_page(request: web.Request) -> web.StreamResponse:
+    who = _staff(request)
+    if who is None:
+        raise web.HTTPFound("/login")
+    async with services(request).db.begin() as s:
+        user = await s.get(User, who.user_id)
+    zone = user.time_zone if user else "UTC"
+    return await render(
+        request,
+        "today.html",
+        {"user_name": who.name, "role": who.role},
+        page_data={"page": "today", "time_zone": zone, "role": who.role},
+    )
+
+
+async def schedule_page(request: web.Request) -> web.StreamResponse:
+    who = _staff(request)
+    if who is None:
+        raise web.HTTPFound("/login")
+    async with services(request).db.begin() as s:
+        user = await s.get(User, who.user_id)
+    zone = user.time_zone if user else "UTC"
+    return await render(
+        request,
+        "schedule.html",
+        {"user_name": who.name},
+        page_data={"page": "schedule", "time_zone": zone, "role": who.role},
+    )
+
+
+async def join_page(request: web.Request) -> web.StreamResponse:
+    svc = services(request)
+    token = request.match_info["token"]
+    now = svc.clock.now()
+    async with svc.db.begin() as s:
+        link = await find_link(s, svc.settings, token)
+        encounter = await s.get(Encounter, link.encounter_id) if link else None
+        patient = await s.get(Patient, encounter.patient_id) if encounter else None
+        clinician = await s.get(User, encounter.clinician_id) if encounter else None
+        status: str = link_status(link, now) if link else "unknown"
+        if (
+            encounter is not None
+            and status == "active"
+            and encounter.status in ("cancelled", "finished")
+        ):
+            status = encounter.status
+        await audit.record(
+            s,
+            request,
+            audit.Actor(None, link.id if link else None, "family", request.remote, None),
+            "open",
+            "join_link",
+            link.id if link else None,
+            patient_id=encounter.patient_id if encounter else None,
+            encounter_id=encounter.id if encounter else None,
+            outcome="success" if status == "active" else "denied",
+            detail=status,
+        )
+    language = patient.language if patient else None
+    lang = pick_language(request.headers.get("Accept-Language"), language)
+    contact = {
+        "clinic_phone": svc.settings.clinic_phone,
+        "clinician_name": clinician.name if clinician else None,
+        "clinician_phone": clinician.phone if clinician else None,
+    }
+    if status != "active" or encounter is None or patient is None:
+        return await render(
+            request,
+            "link_problem.html",
+            {"problem": status, **contact},
+            status=404 if status == "unknown" else 410,
+            language=lang,
+        )
+    when = local_time(encounter.starts_at, patient.time_zone)
+    return await render(
+        request,
+        "join.html",
+        {"when": when, "is_drill": encounter.is_drill, **contact},
+        language=lang,
+        page_data={"page": "join", "token": token},
+    )
+
+
+async def family_page(request: web.Request) -> web.StreamResponse:
+    who: Principal | None = request.get(PRINCIPAL)
+    if who is None or who.kind != "family":
+        return await render_error(request, 401, "Please open the link your care team sent you.")
+    async with services(request).db.begin() as s:
+        encounter = await s.get(Encounter, who.encounter_id)
+        assert encounter is not None
+        patient = await s.get(Patient, encounter.patient_id)
+        clinician = await s.get(User, encounter.clinician_id)
+        drill_id = await drill_of(s, encounter)
+        await audit.record(
+            s,
+            request,
+            who,
+            "read",
+            "encounter",
+            encounter.id,
+            patient_id=encounter.patient_id,
+            encounter_id=encounter.id,
+        )
+    zone = patient.time_zone if patient else "UTC"
+    return await render(
+        request,
+        "family.html",
+        {
+            "when": local_time(encounter.starts_at, zone),
+            "display_name": who.name,
+            "clinician_name": clinician.name if clinician else "",
+            "is_drill": encounter.is_drill,
+        },
+        language=pick_language(
+            request.headers.get("Accept-Language"), patient.language if patient else None
+        ),
+        page_data={
+            "page": "family",
+            "encounter_id": encounter.id,
+            # Practice readings only where nobody could mistake them for a patient's:
+            # the demo, and drills (whose every record is marked as a drill).
+            "simulator": services(request).settings.demo or encounter.is_drill,
+            "template": encounter.template,
+            "ice_servers": services(request).settings.ice_server_list,
+            "is_drill": encounter.is_drill,
+            "drill_id": drill_id,
+        },
+    )
+
+
+async def visit_page(request: web.Request) -> web.StreamResponse:
+    who = _staff(request)
+    if who is None:
+        raise web.HTTPFound("/login")
+    raw = request.match_info["encounter_id"]
+    if not raw.isdigit() or len(raw) > 12:
+        return await render_error(request, 404, "That visit was not found.")
+    # A refusal raises Denied: the denial middleware audits it and the error middleware
+    # answers with the friendly page, as for every other route.
+    async with services(request).db.begin() as s:
+        encounter = await encounter_for(s, who, int(raw), "encounter.read_clinical")
+        patient = await s.get(Patient, encounter.patient_id)
+        user = await s.get(User, who.user_id)
+        drill_id = await drill_of(s, encounter)
+        await audit.record(
+            s,
+            request,
+            who,
+            "read",
+            "encounter",
+            encounter.id,
+            patient_id=encounter.patient_id,
+            encounter_id=encounter.id,
+        )
+    zone = user.time_zone if user else "UTC"
+    return await render(
+        request,
+        "visit.html",
+        {
+            "user_name": who.name,
+            "patient_name": patient.name if patient else "",
+            "when": local_time(encounter.starts_at, zone),
+            "is_drill": encounter.is_drill,
+        },
+        page_data={
+            "page": "visit",
+            "time_zone": zone,
+            "patient_id": encounter.patient_id,
+            "patient_name": patient.name if patient else "",
+            "birth_date": patient.birth_date.isoformat() if patient else "",
+            "template": encounter.template,
+            "since": (encounter.starts_at - dt.timedelta(hours=24)).isoformat(),
+            "bands": band_limits(),
+            "encounter_id": encounter.id,
+            "ice_servers": services(request).settings.ice_server_list,
+            "is_drill": encounter.is_drill,
+            "drill_id": drill_id,
+        },
+    )
+
+
+def add_page_routes(app: web.Application) -> None:
+    app.router.add_get("/", home, name="home")
+    app.router.add_get("/login", login_page, name="login")
+    app.router.add_get("/today", today_page, name="today")
+    app.router.add_get("/schedule", schedule_page, name="schedule")
+    app.router.add_get("/calendar/{token}.ics", calendar_feed, name="calendar_feed")
+    app.router.add_get("/join/{token}", join_page, name="join")
+    app.router.add_get("/family", family_page, name="family")
+    app.router.add_get("/visit/{encounter_id}", visit_page, name="visit")
+    from server.pages.between_visits import add_between_visits_pages  # imports this module
+
+    add_between_visits_pages(app)
+    from server.pages.drills import add_drill_page_routes  # imports this module
+
+    add_drill_page_routes(app)
+    from server.pages.availability import add_availability_page_routes  # imports this module
+
+    add_availability_page_routes(app)

@@ -1,0 +1,118 @@
+"""What signalling asks of the server: who is on a socket, and may they enter a visit."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from http.cookies import CookieError, SimpleCookie
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.services import audit
+from server.services.access import CLINICAL, is_on_care_team
+from server.services.context import SERVICES, Services
+from server.services.sessions import COOKIE_NAME, Principal
+from server.store.models import Encounter
+from signaling.ports import Caller, RoomRole
+
+CLOSED_STATUSES = ("cancelled", "finished")
+
+
+class VisitGate:
+    """Implements ``signaling.ports.Gate`` on the session store, access rules and audit log."""
+
+    def __init__(self, app: web.Application) -> None:
+        self._app = app
+
+    @property
+    def _svc(self) -> Services:
+        return self._app[SERVICES]
+
+    async def authenticate(self, cookie_header: str | None) -> Caller | None:
+        try:
+            cookies = SimpleCookie(cookie_header or "")
+        except CookieError:
+            return None
+        morsel = cookies.get(COOKIE_NAME)
+        if morsel is None:
+            return None
+        svc = self._svc
+        async with svc.db.begin() as s:
+            loaded = await svc.sessions.load(s, morsel.value, now=svc.clock.now())
+        if not isinstance(loaded, Principal):
+            return None
+        return Caller(
+            session_key=loaded.session_hash,
+            kind=loaded.kind,
+            role=loaded.role,
+            user_id=loaded.user_id,
+            link_id=loaded.link_id,
+            display_name=loaded.name or "",
+            encounter_id=loaded.encounter_id,
+        )
+
+    async def is_still_valid(self, caller: Caller, *, in_call: bool) -> bool:
+        svc = self._svc
+        async with svc.db.begin() as s:
+            return await svc.sessions.check(
+                s, caller.session_key, now=svc.clock.now(), active=in_call
+            )
+
+    async def ended_sessions(self, in_call: Mapping[str, bool]) -> set[str]:
+        svc = self._svc
+        now = svc.clock.now()
+        async with svc.db.begin() as s:
+            return {
+                key
+                for key, active in in_call.items()
+                if not await svc.sessions.check(s, key, now=now, active=active)
+            }
+
+    async def room_role(self, caller: Caller, encounter_id: int) -> RoomRole | None:
+        svc = self._svc
+        async with svc.db.begin() as s:
+            encounter = await s.get(Encounter, encounter_id)
+            role: RoomRole | None = None
+            if encounter is not None and encounter.status not in CLOSED_STATUSES:
+                if caller.kind == "family" and caller.encounter_id == encounter.id:
+                    role = "guest"
+                elif (
+                    caller.kind == "staff"
+                    and caller.role in CLINICAL
+                    and caller.user_id is not None
+                    and await is_on_care_team(s, caller.user_id, encounter.patient_id)
+                ):
+                    role = "host"
+            if role is None:
+                await self._audit(s, caller, encounter_id, encounter, "visit_join", "denied")
+        return role
+
+    async def record(self, caller: Caller, encounter_id: int, action: str) -> None:
+        svc = self._svc
+        async with svc.db.begin() as s:
+            encounter = await s.get(Encounter, encounter_id)
+            if action == "admit" and encounter is not None and encounter.status == "planned":
+                encounter.status = "in_progress"
+            await self._audit(s, caller, encounter_id, encounter, f"visit_{action}", "success")
+
+    async def _audit(
+        self,
+        s: AsyncSession,
+        caller: Caller,
+        encounter_id: int,
+        encounter: Encounter | None,
+        action: str,
+        outcome: str,
+    ) -> None:
+        actor = audit.Actor(caller.user_id, caller.link_id, caller.role, None, None)
+        await audit.record_event(
+            s,
+            self._svc.clock.now(),
+            actor,
+            action,
+            "encounter",
+            encounter_id,
+            patient_id=encounter.patient_id if encounter else None,
+            encounter_id=encounter_id,
+            outcome=outcome,
+        )

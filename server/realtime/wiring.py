@@ -1,0 +1,160 @@
+"""Wiring the live parts: Socket.IO server, the ``/visit`` namespace and the media hub."""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import socketio
+from aiohttp import web
+
+from media import MediaCallbacks, MediaHub
+from server.core.periodic import every
+from server.core.settings import Settings
+from server.realtime.gate import VisitGate
+from server.services.context import SERVICES
+from server.services.readings import Enterer, Outcome, accept_message
+from signaling import events as ev
+from signaling.limits import TokenBucket
+from signaling.namespace import VisitNamespace
+from signaling.transport import GuardedServer
+
+logger = logging.getLogger(__name__)
+
+# engine.io refuses any packet over this (reliability.md B4; CVE-2020-36048).
+MAX_SOCKET_MESSAGE_BYTES = 64 * 1024
+# Every live socket's session is re-checked this often (one query round for all of them), so
+# an expired session, or a link revoked or an account disabled on another node, loses its
+# sockets within a few seconds.
+SWEEP_INTERVAL_S = 2.0
+
+
+@dataclass
+class Realtime:
+    sio: socketio.AsyncServer
+    namespace: VisitNamespace
+    hub: MediaHub
+
+
+REALTIME = web.AppKey("realtime", Realtime)
+READING_BUCKETS = web.AppKey("reading_buckets", dict)
+READINGS_CHANNEL = "readings"
+# A device sends about one reading a second; a simulator in a drill a few. Ten a second per
+# participant with bursts of 30 (a resend after a reconnect) is generous and still bounded.
+READINGS_PER_S = 10.0
+READINGS_BURST = 30
+MAX_READING_BUCKETS = 10_000
+
+
+def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
+    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    sio = GuardedServer(
+        async_mode="aiohttp",
+        client_manager=manager,
+        cors_allowed_origins=sorted(settings.origins),
+        max_http_buffer_size=MAX_SOCKET_MESSAGE_BYTES,
+        logger=False,
+        engineio_logger=False,
+    )
+    holder: dict[str, VisitNamespace] = {}
+
+    async def renegotiate(room_id: str, participant_id: str, sdp: str) -> None:
+        await holder["ns"].send_renegotiation(room_id, participant_id, sdp)
+
+    async def peer_state(room_id: str, participant_id: str, state: str) -> None:
+        logger.info("peer %s in %s is %s", participant_id, room_id, state)
+
+    async def data_message(room_id: str, participant_id: str, label: str, text: str) -> str | None:
+        return await _on_data_message(app, holder["ns"], room_id, participant_id, label, text)
+
+    hub = MediaHub(
+        ice_servers=settings.ice_server_list,
+        callbacks=MediaCallbacks(
+            renegotiate=renegotiate, peer_state=peer_state, data_message=data_message
+        ),
+    )
+    namespace = VisitNamespace(gate=VisitGate(app), media=hub, origins=settings.origins)
+    holder["ns"] = namespace
+    sio.register_namespace(namespace)
+    sio.attach(app, socketio_path="socket.io")
+    realtime = Realtime(sio=sio, namespace=namespace, hub=hub)
+    app[REALTIME] = realtime
+    app[READING_BUCKETS] = {}
+    app.cleanup_ctx.append(_lifecycle)
+    return realtime
+
+
+async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
+    realtime = app[REALTIME]
+    try:
+        async with every(SWEEP_INTERVAL_S, realtime.namespace.sweep, "session sweep"):
+            yield
+    finally:
+        await realtime.namespace.close()
+        await realtime.hub.close()
+
+
+async def _on_data_message(
+    app: web.Application,
+    namespace: VisitNamespace,
+    room_id: str,
+    participant_id: str,
+    label: str,
+    text: str,
+) -> str | None:
+    """A message on a participant's data channel: today only ``readings``."""
+    if label != READINGS_CHANNEL:
+        return json.dumps(
+            {
+                "nack": None,
+                "code": "unknown_channel",
+                "error": f"Hearth has no data channel called {label[:40]!r}.",
+            }
+        )
+    caller = await namespace.caller_of(room_id, participant_id)
+    if caller is None or not room_id.startswith("encounter-"):
+        return json.dumps({"nack": None, "code": "not_joined", "error": "Join the visit first."})
+    buckets = app[READING_BUCKETS]
+    if participant_id not in buckets and len(buckets) >= MAX_READING_BUCKETS:
+        # Forget the oldest participant's bucket: memory stays bounded over months of visits.
+        buckets.pop(next(iter(buckets)))
+    bucket = buckets.setdefault(
+        participant_id, TokenBucket(rate=READINGS_PER_S, burst=READINGS_BURST)
+    )
+    if not bucket.take():
+        return json.dumps(
+            {"nack": None, "code": "rate_limited", "error": "Too many readings at once; slow down."}
+        )
+    encounter_id = int(room_id.removeprefix("encounter-"))
+    svc = app[SERVICES]
+    outcome = await accept_message(
+        svc.db,
+        svc.clock,
+        encounter_id=encounter_id,
+        text=text,
+        who=Enterer(caller.user_id, caller.link_id, caller.role),
+    )
+    await publish_readings(app, encounter_id, outcome)
+    return json.dumps(outcome.reply)
+
+
+async def publish_readings(app: web.Application, encounter_id: int, outcome: Outcome) -> None:
+    """Stored readings and in-call band alerts to the visit's room; alerts for the queue to
+    the care team. One place, whether the reading came on the data channel or over HTTP."""
+    namespace = app[REALTIME].namespace
+    for item in outcome.stored:
+        await namespace.notify(encounter_id, ev.READING, item, group="admitted")
+    for alert in outcome.alerts:
+        await namespace.notify(encounter_id, ev.ALERT, alert, group="hosts")
+    if outcome.queued:
+        # Imported here: the alert service itself pushes through this module's namespace.
+        from server.services.escalation import ALERTS
+
+        await app[ALERTS].announce(outcome.queued, page_tier=True)
+
+
+def live_status(app: web.Application, encounter_id: int) -> dict[str, Any]:
+    return app[REALTIME].namespace.live_status(encounter_id)

@@ -1,0 +1,147 @@
+"""The audit log: who read or changed which record, from where, with what outcome.
+
+Rows carry ids and actions only, never clinical values or free text: the trail must not
+become a second copy of the record.
+Reads and changes are recorded in the same transaction as the work they describe, so an
+audited change can't commit without its row; refusals are recorded in a transaction of
+their own, since the work they refused is rolled back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from server.core.logs import request_id_var
+from server.services.context import services
+from server.services.errors import ApiError
+from server.services.sessions import Principal
+from server.store.models import AuditEvent
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: int | None
+    link_id: int | None
+    role: str | None
+    address: str | None
+    user_agent: str | None
+
+
+def actor_of(request: web.Request, who: Principal | None) -> Actor:
+    return Actor(
+        user_id=who.user_id if who else None,
+        link_id=who.link_id if who else None,
+        role=who.role if who else None,
+        address=request.remote,
+        user_agent=(request.headers.get("User-Agent") or "")[:200] or None,
+    )
+
+
+async def record_event(
+    s: AsyncSession,
+    at: dt.datetime,
+    actor: Actor,
+    action: str,
+    resource_type: str,
+    resource_id: object | None = None,
+    *,
+    patient_id: int | None = None,
+    encounter_id: int | None = None,
+    outcome: str = "success",
+    detail: str | None = None,
+) -> None:
+    """An audit row for work that did not come in as an HTTP request (a socket event)."""
+    s.add(
+        AuditEvent(
+            at=at,
+            actor_id=actor.user_id,
+            actor_link_id=actor.link_id,
+            role=actor.role,
+            action=action,
+            resource_type=resource_type,
+            resource_id=None if resource_id is None else str(resource_id),
+            patient_id=patient_id,
+            encounter_id=encounter_id,
+            address=actor.address,
+            user_agent=actor.user_agent,
+            outcome=outcome,
+            request_id=request_id_var.get(),
+            detail=detail,
+        )
+    )
+
+
+async def record(
+    s: AsyncSession,
+    request: web.Request,
+    who: Principal | Actor | None,
+    action: str,
+    resource_type: str,
+    resource_id: object | None = None,
+    *,
+    patient_id: int | None = None,
+    encounter_id: int | None = None,
+    outcome: str = "success",
+    detail: str | None = None,
+) -> None:
+    actor = who if isinstance(who, Actor) else actor_of(request, who)
+    await record_event(
+        s,
+        services(request).clock.now(),
+        actor,
+        action,
+        resource_type,
+        resource_id,
+        patient_id=patient_id,
+        encounter_id=encounter_id,
+        outcome=outcome,
+        detail=detail,
+    )
+
+
+class Denied(ApiError):
+    """A refusal worth auditing: the middleware records it, then answers as ApiError."""
+
+    def __init__(
+        self,
+        base: ApiError,
+        *,
+        action: str,
+        resource_type: str,
+        resource_id: object | None,
+        patient_id: int | None = None,
+        encounter_id: int | None = None,
+    ) -> None:
+        super().__init__(base.status, base.code, base.message, headers=base.headers)
+        self.action = action
+        self.resource_type = resource_type
+        self.resource_id = resource_id
+        self.patient_id = patient_id
+        self.encounter_id = encounter_id
+
+
+def denial_middleware(principal_key: web.RequestKey[Principal | None]):  # type: ignore[no-untyped-def]
+    @web.middleware
+    async def middleware(request: web.Request, handler):  # type: ignore[no-untyped-def]
+        try:
+            return await handler(request)
+        except Denied as exc:
+            async with services(request).db.begin() as s:
+                await record(
+                    s,
+                    request,
+                    request.get(principal_key),
+                    exc.action,
+                    exc.resource_type,
+                    exc.resource_id,
+                    patient_id=exc.patient_id,
+                    encounter_id=exc.encounter_id,
+                    outcome="denied",
+                )
+            raise
+
+    return middleware

@@ -1,0 +1,248 @@
+"""A drill's measures, from what was stored while it ran (issue 9).
+
+The records ``encounters.drills.build_drill_report`` scores are read back from where each
+thing was stored when it happened: readings by the drill's visit (abnormal against the
+patient's own bands, as the live check judged them), alerts by ``drill_id`` (their append-
+only history gives raised, escalated, acknowledged and resolved with their times), and
+``drill_events`` for prompts, scripted diary entries, the family's steps, teach-back answers
+and notes. Nothing is measured by a clock at report time.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import asdict
+from typing import Any, cast
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from encounters.drill_json import from_snapshot
+from encounters.drills import (
+    Acknowledged,
+    AlertRaised,
+    DrillRecord,
+    DrillReport,
+    Escalated,
+    FamilyAction,
+    Happened,
+    ReadingRecord,
+    Resolved,
+    Said,
+    TeachBackAnswer,
+    build_drill_report,
+)
+from encounters.errors import ValidationError
+from encounters.reading_types import Kind, Source
+from encounters.readings import Reading
+from encounters.vitals import DEFAULT_HOME_BANDS, evaluate_reading
+from server.services.alerts import event_from_json
+from server.services.careplans import current_plan
+from server.store.between_visits import Alert
+from server.store.drills import Drill, DrillEvent
+from server.store.models import Reading as ReadingRow
+from server.store.models import User
+
+FAMILY = "family"
+
+
+async def _names(s: AsyncSession, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = (await s.execute(select(User.id, User.name).where(User.id.in_(ids)))).all()
+    return {int(i): str(n) for i, n in rows}
+
+
+def _who(names: dict[int, str], user_id: int | str | None, role: str | None) -> str:
+    if user_id is not None and str(user_id).isdigit() and int(user_id) in names:
+        return names[int(user_id)]
+    return FAMILY if role == FAMILY else (role or "system")
+
+
+def _readings(rows: list[ReadingRow], bands: dict[str, Any]) -> list[DrillRecord]:
+    records: list[DrillRecord] = []
+    for row in rows:
+        if row.value is None:
+            continue
+        reading = Reading(
+            row.client_id,
+            cast(Kind, row.kind),
+            row.value,
+            row.unit,
+            cast(Source, row.source),
+            row.taken_at,
+            value2=row.value2,
+        )
+        try:
+            abnormal = bool(evaluate_reading(reading, bands))
+        except ValidationError:
+            abnormal = False  # a band in another unit: the live check could not judge it either
+        records.append(ReadingRecord(row.received_at, row.kind, row.value, abnormal, row.unit))
+    return records
+
+
+def _alert_records(alerts: list[Alert], names: dict[int, str]) -> list[DrillRecord]:
+    records: list[DrillRecord] = []
+    for alert in alerts:
+        for event in (event_from_json(e) for e in alert.history):
+            kind = event.kind.value
+            if kind == "raised":
+                records.append(AlertRaised(event.at, alert.rule_id))
+            elif kind == "escalated" and event.tier is not None:
+                records.append(Escalated(event.at, event.tier))
+            elif kind == "acknowledged":
+                records.append(
+                    Acknowledged(
+                        event.at, _who(names, event.actor_id, None), event.tier or alert.tier
+                    )
+                )
+            elif kind == "resolved":
+                outcome = event.outcome.value if event.outcome else ""
+                records.append(Resolved(event.at, outcome, _who(names, event.actor_id, None)))
+            elif kind == "reassigned":
+                records.append(
+                    Happened(
+                        event.at,
+                        _who(names, event.actor_id, None),
+                        f"handed the alert to {_who(names, event.to_user_id, None)}",
+                        "reassigned",
+                        _who(names, event.to_user_id, None),
+                    )
+                )
+    return records
+
+
+def _event_record(row: DrillEvent, who: str) -> DrillRecord | None:
+    data = row.data
+    if row.kind == "family_step":
+        return FamilyAction(row.at, str(data["step"]), who)
+    if row.kind == "teach_back":
+        return TeachBackAnswer(row.at, str(data["item"]), str(data["result"]), who)
+    if row.kind == "said":
+        return Said(row.at, who, str(data["text"]))
+    if row.kind == "prompt":
+        text = str(data["text"])
+        return Happened(row.at, "script", f"prompt to the family: {text}", "prompt", text)
+    if row.kind == "diary":
+        scores = ", ".join(f"{k} {v}" for k, v in dict(data["scores"]).items())
+        return Happened(row.at, "script", f"diary check-in: {scores}", "diary", scores)
+    if row.kind in ("started", "finished", "cancelled"):
+        return Happened(row.at, who, f"{row.kind} the drill", row.kind)
+    return None
+
+
+async def drill_records(s: AsyncSession, drill: Drill) -> list[DrillRecord]:
+    """Everything that happened in the drill, as the scoring's records."""
+    plan = await current_plan(s, drill.patient_id)
+    bands = {**DEFAULT_HOME_BANDS, **plan.vital_bands}
+    readings = list(
+        (
+            await s.scalars(
+                select(ReadingRow)
+                .where(ReadingRow.encounter_id == drill.encounter_id)
+                .order_by(ReadingRow.received_at, ReadingRow.id)
+            )
+        ).all()
+    )
+    alerts = list(
+        (await s.scalars(select(Alert).where(Alert.drill_id == drill.id).order_by(Alert.id))).all()
+    )
+    events = list(
+        (
+            await s.scalars(
+                select(DrillEvent)
+                .where(DrillEvent.drill_id == drill.id)
+                .order_by(DrillEvent.at, DrillEvent.id)
+            )
+        ).all()
+    )
+    ids: set[int] = {e.actor_user_id for e in events if e.actor_user_id is not None}
+    for alert in alerts:
+        for event in alert.history:
+            for key in ("actor_id", "to_user_id"):
+                if str(event.get(key) or "").isdigit():
+                    ids.add(int(event[key]))
+    names = await _names(s, ids)
+    records = _readings(readings, bands) + _alert_records(alerts, names)
+    for row in events:
+        record = _event_record(row, _who(names, row.actor_user_id, row.actor_role))
+        if record is not None:
+            records.append(record)
+    return records
+
+
+async def report_json(s: AsyncSession, drill: Drill) -> dict[str, Any]:
+    """The drill's measures, with each family step and teach-back item marked."""
+    scenario, steps = from_snapshot(drill.scenario)
+    records = await drill_records(s, drill)
+    report = build_drill_report(scenario, records, started_at=drill.started_at, family_steps=steps)
+    answers = {r.item: r.result for r in records if isinstance(r, TeachBackAnswer)}
+    missed = {m.subject for m in report.accuracy.misses if m.check == "family_step"}
+    out = report_to_json(report)
+    out["family_steps"] = [
+        {
+            "id": step.step_id,
+            "text": step.text,
+            "taken": step.step_id not in missed,
+        }
+        for step in steps
+    ]
+    out["teach_back"] = [
+        {
+            "item": q.item,
+            "safety_critical": q.safety_critical,
+            "result": answers.get(q.item, "not_yet"),
+            "asked": q.item in answers,
+        }
+        for q in scenario.teach_back
+    ]
+    return out
+
+
+def _time(value: dt.datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def record_to_json(record: DrillRecord | None) -> dict[str, Any] | None:
+    """A timeline line's facts (``type`` and its fields), for a page to word itself."""
+    if record is None:
+        return None
+    fields = {k: v for k, v in asdict(record).items() if k != "at"}
+    return {"type": type(record).__name__, **fields}
+
+
+def report_to_json(report: DrillReport) -> dict[str, Any]:
+    comprehension = report.comprehension.score
+    return {
+        "scenario_id": report.scenario_id,
+        "onset_at": _time(report.onset_at),
+        "time_to_acknowledge_s": report.time_to_acknowledge_s,
+        "expected_tier": report.expected_tier,
+        "time_to_expected_tier_s": report.time_to_expected_tier_s,
+        "accuracy": {
+            "score_pct": report.accuracy.score_pct,
+            "checks": report.accuracy.checks,
+            "passed": report.accuracy.passed,
+            "misses": [
+                {"check": m.check, "detail": m.detail, "subject": m.subject}
+                for m in report.accuracy.misses
+            ],
+        },
+        "comprehension": {
+            "score_pct": comprehension.comprehension_pct if comprehension else None,
+            "points": comprehension.points if comprehension else None,
+            "max_points": comprehension.max_points if comprehension else None,
+            "mastery": comprehension.mastery if comprehension else None,
+            "unasked": list(report.comprehension.unasked),
+        },
+        "timeline": [
+            {
+                "at": e.at.isoformat(),
+                "offset_s": e.offset_s,
+                "who": e.who,
+                "what": e.what,
+                "event": record_to_json(e.record),
+            }
+            for e in report.timeline
+        ],
+    }

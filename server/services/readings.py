@@ -1,0 +1,253 @@
+"""Storing device readings: one data-channel message in, an ack or a nack out.
+
+The domain (``encounters.readings``) validates and decodes; this module stores each reading
+once (a resend with the same id is acknowledged again and stored once), audits it, and says
+what to push to the clinician: the stored readings and any band the patient's values cross.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from encounters.detection import VitalSample
+from encounters.readings import Reading, ReadingError, parse_message, reading_to_dict
+from encounters.vitals import DEFAULT_HOME_BANDS, evaluate_reading
+from server.core.clock import Clock
+from server.services import audit
+from server.services.alerts import detect_after_readings
+from server.services.careplans import current_plan
+from server.store.db import Database
+from server.store.drills import drill_of
+from server.store.models import Encounter
+from server.store.models import Reading as ReadingRow
+
+MAX_MESSAGE_BYTES = 4096  # a message over 4 KiB is nacked unread (docs/api.md)
+# Readings taken a little before the booked start (the family joined early) still belong to
+# the visit; anything earlier is refused as not of this visit.
+EARLY_MARGIN = dt.timedelta(hours=1)
+
+
+@dataclass
+class Outcome:
+    reply: dict[str, Any]
+    stored: list[dict[str, Any]] = field(default_factory=list)
+    alerts: list[dict[str, Any]] = field(default_factory=list)
+    queued: list[int] = field(default_factory=list)  # alerts raised for the coordinator's queue
+
+
+@dataclass(frozen=True)
+class Enterer:
+    user_id: int | None
+    link_id: int | None
+    role: str | None
+
+
+def nack(client_id: object, code: str, message: str) -> Outcome:
+    return Outcome(
+        {"nack": client_id if isinstance(client_id, str) else None, "code": code, "error": message}
+    )
+
+
+def _same(row: ReadingRow, reading: Reading) -> bool:
+    return (row.value, row.value2, row.unit, row.absent_reason) == (
+        reading.value,
+        reading.value2,
+        reading.unit,
+        reading.absent_reason,
+    )
+
+
+def row_to_dict(row: ReadingRow) -> dict[str, Any]:
+    value: Any = row.value
+    if row.kind == "blood_pressure" and row.value is not None:
+        value = {"systolic": row.value, "diastolic": row.value2}
+    return {
+        "id": row.client_id,
+        "kind": row.kind,
+        "value": value,
+        "unit": row.unit,
+        "taken_at": row.taken_at.isoformat(),
+        "received_at": row.received_at.isoformat(),
+        "source": row.source,
+        "time_source": row.time_source,
+        "absent_reason": row.absent_reason,
+        "loinc": row.loinc.split(","),
+        "encounter_id": row.encounter_id,
+        "details": row.details or {},
+        "device": {"model": row.device_model, "id": row.device_id}
+        if row.device_model or row.device_id
+        else None,
+    }
+
+
+# Reading kinds as the detection rules name their parameters (blood pressure: both numbers).
+PARAMETER_OF = {
+    "spo2": "spo2",
+    "heart_rate": "heart_rate",
+    "respiratory_rate": "respiratory_rate",
+    "temperature": "temperature",
+    "weight": "weight",
+}
+
+
+def vital_samples(readings: list[Reading]) -> list[VitalSample]:
+    samples = []
+    for r in readings:
+        if r.value is None:
+            continue
+        if r.kind == "blood_pressure":
+            samples.append(VitalSample(r.client_id, "systolic_bp", r.value, r.taken_at))
+            if r.value2 is not None:
+                samples.append(VitalSample(r.client_id, "diastolic_bp", r.value2, r.taken_at))
+        elif r.kind in PARAMETER_OF:
+            samples.append(VitalSample(r.client_id, PARAMETER_OF[r.kind], r.value, r.taken_at))
+    return samples
+
+
+def device_of(obj: object) -> tuple[str | None, str | None]:
+    """The device a page names beside a reading (model and id, from Web Bluetooth); optional,
+    and never trusted for more than a label: at most 120 characters each."""
+    device = obj.get("device") if isinstance(obj, dict) else None
+    if not isinstance(device, dict):
+        return None, None
+    model, ident = device.get("model"), device.get("id")
+    return (
+        model[:120] if isinstance(model, str) and model else None,
+        ident[:120] if isinstance(ident, str) and ident else None,
+    )
+
+
+async def _store(
+    s: AsyncSession,
+    encounter: Encounter,
+    readings: list[Reading],
+    who: Enterer,
+    now: dt.datetime,
+    device: tuple[str | None, str | None] = (None, None),
+) -> list[Reading]:
+    fresh = []
+    for reading in readings:
+        existing = await s.scalar(
+            select(ReadingRow).where(
+                ReadingRow.patient_id == encounter.patient_id,
+                ReadingRow.client_id == reading.client_id,
+                ReadingRow.kind == reading.kind,
+            )
+        )
+        if existing is not None:
+            if not _same(existing, reading):
+                raise ReadingError(
+                    "This id was already used for a different reading.",
+                    code="id_reused",
+                    client_id=reading.client_id,
+                )
+            continue
+        details = reading_to_dict(reading)["details"]
+        s.add(
+            ReadingRow(
+                patient_id=encounter.patient_id,
+                encounter_id=encounter.id,
+                client_id=reading.client_id,
+                kind=reading.kind,
+                value=reading.value,
+                value2=reading.value2,
+                unit=reading.unit,
+                loinc=",".join(reading.loinc),
+                absent_reason=reading.absent_reason,
+                source=reading.source,
+                device_model=device[0],
+                device_id=device[1],
+                taken_at=reading.taken_at,
+                received_at=now,
+                time_source=reading.time_source,
+                entered_by_user_id=who.user_id,
+                entered_by_link_id=who.link_id,
+                details=details or None,
+                is_drill=encounter.is_drill,
+            )
+        )
+        fresh.append(reading)
+    if fresh:
+        await audit.record_event(
+            s,
+            now,
+            audit.Actor(who.user_id, who.link_id, who.role, None, None),
+            "create",
+            "reading",
+            fresh[0].client_id,
+            patient_id=encounter.patient_id,
+            encounter_id=encounter.id,
+        )
+    return fresh
+
+
+async def accept_message(
+    db: Database, clock: Clock, *, encounter_id: int, who: Enterer, text: str
+) -> Outcome:
+    """Validate, store once and answer one message of the ``readings`` data channel."""
+    if len(text.encode()) > MAX_MESSAGE_BYTES:
+        return nack(None, "too_large", "The message is over 4 KiB.")
+    try:
+        obj = json.loads(text)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        return nack(None, "bad_message", "The message is not JSON.")
+    client_id = obj.get("id") if isinstance(obj, dict) else None
+    now = clock.now()
+    for attempt in range(2):
+        try:
+            async with db.begin() as s:
+                encounter = await s.get(Encounter, encounter_id)
+                if encounter is None:
+                    return nack(client_id, "no_visit", "This visit does not exist any more.")
+                readings = parse_message(
+                    obj, now=now, not_before=encounter.starts_at - EARLY_MARGIN
+                )
+                fresh = await _store(s, encounter, readings, who, now, device_of(obj))
+                is_drill = encounter.is_drill
+                queued = []
+                drill_id = await drill_of(s, encounter)
+                # A drill's readings raise that drill's alerts only; a visit marked as a drill
+                # without a drill of its own (booked from a drill alert) raises none.
+                if not is_drill or drill_id is not None:
+                    queued = await detect_after_readings(
+                        s, encounter.patient_id, vital_samples(fresh), now=now, drill_id=drill_id
+                    )
+                # The patient's own bands from the care plan; the home defaults fill the rest.
+                plan = await current_plan(s, encounter.patient_id)
+                bands = {**DEFAULT_HOME_BANDS, **plan.vital_bands}
+            break
+        except ReadingError as exc:
+            return nack(exc.client_id or client_id, exc.code, exc.message)
+        except IntegrityError:
+            # The same message raced itself in on two paths: the second finds it stored.
+            if attempt:
+                raise
+    outcome = Outcome(
+        {"ack": readings[0].client_id if readings else client_id}, queued=[row.id for row in queued]
+    )
+    for reading in fresh:
+        item = reading_to_dict(reading)
+        item["encounter_id"] = encounter_id
+        outcome.stored.append(item)
+        for crossing in evaluate_reading(reading, bands):
+            outcome.alerts.append(
+                {
+                    "kind": "vital_out_of_band",
+                    "severity": "high",
+                    "reading_id": reading.client_id,
+                    "parameter": crossing.parameter,
+                    "direction": crossing.direction,
+                    "value": crossing.value,
+                    "summary": crossing.reason,
+                    "encounter_id": encounter_id,
+                    "is_drill": is_drill,
+                }
+            )
+    return outcome
