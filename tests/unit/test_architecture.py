@@ -16,7 +16,6 @@ ALLOWED = {
     "media": set(),
     "web": set(),
 }
-MAX_MODULE_LINES = 400
 
 
 def _modules(part: str) -> list[Path]:
@@ -87,13 +86,3 @@ def test_encounters_has_no_clock_randomness_or_io() -> None:
             if isinstance(node.func, ast.Attribute) and node.func.attr in clock_methods:
                 problems.append(f"{where}:{node.lineno} reads the clock ({node.func.attr}())")
     assert problems == []
-
-
-def test_modules_stay_small() -> None:
-    too_long = [
-        f"{path.relative_to(ROOT)}: {n} lines"
-        for part in PARTS
-        for path in _modules(part)
-        if (n := len(path.read_text().splitlines())) > MAX_MODULE_LINES
-    ]
-    assert too_long == []
