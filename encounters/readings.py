@@ -66,7 +66,7 @@ __all__ = [
     "readings_from_gatt",
 ]
 
-FUTURE_TOLERANCE: Final = timedelta(minutes=5)  # the brief: phone clocks run a little fast
+FUTURE_TOLERANCE: Final = timedelta(minutes=5)  # phone clocks often run a little fast
 _ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # a UUID fits; nothing to escape
 _DETAIL_TEXT: Final = re.compile(r"[A-Za-z0-9_.:\[\]-]{1,64}")  # slugs, UCUM, ISO times
 _DETAIL_ITEMS_MAX: Final = 64
