@@ -8,11 +8,11 @@ from aiohttp import web
 from sqlalchemy import select
 
 from server.api.registry import api, int_param, respond
-from server.api.scheduling import clinician_for, may_manage
 from server.api.scheduling_schemas import FeedOut
 from server.edge.auth import principal, staff
 from server.services import audit
-from server.services.access import encounter_for
+from server.services.access import encounter_for, may_manage
+from server.services.booking import clinician_for
 from server.services.calendars import (
     KIND_NAMES,
     CalendarEvent,

@@ -12,16 +12,22 @@ from aiohttp import web
 from sqlalchemy import select, update
 
 from encounters.errors import ConflictError
-from server.api.drill_schemas import DrillActionBody, DrillDetail, DrillEventOut, FamilyDrillView
-from server.api.drills import drill_detail, drill_for
 from server.api.registry import api, int_param, parse_body, respond
 from server.edge.auth import principal
-from server.realtime.wiring import REALTIME
 from server.services import audit
 from server.services.context import services
+from server.services.drill_views import (
+    DrillActionBody,
+    DrillDetail,
+    DrillEventOut,
+    FamilyDrillView,
+    drill_detail,
+    drill_for,
+)
 from server.services.drills import DRILLS, add_event, event_payload
 from server.services.errors import ApiError, forbidden
 from server.services.links import revoke_links_of
+from server.services.live import LIVE
 from server.services.sessions import Principal
 from server.store.drills import Drill, DrillEvent
 from server.store.models import Encounter
@@ -70,7 +76,7 @@ async def _move(
         )
     if to == "cancelled":
         gone = drill.encounter_id
-        await request.app[REALTIME].namespace.expel(
+        await request.app[LIVE].expel(
             lambda c: c.encounter_id == gone, "This practice drill has been cancelled."
         )
     if to == "running":

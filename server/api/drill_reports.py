@@ -5,16 +5,19 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.drill_schemas import DrillReportOut, DrillTrends, TrendPoint
-from server.api.drills import drill_for, drill_out
 from server.api.registry import api, int_param, respond
 from server.edge.auth import principal
 from server.services import audit
 from server.services.access import may, my_patient_ids, patient_for
 from server.services.context import services
 from server.services.drill_report import report_json
+from server.services.drill_views import (
+    DrillReportOut,
+    DrillTrends,
+    TrendPoint,
+    read_report,
+)
 from server.services.errors import ApiError, forbidden
-from server.services.sessions import Principal
 from server.store.drills import Drill
 
 # Trends read the most recent finished drills; a team runs a few a month.
@@ -34,24 +37,6 @@ TREND_LIMIT = 60
 async def drill_report(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     return respond(await read_report(request, who, int_param(request, "drill_id")))
-
-
-async def read_report(request: web.Request, who: Principal, drill_id: int) -> DrillReportOut:
-    """The drill and its measures, if ``who`` may read them; the read is audited."""
-    async with services(request).db.begin() as s:
-        drill = await drill_for(s, who, drill_id, "drill.read")
-        out = DrillReportOut(drill=await drill_out(s, drill), report=await report_json(s, drill))
-        await audit.record(
-            s,
-            request,
-            who,
-            "read",
-            "drill_report",
-            drill.id,
-            patient_id=drill.patient_id,
-            encounter_id=drill.encounter_id,
-        )
-    return out
 
 
 @api(

@@ -12,92 +12,33 @@ import datetime as dt
 
 from aiohttp import web
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.careplan import ladder_in_effect
-from encounters.drill_json import from_snapshot, snapshot
+from encounters.drill_json import snapshot
 from encounters.drills import family_steps_for
 from encounters.errors import ConflictError, DataFileError
 from encounters.scenarios import check_against_ladder
-from server.api.drill_schemas import (
-    DrillBody,
-    DrillCreated,
-    DrillDetail,
-    DrillList,
-    DrillOut,
-)
 from server.api.registry import api, int_param, parse_body, respond
 from server.edge.auth import principal
 from server.services import audit
 from server.services.access import is_on_care_team, may, my_patient_ids, patient_for
-from server.services.audit import Denied
 from server.services.careplans import current_plan
 from server.services.context import SCENARIOS, services
-from server.services.drills import event_payload
-from server.services.errors import ApiError, forbidden, not_found
+from server.services.drill_views import (
+    DrillBody,
+    DrillCreated,
+    DrillDetail,
+    DrillList,
+    drill_detail,
+    drill_for,
+    drill_out,
+)
+from server.services.errors import ApiError, forbidden
 from server.services.links import issue_link, link_url
-from server.services.sessions import Principal
-from server.store.between_visits import Alert
-from server.store.drills import Drill, DrillEvent
-from server.store.models import Encounter, Patient, User
+from server.store.drills import Drill
+from server.store.models import Encounter, User
 
 LIST_LIMIT = 200
-
-
-async def drill_for(s: AsyncSession, who: Principal, drill_id: int, action: str) -> Drill:
-    """The drill, if ``who`` may do ``action`` to it; else a Denied that gets audited.
-    The family reaches only the drill of the visit its link belongs to."""
-    drill = await s.get(Drill, drill_id)
-
-    def deny(base: ApiError) -> Denied:
-        return Denied(
-            base,
-            action=action,
-            resource_type="drill",
-            resource_id=drill_id,
-            patient_id=drill.patient_id if drill else None,
-        )
-
-    if not may(who, action):
-        raise deny(forbidden())
-    if drill is None:
-        raise deny(not_found("That drill"))
-    if who.role == "family":
-        if who.encounter_id != drill.encounter_id:
-            raise deny(not_found("That drill"))
-    else:
-        await patient_for(s, who, drill.patient_id, "patient.read_clinical")
-    return drill
-
-
-def _time(value: dt.datetime | None) -> str | None:
-    return value.isoformat() if value else None
-
-
-async def drill_out(s: AsyncSession, drill: Drill) -> DrillOut:
-    scenario, _ = from_snapshot(drill.scenario)
-    patient = await s.get(Patient, drill.patient_id)
-    clinician = await s.get(User, drill.clinician_id)
-    return DrillOut(
-        id=drill.id,
-        patient_id=drill.patient_id,
-        patient_name=patient.name if patient else None,
-        encounter_id=drill.encounter_id,
-        clinician_id=drill.clinician_id,
-        clinician_name=clinician.name if clinician else None,
-        created_by=drill.created_by,
-        scenario_id=drill.scenario_id,
-        title=scenario.title,
-        summary=scenario.summary,
-        crisis=scenario.crisis.value,
-        duration_s=scenario.duration_s,
-        status=drill.status,
-        created_at=drill.created_at.isoformat(),
-        started_at=_time(drill.started_at),
-        finished_at=_time(drill.finished_at),
-        played=drill.next_event,
-        total_events=len(scenario.events),
-    )
 
 
 @api(
@@ -248,39 +189,6 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
             patient_id=patient_ids[0] if raw is not None else None,
         )
     return respond(DrillList(items=items))
-
-
-async def drill_detail(s: AsyncSession, drill: Drill) -> DrillDetail:
-    events = (
-        await s.scalars(
-            select(DrillEvent)
-            .where(DrillEvent.drill_id == drill.id)
-            .order_by(DrillEvent.at, DrillEvent.id)
-        )
-    ).all()
-    alerts = (
-        await s.scalars(select(Alert).where(Alert.drill_id == drill.id).order_by(Alert.id))
-    ).all()
-    return DrillDetail(
-        drill=await drill_out(s, drill),
-        family_steps=list(drill.scenario["expected"]["family_steps"]),
-        teach_back=list(drill.scenario["teach_back"]),
-        events=[event_payload(e) for e in events],
-        alerts=[
-            {
-                "id": a.id,
-                "rule_id": a.rule_id,
-                "severity": a.severity,
-                "summary": a.summary,
-                "status": a.status,
-                "tier": a.tier,
-                "raised_at": a.raised_at.isoformat(),
-                "acknowledged_at": _time(a.acknowledged_at),
-                "is_drill": True,
-            }
-            for a in alerts
-        ],
-    )
 
 
 @api(

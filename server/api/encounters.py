@@ -19,7 +19,6 @@ from server.api.schemas import (
     LinkOut,
 )
 from server.edge.auth import principal, staff
-from server.realtime.wiring import REALTIME
 from server.services import audit
 from server.services.access import (
     CLINICAL,
@@ -34,6 +33,7 @@ from server.services.booking import after_booking, check_slot
 from server.services.context import services
 from server.services.errors import ApiError, not_found
 from server.services.links import issue_link, link_status, link_url
+from server.services.live import LIVE
 from server.services.sessions import Principal
 from server.services.templates import known_templates
 from server.services.workflow_view import family_view
@@ -273,7 +273,7 @@ async def list_encounters(request: web.Request) -> web.StreamResponse:
             )
             item = await encounter_out(s, who, e)
             if who.role in CLINICAL:
-                item.live = request.app[REALTIME].namespace.live_status(e.id)
+                item.live = request.app[LIVE].live_status(e.id)
             out.append(item)
     return respond(EncounterList(items=out))
 
@@ -394,7 +394,7 @@ async def revoke_link(request: web.Request) -> web.StreamResponse:
             encounter_id=e.id,
         )
     # Anyone in the visit on this link leaves it now, not at their next request.
-    await request.app[REALTIME].namespace.expel(
+    await request.app[LIVE].expel(
         lambda caller: caller.link_id == link_id, "This link was cancelled by the care team."
     )
     return web.Response(status=204)

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.api.registry import api, int_param
 from server.core.i18n import pick_language, translations
 from server.edge.auth import staff
-from server.pages.visits import JINJA
+from server.edge.rendering import JINJA
 from server.services import audit
 from server.services.access import encounter_for
 from server.services.context import services

@@ -8,7 +8,7 @@ import logging
 from aiohttp import web
 
 from server.api.openapi import build_openapi
-from server.api.registry import api
+from server.api.registry import API_ROUTES, api
 from server.api.schemas import Health
 from server.services.context import services
 
@@ -37,7 +37,8 @@ async def livez(request: web.Request) -> web.StreamResponse:
 
 
 async def openapi(request: web.Request) -> web.StreamResponse:
-    return web.json_response(build_openapi(services(request).settings.base_url))
+    routes = request.app[API_ROUTES]
+    return web.json_response(build_openapi(services(request).settings.base_url, routes))
 
 
 # Large enough to time a download on a phone line, small enough to be harmless if repeated.
@@ -54,10 +55,3 @@ NETWORK_CHECK_BYTES = 128 * 1024
 async def network_check(request: web.Request) -> web.StreamResponse:
     """Bytes for the family's pre-visit network check to time."""
     return web.Response(body=bytes(NETWORK_CHECK_BYTES), content_type="application/octet-stream")
-
-
-def add_health_routes(app: web.Application) -> None:
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", healthz)
-    app.router.add_get("/livez", livez)
-    app.router.add_get("/api/openapi.json", openapi)

@@ -8,7 +8,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from server.api.registry import ROUTES
+from server.api.registry import ApiRoute
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -41,10 +41,10 @@ def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str,
 
 
 @cache
-def _paths() -> tuple[dict[str, Any], dict[str, Any]]:
+def _paths(routes: tuple[ApiRoute, ...]) -> tuple[dict[str, Any], dict[str, Any]]:
     paths: dict[str, Any] = {}
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
-    for route in ROUTES:
+    for route in routes:
         op: dict[str, Any] = {
             "summary": route.summary,
             "tags": [route.tag],
@@ -94,8 +94,8 @@ def _paths() -> tuple[dict[str, Any], dict[str, Any]]:
     return paths, components
 
 
-def build_openapi(server_url: str) -> dict[str, Any]:
-    paths, components = _paths()
+def build_openapi(server_url: str, routes: tuple[ApiRoute, ...]) -> dict[str, Any]:
+    paths, components = _paths(routes)
     return {
         "openapi": "3.1.0",
         "info": {

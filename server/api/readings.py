@@ -11,12 +11,12 @@ from sqlalchemy import select
 
 from server.api.registry import api, int_param, respond
 from server.edge.auth import staff
-from server.realtime.wiring import publish_readings
+from server.edge.errors import read_json
 from server.services import audit
 from server.services.access import encounter_for, patient_for
 from server.services.context import services
-from server.services.errors import ApiError, read_json
-from server.services.readings import Enterer, accept_message, row_to_dict
+from server.services.errors import ApiError
+from server.services.readings import Enterer, accept_message, publish_readings, row_to_dict
 from server.store.models import Reading as ReadingRow
 
 KINDS = ("spo2", "heart_rate", "blood_pressure", "temperature", "weight", "respiratory_rate")

@@ -1,4 +1,5 @@
-"""Declaring API routes once, for the router and for the OpenAPI document alike."""
+"""Declaring an API route beside its handler, once, for the router and for the OpenAPI
+document alike; parsing bodies and ids, and answering with a response model."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
-from server.services.errors import ApiError, read_json
+from server.edge.errors import read_json
+from server.services.errors import ApiError
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 M = TypeVar("M", bound=BaseModel)
@@ -31,7 +33,8 @@ class ApiRoute:
     errors: tuple[int, ...] = field(default=())
 
 
-ROUTES: list[ApiRoute] = []
+# The routes this app serves, as ``server.api.routes.setup_routes`` declared them.
+API_ROUTES = web.AppKey("api_routes", tuple[ApiRoute, ...])
 
 
 def api(
@@ -47,20 +50,27 @@ def api(
     auth: str = "session",
     errors: tuple[int, ...] = (),
 ) -> Callable[[Handler], Handler]:
-    def register(handler: Handler) -> Handler:
-        ROUTES.append(
-            ApiRoute(
-                method, path, handler, summary, tag, body, response, status, query, auth, errors
-            )
+    """Declare a handler's route beside it; ``server.api.routes`` lists the handlers."""
+
+    def declare(handler: Handler) -> Handler:
+        route = ApiRoute(
+            method, path, handler, summary, tag, body, response, status, query, auth, errors
         )
+        setattr(handler, _DECLARATION, route)
         return handler
 
-    return register
+    return declare
 
 
-def add_api_routes(app: web.Application) -> None:
-    for route in ROUTES:
-        app.router.add_route(route.method, route.path, route.handler)
+_DECLARATION = "api_route"
+
+
+def declaration(handler: Handler) -> ApiRoute:
+    """What ``@api`` declared for this handler."""
+    route = getattr(handler, _DECLARATION, None)
+    if not isinstance(route, ApiRoute):
+        raise TypeError(f"{handler.__qualname__} has no @api declaration")
+    return route
 
 
 async def parse_body(request: web.Request, model: type[M]) -> M:

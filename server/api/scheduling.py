@@ -27,33 +27,19 @@ from server.api.scheduling_schemas import (
 )
 from server.edge.auth import staff
 from server.services import audit
-from server.services.access import patient_for
+from server.services.access import may_manage, patient_for
 from server.services.booking import (
     availability_of,
     availability_rows,
+    clinician_for,
     load_bookings,
 )
 from server.services.context import services
-from server.services.errors import ApiError, forbidden, not_found
-from server.services.sessions import Principal
+from server.services.errors import ApiError, forbidden
 from server.store.models import CareTeam, CareTeamMember, User
 from server.store.scheduling import ClinicianHours, ClinicianKind, ClinicianTimeOff
 
 WEEK_DAYS = 7
-# Who may change a clinician's hours or calendar feed besides the clinician themself.
-MANAGERS = frozenset({"scheduler", "admin"})
-
-
-def may_manage(who: Principal, clinician_id: int) -> bool:
-    return who.role in MANAGERS or who.user_id == clinician_id
-
-
-async def clinician_for(s: AsyncSession, user_id: int) -> User:
-    """The active clinician with this id, or 404."""
-    clinician = await s.get(User, user_id)
-    if clinician is None or clinician.role != "clinician" or not clinician.active:
-        raise not_found("That clinician")
-    return clinician
 
 
 def _clock(minute: int) -> str:

@@ -18,11 +18,11 @@ from encounters.encounter_state import state_from_dict
 from media.analysis import count_faces, to_jpeg
 from server.api.registry import api, int_param, respond
 from server.edge.auth import staff
-from server.realtime.wiring import REALTIME
 from server.services import audit
 from server.services.access import encounter_for
 from server.services.context import services
 from server.services.errors import ApiError
+from server.services.live import LIVE
 
 
 class Still(BaseModel):
@@ -55,19 +55,7 @@ async def take_snapshot(request: web.Request) -> web.StreamResponse:
                 "A still needs the consent step done, with consent to video.",
             )
         patient_id = e.patient_id
-    realtime = request.app[REALTIME]
-    room = realtime.namespace.rooms.get(encounter_id)
-    room_id = f"encounter-{encounter_id}"
-    sources = [
-        p.participant_id
-        for p in (room.admitted() if room else [])
-        if not p.is_host and p.participant_id in realtime.hub.participants(room_id)
-    ]
-    frame = None
-    for participant_id in sources:
-        frame = await realtime.hub.snapshot(room_id, participant_id)
-        if frame is not None:
-            break
+    frame = await request.app[LIVE].guest_still(encounter_id)
     if frame is None:
         raise ApiError(409, "no_video", "There is no video from the family to take a still of.")
     loop = asyncio.get_running_loop()

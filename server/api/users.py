@@ -8,12 +8,12 @@ from sqlalchemy import select
 from server.api.registry import api, int_param, parse_body, respond
 from server.api.schemas import UserCreate, UserList, UserOut, UserUpdate
 from server.edge.auth import staff
-from server.realtime.wiring import REALTIME
 from server.services import audit
 from server.services.access import PERMISSIONS
 from server.services.accounts import create_user
 from server.services.context import services
 from server.services.errors import not_found
+from server.services.live import LIVE
 from server.store.models import User
 
 
@@ -112,7 +112,7 @@ async def update_user(request: web.Request) -> web.StreamResponse:
             s, request, who, "update", "user", user.id, detail=",".join(sorted(changes))
         )
     if body.active is False or "role" in changes:
-        await request.app[REALTIME].namespace.expel(
+        await request.app[LIVE].expel(
             lambda caller: caller.user_id == user_id, "Your account was changed; sign in again."
         )
     return respond(user_out(user))

@@ -12,7 +12,6 @@ from server.api.registry import api, int_param, parse_body, respond
 from server.api.scheduling_schemas import CancelIn, RescheduleIn
 from server.api.schemas import EncounterCreated, EncounterOut
 from server.edge.auth import staff
-from server.realtime.wiring import REALTIME
 from server.services import audit
 from server.services.access import can_reach_patient
 from server.services.audit import Denied
@@ -20,6 +19,7 @@ from server.services.booking import cancel_reminders, check_slot, plan_reminders
 from server.services.context import services
 from server.services.errors import ApiError, not_found
 from server.services.links import issue_link, link_url, revoke_links_of
+from server.services.live import LIVE
 from server.services.sessions import Principal
 from server.store.models import Encounter, User
 
@@ -51,7 +51,7 @@ async def _expel(request: web.Request, link_ids: list[int], reason: str) -> None
     # Anyone in the visit on an old link leaves it now, not at their next request.
     if link_ids:
         gone = set(link_ids)
-        await request.app[REALTIME].namespace.expel(lambda c: c.link_id in gone, reason)
+        await request.app[LIVE].expel(lambda c: c.link_id in gone, reason)
 
 
 @api(
@@ -157,7 +157,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
         )
         out = await encounter_out(s, who, e)
     gone = e.id
-    await request.app[REALTIME].namespace.expel(
+    await request.app[LIVE].expel(
         lambda c: c.kind == "family" and c.encounter_id == gone,
         "This visit has been cancelled by the care team.",
     )

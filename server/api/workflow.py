@@ -11,12 +11,13 @@ from encounters import workflow
 from encounters.encounter_state import state_from_dict
 from server.api.registry import api, int_param, respond
 from server.edge.auth import principal
-from server.realtime.wiring import REALTIME
+from server.edge.errors import read_json
 from server.services import audit
 from server.services.access import encounter_for
 from server.services.assessment import compare_assessment
 from server.services.context import services
-from server.services.errors import ApiError, read_json
+from server.services.errors import ApiError
+from server.services.live import LIVE
 from server.services.templates import templates
 from server.services.workflow_view import describe_template, family_view
 from signaling import events as ev
@@ -86,7 +87,7 @@ async def apply_event(request: web.Request) -> web.StreamResponse:
         stored = encounter.state
         status = encounter.status
         comparison = await compare_assessment(s, encounter)
-    namespace = request.app[REALTIME].namespace
+    namespace = request.app[LIVE]
     # Clinicians get every answer and score; a family page only which steps are open.
     await namespace.notify(
         encounter_id,

@@ -13,40 +13,20 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from encounters.scenarios import load_scenarios
-from server.api import (  # noqa: F401 - importing registers the routes
-    audit_log,
-    between_visits,
-    calendars,
-    drill_actions,
-    drill_reports,
-    drills,
-    encounters,
-    exports,
-    join,
-    patients,
-    readings,
-    scenarios,
-    scheduling,
-    session,
-    snapshot,
-    users,
-    visit_changes,
-    workflow,
-)
-from server.api.health import add_health_routes
-from server.api.registry import add_api_routes
+from server.api.routes import setup_routes
 from server.app.metrics import METRICS, CountsCollector, Metrics, metrics_middleware, metrics_view
 from server.core.clock import Clock, SystemClock
 from server.core.logs import protect_logs, request_id_var
 from server.core.settings import Settings
 from server.edge.auth import PRINCIPAL, auth_middleware
+from server.edge.errors import error_middleware
+from server.edge.rendering import JINJA, make_jinja, render_error
 from server.jobs.reminders import reminder_jobs_ctx
-from server.pages.visits import JINJA, add_page_routes, make_jinja, render_error
+from server.pages.routes import setup_page_routes
 from server.realtime.wiring import setup_realtime
 from server.services.audit import denial_middleware
 from server.services.context import SCENARIOS, SERVICES, Services
 from server.services.drills import drills_ctx
-from server.services.errors import error_middleware
 from server.services.escalation import escalation_ctx
 from server.services.ratelimit import FailureCounter
 from server.services.sessions import SessionStore
@@ -144,9 +124,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(reminder_jobs_ctx)
     app.cleanup_ctx.append(escalation_ctx)
     app.cleanup_ctx.append(drills_ctx)
-    add_health_routes(app)
-    add_api_routes(app)
-    add_page_routes(app)
+    setup_routes(app)
+    setup_page_routes(app)
     app.router.add_get("/metrics", metrics_view)
     realtime = setup_realtime(app, settings)
     app[METRICS].registry.register(

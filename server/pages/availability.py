@@ -10,10 +10,10 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.scheduling import MANAGERS
 from server.core.i18n import pick_language, translations
 from server.edge.auth import PRINCIPAL
-from server.pages.visits import render, render_error
+from server.edge.rendering import render, render_error
+from server.services.access import MANAGERS
 from server.services.context import services
 from server.services.sessions import Principal
 from server.store.models import User

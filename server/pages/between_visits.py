@@ -17,7 +17,7 @@ from encounters.diary import DIARY_ITEMS, SCORE_MAX, SCORE_MIN, WORRY_MAX_CHARS,
 from encounters.escalation import Outcome
 from server.core.i18n import pick_language
 from server.edge.auth import PRINCIPAL
-from server.pages.visits import render, render_error
+from server.edge.rendering import render, render_error
 from server.services import audit
 from server.services.access import patient_for
 from server.services.context import services

@@ -10,13 +10,12 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.drill_reports import read_report
-from server.api.drills import drill_for, drill_out
 from server.edge.auth import PRINCIPAL
-from server.pages.visits import local_time, render, render_error
+from server.edge.rendering import local_time, render, render_error
 from server.services import audit
 from server.services.access import my_patient_ids, patient_for
 from server.services.context import SCENARIOS, services
+from server.services.drill_views import drill_for, drill_out, read_report
 from server.services.sessions import Principal
 from server.store.models import CareTeam, CareTeamMember, Patient, User
 

@@ -1,19 +1,17 @@
-"""The HTML pages. Handlers gather data and render; the pages' scripts call the API."""
+"""The visit pages: home, sign-in, the day list, the schedule, the family's join and
+waiting pages, and the clinician's visit page. Handlers gather data and render; the
+pages' scripts call the API."""
 
 from __future__ import annotations
 
 import datetime as dt
-import json
-from typing import Any
-from zoneinfo import ZoneInfo
 
-import jinja2
 from aiohttp import web
 
 from encounters.vitals import DEFAULT_HOME_BANDS
-from server.api.calendars import calendar_feed
-from server.core.i18n import pick_language, translations
+from server.core.i18n import pick_language
 from server.edge.auth import PRINCIPAL
+from server.edge.rendering import local_time, render, render_error
 from server.services import audit
 from server.services.access import encounter_for
 from server.services.context import services
@@ -21,65 +19,6 @@ from server.services.links import find_link, link_status
 from server.services.sessions import Principal
 from server.store.drills import drill_of
 from server.store.models import Encounter, Patient, User
-from web import TEMPLATES_DIR
-
-JINJA = web.AppKey("jinja", jinja2.Environment)
-
-
-def make_jinja() -> jinja2.Environment:
-    env = jinja2.Environment(
-        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
-        autoescape=True,
-        extensions=["jinja2.ext.i18n"],
-        undefined=jinja2.StrictUndefined,
-    )
-    env.policies["ext.i18n.trimmed"] = True
-    return env
-
-
-async def render(
-    request: web.Request,
-    template: str,
-    context: dict[str, Any] | None = None,
-    *,
-    status: int = 200,
-    page_data: dict[str, Any] | None = None,
-    language: str | None = None,
-) -> web.Response:
-    lang = language or pick_language(request.headers.get("Accept-Language"))
-    t = translations(lang)
-
-    def gettext(message: str, **values: Any) -> str:
-        # The result is a plain string, so autoescaping still escapes the values in it.
-        text = t.gettext(message)
-        return text % values if values else text
-
-    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
-        return t.ngettext(singular, plural, n) % {"num": n, **values}
-
-    data = {"lang": lang, **(page_data or {})}
-    html = (
-        request.app[JINJA]
-        .get_template(template)
-        .render(
-            **(context or {}),
-            gettext=gettext,
-            ngettext=ngettext,
-            _=gettext,
-            lang=lang,
-            who=request.get(PRINCIPAL),
-            # Data for the page's script rides in a JSON block: no inline script under the CSP.
-            page_data=json.dumps(data).replace("</", "<\\/"),
-            clinic_name=services(request).settings.clinic_name,
-        )
-    )
-    return web.Response(text=html, status=status, content_type="text/html")
-
-
-async def render_error(request: web.Request, status: int, message: str) -> web.StreamResponse:
-    return await render(
-        request, "error.html", {"status": status, "message": message}, status=status
-    )
 
 
 def _staff(request: web.Request) -> Principal | None:
@@ -90,11 +29,6 @@ def _staff(request: web.Request) -> Principal | None:
 def band_limits() -> dict[str, dict[str, float | None]]:
     """The home bands the charts shade (per-patient bands arrive with the care plan)."""
     return {name: {"low": b.low, "high": b.high} for name, b in DEFAULT_HOME_BANDS.items()}
-
-
-def local_time(at: dt.datetime, zone: str) -> str:
-    local = at.astimezone(ZoneInfo(zone))
-    return local.strftime("%A %d %B %Y, %H:%M ") + (local.tzname() or zone)
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -286,23 +220,3 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
             "drill_id": drill_id,
         },
     )
-
-
-def add_page_routes(app: web.Application) -> None:
-    app.router.add_get("/", home, name="home")
-    app.router.add_get("/login", login_page, name="login")
-    app.router.add_get("/today", today_page, name="today")
-    app.router.add_get("/schedule", schedule_page, name="schedule")
-    app.router.add_get("/calendar/{token}.ics", calendar_feed, name="calendar_feed")
-    app.router.add_get("/join/{token}", join_page, name="join")
-    app.router.add_get("/family", family_page, name="family")
-    app.router.add_get("/visit/{encounter_id}", visit_page, name="visit")
-    from server.pages.between_visits import add_between_visits_pages  # imports this module
-
-    add_between_visits_pages(app)
-    from server.pages.drills import add_drill_page_routes  # imports this module
-
-    add_drill_page_routes(app)
-    from server.pages.availability import add_availability_page_routes  # imports this module
-
-    add_availability_page_routes(app)

@@ -6,7 +6,6 @@ import json
 import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
-from typing import Any
 
 import socketio
 from aiohttp import web
@@ -15,9 +14,10 @@ from media import MediaCallbacks, MediaHub
 from server.core.periodic import every
 from server.core.settings import Settings
 from server.realtime.gate import VisitGate
+from server.realtime.live import LiveVisits
 from server.services.context import SERVICES
-from server.services.readings import Enterer, Outcome, accept_message
-from signaling import events as ev
+from server.services.live import LIVE
+from server.services.readings import Enterer, accept_message, publish_readings
 from signaling.limits import TokenBucket
 from signaling.namespace import VisitNamespace
 from signaling.transport import GuardedServer
@@ -82,6 +82,7 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
     sio.attach(app, socketio_path="socket.io")
     realtime = Realtime(sio=sio, namespace=namespace, hub=hub)
     app[REALTIME] = realtime
+    app[LIVE] = LiveVisits(namespace, hub)
     app[READING_BUCKETS] = {}
     app.cleanup_ctx.append(_lifecycle)
     return realtime
@@ -139,22 +140,3 @@ async def _on_data_message(
     )
     await publish_readings(app, encounter_id, outcome)
     return json.dumps(outcome.reply)
-
-
-async def publish_readings(app: web.Application, encounter_id: int, outcome: Outcome) -> None:
-    """Stored readings and in-call band alerts to the visit's room; alerts for the queue to
-    the care team. One place, whether the reading came on the data channel or over HTTP."""
-    namespace = app[REALTIME].namespace
-    for item in outcome.stored:
-        await namespace.notify(encounter_id, ev.READING, item, group="admitted")
-    for alert in outcome.alerts:
-        await namespace.notify(encounter_id, ev.ALERT, alert, group="hosts")
-    if outcome.queued:
-        # Imported here: the alert service itself pushes through this module's namespace.
-        from server.services.escalation import ALERTS
-
-        await app[ALERTS].announce(outcome.queued, page_tier=True)
-
-
-def live_status(app: web.Application, encounter_id: int) -> dict[str, Any]:
-    return app[REALTIME].namespace.live_status(encounter_id)

@@ -141,3 +141,11 @@ async def encounter_for(
     if not reachable:
         raise deny(not_found("That visit"))
     return encounter
+
+
+# Who may change a clinician's hours or calendar feed besides the clinician themself.
+MANAGERS = frozenset({"scheduler", "admin"})
+
+
+def may_manage(who: Principal, clinician_id: int) -> bool:
+    return who.role in MANAGERS or who.user_id == clinician_id

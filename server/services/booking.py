@@ -18,6 +18,7 @@ from encounters.availability import Availability, SchedulingError, TimeOff, Week
 from encounters.booking import TRAVEL_BUFFER_MIN, Booking, check_no_clash, travel_buffer
 from encounters.local_time import format_in_zone
 from encounters.scheduling import check_booking
+from server.services.errors import not_found
 from server.store.models import Encounter, FamilyMember, Patient, User
 from server.store.scheduling import (
     MINUTES_PER_DAY,
@@ -281,3 +282,11 @@ async def cancel_reminders(s: AsyncSession, encounter_id: int) -> None:
         )
         .values(status="cancelled")
     )
+
+
+async def clinician_for(s: AsyncSession, user_id: int) -> User:
+    """The active clinician with this id, or 404."""
+    clinician = await s.get(User, user_id)
+    if clinician is None or clinician.role != "clinician" or not clinician.active:
+        raise not_found("That clinician")
+    return clinician

@@ -36,12 +36,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from encounters.drill_json import from_snapshot
 from encounters.scenarios import DiaryEvent, PromptEvent, ReadingEvent, TimelineEvent
 from server.core.periodic import every
-from server.realtime.wiring import REALTIME, publish_readings
 from server.services import audit
 from server.services.alerts import detect_in_diary
 from server.services.context import SERVICES
 from server.services.escalation import ALERTS
-from server.services.readings import Enterer, accept_message
+from server.services.live import LIVE
+from server.services.readings import Enterer, accept_message, publish_readings
 from server.store.between_visits import DiaryEntry
 from server.store.db import Database
 from server.store.drills import Drill, DrillEvent
@@ -116,8 +116,7 @@ class DrillService:
         return self.app[SERVICES].db
 
     async def _push_room(self, drill: Drill, payload: dict[str, Any], group: str) -> None:
-        namespace = self.app[REALTIME].namespace
-        await namespace.notify(drill.encounter_id, ev.DRILL, payload, group=group)
+        await self.app[LIVE].notify(drill.encounter_id, ev.DRILL, payload, group=group)
 
     # -- the player -------------------------------------------------------------------------
     async def run_due(self, now: dt.datetime, drill_id: int | None = None) -> int:

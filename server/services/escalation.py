@@ -30,7 +30,6 @@ from encounters.escalation import (
     resolve,
 )
 from server.core.periodic import every
-from server.realtime.wiring import REALTIME
 from server.services import audit
 from server.services.alerts import (
     Push,
@@ -45,6 +44,7 @@ from server.services.alerts import (
 from server.services.careplans import current_plan
 from server.services.context import SERVICES
 from server.services.diary import row_to_entry
+from server.services.live import LIVE
 from server.services.notify import Message, Notifier, notifiers_from
 from server.store.between_visits import Alert, DiaryEntry, DiaryLink
 from server.store.db import Database
@@ -346,8 +346,8 @@ ALERTS = web.AppKey("alerts", AlertService)
 async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
     """Builds the alert service and runs its timer every ``POLL_INTERVAL_S``."""
     svc = app[SERVICES]
-    realtime = app.get(REALTIME)
-    push = realtime.namespace.notify_staff if realtime is not None else None
+    live = app.get(LIVE)
+    push = live.notify_staff if live is not None else None
     service = AlertService(
         svc.db, push, notifiers_from(svc.settings), base_url=svc.settings.base_url
     )

@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
+from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -23,10 +24,13 @@ from server.core.clock import Clock
 from server.services import audit
 from server.services.alerts import detect_after_readings
 from server.services.careplans import current_plan
+from server.services.escalation import ALERTS
+from server.services.live import LIVE
 from server.store.db import Database
 from server.store.drills import drill_of
 from server.store.models import Encounter
 from server.store.models import Reading as ReadingRow
+from signaling import events as ev
 
 MAX_MESSAGE_BYTES = 4096  # a message over 4 KiB is nacked unread (docs/api.md)
 # Readings taken a little before the booked start (the family joined early) still belong to
@@ -251,3 +255,16 @@ async def accept_message(
                 }
             )
     return outcome
+
+
+async def publish_readings(app: web.Application, encounter_id: int, outcome: Outcome) -> None:
+    """Stored readings and in-call band alerts to the visit's room; alerts for the queue to
+    the care team. One place, whether the reading came on the data channel, over HTTP or from
+    a drill's script."""
+    live = app[LIVE]
+    for item in outcome.stored:
+        await live.notify(encounter_id, ev.READING, item, group="admitted")
+    for alert in outcome.alerts:
+        await live.notify(encounter_id, ev.ALERT, alert, group="hosts")
+    if outcome.queued:
+        await app[ALERTS].announce(outcome.queued, page_tier=True)

@@ -11,7 +11,7 @@ import pytest
 
 from encounters.templates import Role, load_template
 from encounters.workflow import Event, EventType, apply, initial_state, state_to_dict
-from server.pages.visits import make_jinja
+from server.edge.rendering import make_jinja
 from server.services.note import render_note
 from server.services.workflow_view import describe_template
 

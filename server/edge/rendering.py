@@ -1,0 +1,82 @@
+"""Rendering a page: the Jinja environment, the viewer's language, the page's data block.
+
+Shared by the pages and by the API's printable outputs (the visit note).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import jinja2
+from aiohttp import web
+
+from server.core.i18n import pick_language, translations
+from server.edge.auth import PRINCIPAL
+from server.services.context import services
+from web import TEMPLATES_DIR
+
+JINJA = web.AppKey("jinja", jinja2.Environment)
+
+
+def make_jinja() -> jinja2.Environment:
+    env = jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES_DIR),
+        autoescape=True,
+        extensions=["jinja2.ext.i18n"],
+        undefined=jinja2.StrictUndefined,
+    )
+    env.policies["ext.i18n.trimmed"] = True
+    return env
+
+
+async def render(
+    request: web.Request,
+    template: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status: int = 200,
+    page_data: dict[str, Any] | None = None,
+    language: str | None = None,
+) -> web.Response:
+    lang = language or pick_language(request.headers.get("Accept-Language"))
+    t = translations(lang)
+
+    def gettext(message: str, **values: Any) -> str:
+        # The result is a plain string, so autoescaping still escapes the values in it.
+        text = t.gettext(message)
+        return text % values if values else text
+
+    def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
+        return t.ngettext(singular, plural, n) % {"num": n, **values}
+
+    data = {"lang": lang, **(page_data or {})}
+    html = (
+        request.app[JINJA]
+        .get_template(template)
+        .render(
+            **(context or {}),
+            gettext=gettext,
+            ngettext=ngettext,
+            _=gettext,
+            lang=lang,
+            who=request.get(PRINCIPAL),
+            # Data for the page's script rides in a JSON block: no inline script under the CSP.
+            page_data=json.dumps(data).replace("</", "<\\/"),
+            clinic_name=services(request).settings.clinic_name,
+        )
+    )
+    return web.Response(text=html, status=status, content_type="text/html")
+
+
+async def render_error(request: web.Request, status: int, message: str) -> web.StreamResponse:
+    return await render(
+        request, "error.html", {"status": status, "message": message}, status=status
+    )
+
+
+def local_time(at: dt.datetime, zone: str) -> str:
+    local = at.astimezone(ZoneInfo(zone))
+    return local.strftime("%A %d %B %Y, %H:%M ") + (local.tzname() or zone)

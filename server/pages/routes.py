@@ -1,0 +1,20 @@
+"""Every HTML page's route, declared in one place."""
+
+from __future__ import annotations
+
+from aiohttp import web
+
+from server.pages import availability, between_visits, drills, visits
+
+
+def setup_page_routes(app: web.Application) -> None:
+    app.router.add_get("/", visits.home, name="home")
+    app.router.add_get("/login", visits.login_page, name="login")
+    app.router.add_get("/today", visits.today_page, name="today")
+    app.router.add_get("/schedule", visits.schedule_page, name="schedule")
+    app.router.add_get("/join/{token}", visits.join_page, name="join")
+    app.router.add_get("/family", visits.family_page, name="family")
+    app.router.add_get("/visit/{encounter_id}", visits.visit_page, name="visit")
+    between_visits.add_between_visits_pages(app)
+    drills.add_drill_page_routes(app)
+    availability.add_availability_page_routes(app)
