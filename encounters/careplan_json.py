@@ -260,8 +260,8 @@ def _ladder(value: object, path: str) -> EscalationLadder:
             )
         if position == 1 and tier.is_emergency_services:
             raise ValidationError(
-                f"{where} cannot be emergency services: the hospice line comes first "
-                "(clinical.md §2.2 item 4).",
+                f"{where} cannot be emergency services: the hospice line comes first, so "
+                "the team that knows the patient hears of a crisis before anyone else.",
                 code="tier_order",
                 field=f"{where}.is_emergency_services",
             )
@@ -382,7 +382,7 @@ def _phone_contact(value: object, path: str) -> PhoneContact:
         raise r._fail("phone", "a phone number", "required")
     when = r.text("when", default="")
     if kind is ContactKind.EMERGENCY_SERVICES and not when.strip():
-        raise r._fail("when", "the conditions for calling emergency services (§2.2 item 5)")
+        raise r._fail("when", "the conditions for calling emergency services")
     return PhoneContact(kind, r.text("name"), phone, r.text("hours", default=""), when)
 
 

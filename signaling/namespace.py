@@ -35,7 +35,8 @@ logger = logging.getLogger(__name__)
 # anything over 64 KiB (server/realtime/wiring.py), this refuses politely before that.
 MAX_MESSAGE_BYTES = 48 * 1024
 MAX_LOBBY_MESSAGE_CHARS = 280
-# A reload or a dropped connection keeps a participant's place this long (reliability F7).
+# A reload or a dropped connection keeps a participant's place this long, so a reloaded tab
+# or a phone that lost signal for a moment rejoins without waiting to be admitted again.
 RECONNECT_GRACE_S = 60.0
 QUALITY_LEVELS = ("good", "fair", "poor")
 # What this namespace keeps in each socket's Socket.IO session.

@@ -24,7 +24,8 @@ from signaling.transport import GuardedServer
 
 logger = logging.getLogger(__name__)
 
-# engine.io refuses any packet over this (reliability.md B4; CVE-2020-36048).
+# engine.io refuses any packet over this, so one client cannot fill the server's memory with
+# a single message (CVE-2020-36048).
 MAX_SOCKET_MESSAGE_BYTES = 64 * 1024
 # Every live socket's session is re-checked this often (one query round for all of them), so
 # an expired session, or a link revoked or an account disabled on another node, loses its
