@@ -22,7 +22,7 @@ from encounters.instruments import (
 )
 from encounters.instruments.scoring import shown_key
 from encounters.teach_back import check_teach_back, merge_teach_back
-from encounters.templates import KIND_FIELDS, Step, StepKind
+from encounters.templates import KIND_FIELDS, InstrumentUse, Step, StepKind
 
 LOCATION_MAX_CHARS = 500
 NAME_MAX_CHARS = 200
@@ -271,3 +271,18 @@ def score_assessment(step: Step, answers: Mapping[str, object]) -> dict[str, Ins
             checked = check_answers(use.instrument, given, complete=True, field=f"{use.key}.")
             scores[use.key] = score_answers(use.instrument, checked)
     return scores
+
+
+def stored_instrument_answers(
+    use: InstrumentUse, answers: Mapping[str, object]
+) -> dict[str, Answer] | None:
+    """One instrument's answers out of a step's stored answers, as the instrument's own values.
+
+    Stored answers are JSON, so a modified Borg answer is its exact decimal text ("0.5"); this
+    gives it back as the data file's Decimal, checked as when it was entered. None when the
+    step holds no answers to ``use``.
+    """
+    given = answers.get(use.key)
+    if not isinstance(given, Mapping):
+        return None
+    return check_answers(use.instrument, given, complete=False, field=f"{use.key}.")
