@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import json
-from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from encounters.encounter_state import state_from_dict
 from server.api.registry import api, int_param
 from server.core.i18n import pick_language, translations
 from server.edge.auth import staff
@@ -20,12 +20,12 @@ from server.services.fhir import build_bundle
 from server.services.note import render_note
 from server.services.readings import row_to_dict
 from server.services.templates import templates
-from server.services.workflow_view import describe_template
+from server.services.visit_record import VisitRecord
 from server.store.models import Encounter, FamilyMember, JoinLink, Patient, User
 from server.store.models import Reading as ReadingRow
 
 
-async def _visit(s: AsyncSession, e: Encounter) -> dict[str, Any]:
+async def _visit(s: AsyncSession, e: Encounter) -> VisitRecord:
     patient = await s.get(Patient, e.patient_id)
     clinician = await s.get(User, e.clinician_id)
     assert patient is not None and clinician is not None
@@ -59,7 +59,8 @@ async def _visit(s: AsyncSession, e: Encounter) -> dict[str, Any]:
         "clinician": {"id": clinician.id, "name": clinician.name},
         "family": [{"id": f.id, "name": f.name, "relationship": f.relationship_} for f in family],
         "readings": [row_to_dict(r) | {"is_drill": r.is_drill} for r in rows],
-        "state": e.state or {"status": "not_started", "steps": []},
+        # The stored JSON becomes the domain's typed state here, once, for both outputs.
+        "state": state_from_dict(e.state) if e.state else None,
         "actor_names": staff_names | {f"link:{i}": "Family" for i in links},
     }
 
@@ -138,7 +139,7 @@ async def visit_note(request: web.Request) -> web.StreamResponse:
         clinician=visit["clinician"],
         state=visit["state"],
         readings=visit["readings"],
-        template_steps=describe_template(templates()[e.template])["steps"],
+        template=templates()[e.template],
         translate=translations(language).gettext,
         language=language,
         actor_names=visit["actor_names"],

@@ -1,26 +1,39 @@
 """The visit note: one calm, printable HTML page of what was done in a visit, and by whom.
 
-Pure: the caller hands in the visit as plain dicts (the encounter, the patient, the
-clinician, ``workflow.state_to_dict``'s state, stored readings, and the template's steps as
-``server.services.workflow_view.describe_template`` describes them) and a ``translate`` gettext
-callable; nothing is read from the database or the clock. Every sentence a person reads is
-in ``web/templates/note.html`` and goes through ``translate``; this module only shapes the
+Pure: the caller hands in the visit as the export handler read it (the booking and the people
+of :mod:`server.services.visit_record`, the workflow state as the domain's typed
+``EncounterState``, the stored readings, and the visit's ``Template``) and a ``translate``
+gettext callable; nothing is read from the database or the clock. Every sentence a person reads
+is in ``web/templates/note.html`` and goes through ``translate``; this module only shapes the
 data (times in the patient's own zone, the latest reading of each kind, instrument answers
-beside their wording). Instrument wording is shown as its data file has it: ESAS-r may not be
-changed, and a translated instrument needs its own validated data file.
+beside their wording, scores as exact numbers written the reader's way). Instrument wording is
+shown as its data file has it: ESAS-r may not be changed, and a translated instrument needs its
+own validated data file.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from decimal import Decimal
+from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import jinja2
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date, format_time
 from babel.numbers import format_decimal
+
+from encounters.answers import stored_instrument_answers
+from encounters.encounter_state import Actor, EncounterState, JsonValue, StepState
+from encounters.instruments import Answer, Item, ItemKind
+from encounters.templates import Step, Template
+from server.services.visit_record import (
+    ClinicianFacts,
+    EncounterFacts,
+    PatientFacts,
+    StoredReading,
+)
 
 NOTE_TEMPLATE = "note.html"
 # UCUM codes as a reader writes them; the code itself stays in the FHIR export.
@@ -40,9 +53,9 @@ Translate = Callable[[str], str]
 class _Clock:
     """Times and numbers as the patient's zone and the reader's language write them."""
 
-    def __init__(self, zone_name: object, language: str) -> None:
+    def __init__(self, zone_name: str, language: str) -> None:
         try:
-            self.zone = ZoneInfo(str(zone_name))
+            self.zone = ZoneInfo(zone_name)
         except (ZoneInfoNotFoundError, ValueError):
             self.zone = ZoneInfo("UTC")
         try:
@@ -64,13 +77,14 @@ class _Clock:
             "iso": local.isoformat(),
         }
 
-    def day(self, value: object) -> str:
+    def day(self, value: date | str) -> str:
         if isinstance(value, str):
             value = date.fromisoformat(value)
-        return format_date(value, "long", locale=self.locale) if isinstance(value, date) else ""
+        return format_date(value, "long", locale=self.locale)
 
     def number(self, value: object) -> str:
-        if isinstance(value, int | float) and not isinstance(value, bool):
+        """A number as the reader's language writes it (a Decimal exactly); else its text."""
+        if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
             return format_decimal(value, locale=self.locale)
         return str(value)
 
@@ -86,74 +100,94 @@ def _paragraphs(text: object) -> list[str]:
     return [line for line in str(text or "").splitlines() if line.strip()]
 
 
-def _who(actor: object, clinician: Mapping[str, Any], names: Mapping[str, str]) -> dict[str, str]:
+def _who(
+    actor: Actor | None, clinician: ClinicianFacts, names: Mapping[str, str]
+) -> dict[str, str]:
     """Who acted: a name when it is known, else the kind of person (the template words it)."""
-    if not isinstance(actor, Mapping):
+    if actor is None:
         return {"kind": "unknown", "name": ""}
-    actor_id = str(actor.get("id", ""))
-    if actor_id in names:
-        return {"kind": "named", "name": names[actor_id]}
-    if actor_id == f"user:{clinician.get('id')}":
-        return {"kind": "named", "name": str(clinician.get("name", ""))}
-    return {"kind": str(actor.get("role", "unknown")), "name": ""}
+    if actor.actor_id in names:
+        return {"kind": "named", "name": names[actor.actor_id]}
+    if actor.actor_id == f"user:{clinician['id']}":
+        return {"kind": "named", "name": clinician["name"]}
+    return {"kind": actor.role.value, "name": ""}
 
 
-def _instruments(step: Mapping[str, Any], shape: Mapping[str, Any], clock: _Clock) -> list[Any]:
-    answers, scores = step.get("answers") or {}, step.get("scores") or {}
-    used = []
-    for use in shape.get("instruments", []):
-        given = answers.get(use["key"])
-        if not isinstance(given, Mapping):
+def _shown(item: Item, answer: Answer, clock: _Clock) -> str:
+    """An item's answer as the note writes it: a choice by its label, a number localised."""
+    if item.kind is ItemKind.CHOICE:
+        option = item.option(str(answer))
+        if option is not None and option.label:
+            return option.label
+    return clock.number(answer)
+
+
+def _instruments(step: StepState, definition: Step, clock: _Clock) -> list[dict[str, object]]:
+    used: list[dict[str, object]] = []
+    for use in definition.instruments:
+        answers = stored_instrument_answers(use, step.answers)
+        if answers is None:
             continue
-        instrument = use["instrument"]
-        items = []
-        for item in instrument.get("items", []):
-            value = given.get(item["id"])
-            if value is None:
-                continue
-            options = {o["code"]: o["label"] for o in item.get("options", [])}
-            shown = options.get(str(value)) if item.get("kind") == "choice" else None
-            numeric = item.get("kind") in ("integer", "decimal")  # decimals are stored as text
-            items.append(
-                {
-                    "text": item["text"],
-                    "kind": item.get("kind"),
-                    "value": value,
-                    "shown": shown or clock.number(_plain_number(value) if numeric else value),
-                }
-            )
-        score = scores.get(use["key"]) or {}
-        total = score.get("total")
+        instrument = use.instrument
+        items = [
+            {
+                "text": item.text,
+                "kind": item.kind.value,
+                "value": answer,
+                "shown": _shown(item, answer, clock),
+            }
+            for item in instrument.items
+            if (answer := answers.get(item.item_id)) is not None
+        ]
+        score = step.scores.get(use.key)
+        total = None if score is None else score.total
         used.append(
             {
-                "name": instrument.get("name", use["key"]),
-                "short_name": instrument.get("short_name", use["key"]),
-                "acknowledgement": instrument.get("acknowledgement", ""),
+                "name": instrument.name,
+                "short_name": instrument.short_name,
+                "acknowledgement": instrument.acknowledgement,
                 "items": items,
-                "total": None if total is None else clock.number(_plain_number(total)),
-                "band_label": score.get("band_label"),
-                "band_validated": score.get("band_validated"),
-                "subscores": {
-                    k: clock.number(_plain_number(v))
-                    for k, v in (score.get("subscores") or {}).items()
-                },
+                "total": None if total is None else clock.number(total),
+                "band_label": None if score is None else score.band_label,
+                "band_validated": None if score is None else score.band_validated,
+                "subscores": {}
+                if score is None
+                else {key: clock.number(value) for key, value in score.subscores.items()},
             }
         )
     return used
 
 
-def _plain_number(value: object) -> object:
-    # Decimal totals are stored as exact text ("0.5").
-    if isinstance(value, str):
-        try:
-            return float(value) if "." in value else int(value)
-        except ValueError:
-            return value
-    return value
+_NO_ANSWERS: Mapping[str, JsonValue] = MappingProxyType({})
 
 
-def _latest_readings(readings: Sequence[Mapping[str, Any]], clock: _Clock) -> list[Any]:
-    latest: dict[str, Mapping[str, Any]] = {}
+def _step(
+    definition: Step,
+    state: EncounterState | None,
+    clinician: ClinicianFacts,
+    names: Mapping[str, str],
+    clock: _Clock,
+) -> dict[str, object]:
+    """One of the template's steps as the note shows it, open until the visit records it."""
+    step = None if state is None else state.step(definition.step_id)
+    answers = _NO_ANSWERS if step is None else step.answers
+    return {
+        "id": definition.step_id,
+        "kind": definition.kind.value,
+        "title": definition.title,
+        "status": "open" if step is None else step.status.value,
+        "skip_reason": None if step is None else step.skip_reason,
+        "answers": answers,
+        "by": _who(None if step is None else step.done_by, clinician, names),
+        "at": clock.at(None if step is None else step.done_at),
+        "instruments": [] if step is None else _instruments(step, definition, clock),
+        "teach_back": None if step is None else step.teach_back,
+        "plan": _paragraphs(answers.get("plan")),
+    }
+
+
+def _latest_readings(readings: Sequence[StoredReading], clock: _Clock) -> list[dict[str, object]]:
+    latest: dict[str, StoredReading] = {}
     for reading in readings:
         if reading.get("is_drill"):
             continue
@@ -161,7 +195,7 @@ def _latest_readings(readings: Sequence[Mapping[str, Any]], clock: _Clock) -> li
         held = latest.get(kind)
         if held is None or (taken and taken > (_datetime(held["taken_at"]) or taken)):
             latest[kind] = reading
-    rows = []
+    rows: list[dict[str, object]] = []
     order = {kind: index for index, kind in enumerate(READING_ORDER)}
     for kind in sorted(latest, key=lambda k: (order.get(k, len(order)), k)):
         reading = latest[kind]
@@ -188,79 +222,59 @@ def _latest_readings(readings: Sequence[Mapping[str, Any]], clock: _Clock) -> li
 def render_note(
     env: jinja2.Environment,
     *,
-    encounter: Mapping[str, Any],
-    patient: Mapping[str, Any],
-    clinician: Mapping[str, Any],
-    state: Mapping[str, Any] | None,
-    readings: Sequence[Mapping[str, Any]],
-    template_steps: Sequence[Mapping[str, Any]],
+    encounter: EncounterFacts,
+    patient: PatientFacts,
+    clinician: ClinicianFacts,
+    state: EncounterState | None,
+    readings: Sequence[StoredReading],
+    template: Template,
     translate: Translate,
     language: str = "en",
     actor_names: Mapping[str, str] | None = None,
 ) -> str:
     """The visit note as a standalone HTML page (``web/templates/note.html``).
 
-    ``language`` sets how dates and numbers are written (``translate`` should speak it);
-    ``actor_names`` maps workflow actor ids (``user:7``, ``link:3``) to names to show.
+    ``state`` is ``None`` before the visit starts; ``template`` is the visit's, whose steps the
+    note walks in order. ``language`` sets how dates and numbers are written (``translate``
+    should speak it); ``actor_names`` maps workflow actor ids (``user:7``, ``link:3``) to names.
     """
-    clock = _Clock(patient.get("time_zone") or "UTC", language)
+    clock = _Clock(patient["time_zone"] or "UTC", language)
     names = dict(actor_names or {})
-    state = state or {}
-    done = {str(s["step"]): s for s in state.get("steps", [])}
-    steps = []
-    for shape in template_steps:
-        step = done.get(str(shape["id"]), {})
-        answers = step.get("answers") or {}
-        steps.append(
-            {
-                "id": shape["id"],
-                "kind": shape.get("kind"),
-                "title": shape.get("title", shape["id"]),
-                "status": step.get("status", "open"),
-                "skip_reason": step.get("skip_reason"),
-                "answers": answers,
-                "by": _who(step.get("done_by"), clinician, names),
-                "at": clock.at(step.get("done_at")),
-                "instruments": _instruments(step, shape, clock),
-                "teach_back": step.get("teach_back"),
-                "plan": _paragraphs(answers.get("plan")),
-            }
-        )
+    steps = [_step(definition, state, clinician, names, clock) for definition in template.steps]
     reopenings = [
         {
-            "step": r.get("step"),
-            "reason": r.get("reason"),
-            "by": _who(r.get("by"), clinician, names),
-            "at": clock.at(r.get("at")),
+            "step": reopening.step_id,
+            "reason": reopening.reason,
+            "by": _who(reopening.by, clinician, names),
+            "at": clock.at(reopening.at),
         }
-        for r in state.get("reopenings", [])
+        for reopening in (() if state is None else state.reopenings)
     ]
+    started_at = None if state is None else state.started_at
+    finished_at = None if state is None else state.finished_at
     context = {
         "lang": clock.locale.language,
-        "patient": {
-            "name": patient.get("name", ""),
-            "birth_date": clock.day(patient.get("birth_date")),
-        },
-        "clinician": {"name": clinician.get("name", "")},
+        "patient": {"name": patient["name"], "birth_date": clock.day(patient["birth_date"])},
+        "clinician": {"name": clinician["name"]},
         "encounter": {
-            "id": encounter.get("id"),
-            "kind": encounter.get("kind"),
-            "status": encounter.get("status"),
-            "is_drill": bool(encounter.get("is_drill")),
+            "id": encounter["id"],
+            "kind": encounter["kind"],
+            "status": encounter["status"],
+            "is_drill": bool(encounter["is_drill"]),
         },
-        "visit_at": clock.at(state.get("started_at") or encounter.get("starts_at")),
+        "visit_at": clock.at(started_at or encounter["starts_at"]),
         "started": {
-            "by": _who(state.get("started_by"), clinician, names),
-            "at": clock.at(state.get("started_at")),
+            "by": _who(None if state is None else state.started_by, clinician, names),
+            "at": clock.at(started_at),
         },
         "finished": {
-            "by": _who(state.get("finished_by"), clinician, names),
-            "at": clock.at(state.get("finished_at")),
+            "by": _who(None if state is None else state.finished_by, clinician, names),
+            "at": clock.at(finished_at),
         },
         "steps": steps,
         "reopenings": reopenings,
         "readings": _latest_readings(readings, clock),
         "number": clock.number,
     }
-    template = env.get_template(NOTE_TEMPLATE)
-    return template.render(**context, _=translate, gettext=translate)
+    note = env.get_template(NOTE_TEMPLATE)
+    return note.render(**context, _=translate, gettext=translate)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator, Mapping
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -16,7 +17,14 @@ import pytest
 from fhir.resources.R4B.bundle import Bundle
 
 from encounters.templates import Role, load_template
-from encounters.workflow import Event, EventType, apply, initial_state, state_to_dict
+from encounters.workflow import (
+    EncounterState,
+    Event,
+    EventType,
+    StepStatus,
+    apply,
+    initial_state,
+)
 from server.services.fhir import build_bundle
 
 TEMPLATE = load_template()
@@ -76,14 +84,14 @@ READINGS = [
 ]
 
 
-def finished_state() -> dict[str, Any]:
+def finished_state() -> EncounterState:
     state = initial_state(TEMPLATE)
     for minute, (kind, step, answers, actor) in enumerate(STEPS):
         role = Role.FAMILY if actor == FAMILY_ACTOR else Role.CLINICIAN
         at = T0 + timedelta(minutes=5 * minute)
         event = Event(EventType(kind), role, actor, at, step=step, answers=answers)
         state = apply(TEMPLATE, state, event)
-    return state_to_dict(state)
+    return state
 
 
 def make_bundle(**changes: Any) -> dict[str, Any]:
@@ -202,7 +210,8 @@ def test_consent_meets_the_r4_invariants_and_names_the_surrogate(bundle: dict[st
 
 def test_no_consent_resource_while_the_consent_step_is_open() -> None:
     state = finished_state()
-    state["steps"][1]["status"] = "open"
+    consent = replace(state.steps[1], status=StepStatus.OPEN)
+    state = replace(state, steps=(state.steps[0], consent, *state.steps[2:]))
     assert resources(make_bundle(state=state), "Consent") == []
 
 

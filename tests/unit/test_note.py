@@ -10,13 +10,11 @@ from typing import Any
 import pytest
 
 from encounters.templates import Role, load_template
-from encounters.workflow import Event, EventType, apply, initial_state, state_to_dict
+from encounters.workflow import EncounterState, Event, EventType, apply, initial_state
 from server.edge.rendering import make_jinja
 from server.services.note import render_note
-from server.services.workflow_view import describe_template
 
 TEMPLATE = load_template()
-STEPS = describe_template(TEMPLATE)["steps"]
 ESAS_ACKNOWLEDGEMENT = next(
     use.instrument.acknowledgement
     for use in TEMPLATE.steps[2].instruments
@@ -67,7 +65,7 @@ READINGS = [
 ]
 
 
-def visit_state(skip: dict[str, str] | None = None) -> dict[str, Any]:
+def visit_state(skip: dict[str, str] | None = None) -> EncounterState:
     """A finished visit made by applying real workflow events to the default template."""
     skip = skip or {}
     events: list[tuple[str, str | None, str]] = [("start", None, CLINICIAN_ACTOR)]
@@ -83,14 +81,14 @@ def visit_state(skip: dict[str, str] | None = None) -> dict[str, Any]:
         at = T0 + timedelta(minutes=5 * minute)
         event = Event(EventType(kind), role, actor, at, step=step, answers=answers, reason=reason)
         state = apply(TEMPLATE, state, event)
-    return state_to_dict(state)
+    return state
 
 
-def render(state: dict[str, Any] | None = None, translate: Any = None, **changes: Any) -> str:
+def render(state: EncounterState | None = None, translate: Any = None, **changes: Any) -> str:
     given: dict[str, Any] = {
         "encounter": ENCOUNTER, "patient": PATIENT, "clinician": CLINICIAN,
         "state": visit_state() if state is None else state, "readings": READINGS,
-        "template_steps": STEPS, "translate": translate or (lambda message: message),
+        "template": TEMPLATE, "translate": translate or (lambda message: message),
         **changes,
     }  # fmt: skip
     return render_note(make_jinja(), **given)
