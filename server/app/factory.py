@@ -21,13 +21,13 @@ from server.core.settings import Settings
 from server.edge.auth import PRINCIPAL, auth_middleware
 from server.edge.errors import error_middleware
 from server.edge.rendering import JINJA, make_jinja, render_error
+from server.jobs.drills import drills_ctx
+from server.jobs.escalation import escalation_ctx
 from server.jobs.reminders import reminder_jobs_ctx
 from server.pages.routes import setup_page_routes
 from server.realtime.wiring import setup_realtime
 from server.services.audit import denial_middleware
 from server.services.context import SCENARIOS, SERVICES, Services
-from server.services.drills import drills_ctx
-from server.services.escalation import escalation_ctx
 from server.services.ratelimit import FailureCounter
 from server.services.sessions import SessionStore
 from server.store.db import Database

@@ -25,7 +25,6 @@ from __future__ import annotations
 import datetime as dt
 import json
 import logging
-from collections.abc import AsyncIterator
 from typing import Any
 
 from aiohttp import web
@@ -35,7 +34,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.drill_json import from_snapshot
 from encounters.scenarios import DiaryEvent, PromptEvent, ReadingEvent, TimelineEvent
-from server.core.periodic import every
 from server.services import audit
 from server.services.alerts import detect_in_diary
 from server.services.context import SERVICES
@@ -49,8 +47,6 @@ from signaling import events as ev
 
 logger = logging.getLogger(__name__)
 
-# Scenario offsets are whole seconds; a second's poll keeps every event within a second.
-PLAYER_INTERVAL_S = 1.0
 BATCH_SIZE = 50
 SIMULATOR = Enterer(user_id=None, link_id=None, role="simulator")
 SYSTEM = audit.Actor(None, None, "system", None, None)
@@ -275,12 +271,3 @@ class DrillService:
 
 
 DRILLS = web.AppKey("drills", DrillService)
-
-
-async def drills_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Builds the drill service and plays due events every ``PLAYER_INTERVAL_S``."""
-    service = DrillService(app)
-    app[DRILLS] = service
-    svc = app[SERVICES]
-    async with every(PLAYER_INTERVAL_S, lambda: service.run_due(svc.clock.now()), "drill player"):
-        yield

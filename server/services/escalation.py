@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 from aiohttp import web
@@ -29,7 +29,6 @@ from encounters.escalation import (
     reassign,
     resolve,
 )
-from server.core.periodic import every
 from server.services import audit
 from server.services.alerts import (
     Push,
@@ -42,10 +41,8 @@ from server.services.alerts import (
     write_state,
 )
 from server.services.careplans import current_plan
-from server.services.context import SERVICES
 from server.services.diary import row_to_entry
-from server.services.live import LIVE
-from server.services.notify import Message, Notifier, notifiers_from
+from server.services.notify import Message, Notifier
 from server.store.between_visits import Alert, DiaryEntry, DiaryLink
 from server.store.db import Database
 from server.store.drills import Drill
@@ -54,10 +51,6 @@ from signaling import events as ev
 
 logger = logging.getLogger(__name__)
 
-# Tier deadlines are minutes long; a quarter of a minute late is the worst this adds.
-POLL_INTERVAL_S = 15.0
-# Silence is measured in hours; looking for it every twenty rounds (5 minutes) is plenty.
-MISSED_SWEEP_EVERY = 20
 BATCH_SIZE = 100
 SYSTEM = audit.Actor(None, None, "system", None, None)
 # Two tries: a compare-and-set that lost to a concurrent change reloads and decides again.
@@ -341,29 +334,3 @@ class AlertService:
 
 
 ALERTS = web.AppKey("alerts", AlertService)
-
-
-async def escalation_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Builds the alert service and runs its timer every ``POLL_INTERVAL_S``."""
-    svc = app[SERVICES]
-    live = app.get(LIVE)
-    push = live.notify_staff if live is not None else None
-    service = AlertService(
-        svc.db, push, notifiers_from(svc.settings), base_url=svc.settings.base_url
-    )
-    app[ALERTS] = service
-
-    rounds = 0
-
-    async def one_round() -> None:
-        nonlocal rounds
-        rounds += 1
-        await service.run_due(svc.clock.now())
-        if rounds % MISSED_SWEEP_EVERY == 0:
-            await service.sweep_missed_checkins(svc.clock.now())
-
-    try:
-        async with every(POLL_INTERVAL_S, one_round, "escalation"):
-            yield
-    finally:
-        await service.drain()

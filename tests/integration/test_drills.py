@@ -206,6 +206,11 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
         assert await client.app[ALERTS].run_due(clock.now()) == 0
         for agent, who in ((clin, "clin_a"), (coord, "coord_a")):  # idle sessions have ended
             await relogin(agent, world, who)
+        # The bystander's idle session has ended too: the sweep closes its console socket, and
+        # it signs in again.
+        await bystander.wait_for(lambda: not bystander.sio.connected, within=5)
+        await relogin(bystander.agent, world, "clin_b")
+        await bystander.connect()
         status, queue = await coord.call("GET", "/api/alerts")
         assert not [a for a in queue["items"] if a["drill_id"] == drill_id]
 
