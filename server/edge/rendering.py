@@ -64,7 +64,7 @@ async def render(
             lang=lang,
             who=request.get(PRINCIPAL),
             # Data for the page's script rides in a JSON block: no inline script under the CSP.
-            page_data=json.dumps(data).replace("</", "<\\/"),
+            page_data=script_json(data),
             clinic_name=services(request).settings.clinic_name,
         )
     )
@@ -80,3 +80,12 @@ async def render_error(request: web.Request, status: int, message: str) -> web.S
 def local_time(at: dt.datetime, zone: str) -> str:
     local = at.astimezone(ZoneInfo(zone))
     return local.strftime("%A %d %B %Y, %H:%M ") + (local.tzname() or zone)
+
+
+def script_json(value: Any) -> str:
+    """JSON that is safe inside a ``<script>`` element: none of its characters can close the
+    element, open a comment or be read as markup. ``<``, ``>`` and ``&`` are written as
+    ``\\u`` escapes (a patient named ``<!--<script>`` must not break the page), and so is
+    every character outside ASCII, U+2028 and U+2029 among them."""
+    text = json.dumps(value, ensure_ascii=True)
+    return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
