@@ -8,6 +8,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from encounters.encounter_state import state_from_dict
 from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.api.schemas import (
     EncounterCreate,
@@ -46,6 +47,12 @@ MAX_LIST_RANGE = dt.timedelta(days=62)
 async def encounter_out(s: AsyncSession, who: Principal, e: Encounter) -> EncounterOut:
     clinician = await s.get(User, e.clinician_id)
     patient = await s.get(Patient, e.patient_id)
+    # Workflow answers are clinical content: clinicians and coordinators only.
+    state: dict[str, object] | None = None
+    if who.role in CLINICAL:
+        state = e.state
+    elif who.role == "family":
+        state = family_view(state_from_dict(e.state) if e.state else None)
     return EncounterOut(
         id=e.id,
         patient_id=e.patient_id,
@@ -60,10 +67,7 @@ async def encounter_out(s: AsyncSession, who: Principal, e: Encounter) -> Encoun
         ends_at=e.ends_at,
         duration_minutes=int((e.ends_at - e.starts_at).total_seconds() // 60),
         is_drill=e.is_drill,
-        # Workflow answers are clinical content: clinicians and coordinators only.
-        state=e.state
-        if who.role in CLINICAL
-        else (family_view(e.state) if who.role == "family" else None),
+        state=state,
     )
 
 
@@ -192,7 +196,8 @@ async def get_encounter(request: web.Request) -> web.StreamResponse:
         )
         out = await encounter_out(s, who, e)
         if who.role in CLINICAL:
-            out.comparison = await compare_assessment(s, e)
+            state = state_from_dict(e.state) if e.state else None
+            out.comparison = await compare_assessment(s, e, state)
     return respond(out)
 
 

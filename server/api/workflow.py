@@ -86,7 +86,7 @@ async def apply_event(request: web.Request) -> web.StreamResponse:
         )
         stored = encounter.state
         status = encounter.status
-        comparison = await compare_assessment(s, encounter)
+        comparison = await compare_assessment(s, encounter, new_state)
     namespace = request.app[LIVE]
     # Clinicians get every answer and score; a family page only which steps are open.
     await namespace.notify(
@@ -96,14 +96,14 @@ async def apply_event(request: web.Request) -> web.StreamResponse:
         group="hosts",
     )
     await namespace.notify_guests(
-        encounter_id, ev.STEP, {"encounter_id": encounter_id, "state": family_view(stored)}
+        encounter_id, ev.STEP, {"encounter_id": encounter_id, "state": family_view(new_state)}
     )
     family = who.role == "family"
     return respond(
         WorkflowState(
             encounter_id=encounter_id,
             status=status,
-            state=family_view(stored) if family else stored,
+            state=family_view(new_state) if family else stored,
             comparison=None if family else comparison,
         )
     )
@@ -122,4 +122,4 @@ async def get_template(request: web.Request) -> web.StreamResponse:
     template = templates().get(request.match_info["template_id"])
     if template is None:
         raise ApiError(404, "not_found", "There is no such visit template.")
-    return respond(TemplateDescription(**describe_template(template)))
+    return respond(TemplateDescription.model_validate(describe_template(template)))

@@ -3,25 +3,32 @@ of two points or more since the patient's previous visit (issue 5)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import asdict
-from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from encounters.encounter_state import (
+    EncounterState,
+    JsonValue,
+    StepState,
+    StepStatus,
+    state_from_dict,
+)
 from encounters.instruments.comparison import compare_scores
+from encounters.templates import StepKind
 from server.services.templates import templates
 from server.store.models import Encounter
 
 
-def _assessment(state: dict[str, Any] | None) -> dict[str, Any] | None:
-    for step in (state or {}).get("steps", []):
-        if step.get("kind") == "assessment":
-            return dict(step)
-    return None
+def _assessment(state: EncounterState | None) -> StepState | None:
+    if state is None:
+        return None
+    return next((step for step in state.steps if step.kind is StepKind.ASSESSMENT), None)
 
 
-async def _previous_answers(s: AsyncSession, encounter: Encounter) -> dict[str, Any]:
+async def _previous_answers(s: AsyncSession, encounter: Encounter) -> Mapping[str, JsonValue]:
     """The assessment answers of the patient's latest earlier visit that has them."""
     earlier = (
         await s.scalars(
@@ -37,28 +44,34 @@ async def _previous_answers(s: AsyncSession, encounter: Encounter) -> dict[str, 
         )
     ).all()
     for other in earlier:
-        step = _assessment(other.state)
-        if step and step.get("status") == "completed":
-            return dict(step.get("answers") or {})
+        step = _assessment(state_from_dict(other.state) if other.state else None)
+        if step is not None and step.status is StepStatus.COMPLETED:
+            return step.answers
     return {}
 
 
-async def compare_assessment(s: AsyncSession, encounter: Encounter) -> dict[str, Any] | None:
-    step_state = _assessment(encounter.state)
-    if not step_state or not step_state.get("answers"):
+async def compare_assessment(
+    s: AsyncSession, encounter: Encounter, state: EncounterState | None
+) -> dict[str, object] | None:
+    """This visit's symptom answers (``state``, as loaded from ``encounter``) against the
+    patient's previous visit, as JSON for the API: per instrument answer key, each answered
+    item's flags and change. None while nothing is answered."""
+    step_state = _assessment(state)
+    if step_state is None or not step_state.answers:
         return None
-    template = templates()[encounter.template]
-    step = next((st for st in template.steps if st.step_id == step_state["step"]), None)
+    step = templates()[encounter.template].step(step_state.step_id)
     if step is None:
         return None
     previous = await _previous_answers(s, encounter)
-    result: dict[str, Any] = {}
+    result: dict[str, object] = {}
     for use in step.instruments:
-        current = step_state["answers"].get(use.key)
-        if not isinstance(current, dict):
+        current = step_state.answers.get(use.key)
+        if not isinstance(current, Mapping):
             continue
         before = previous.get(use.key)
-        rows = compare_scores(use.instrument, current, before if isinstance(before, dict) else None)
+        rows = compare_scores(
+            use.instrument, current, before if isinstance(before, Mapping) else None
+        )
         texts = {item.item_id: item.text for item in use.instrument.items}
         result[use.key] = [
             {

@@ -1,22 +1,23 @@
-"""Visit templates as the pages see them: steps, fields, checklists and instrument items.
+"""Visit templates and progress as JSON for the API and the pages.
 
-The pages draw every form from this description, so a template or instrument an
-organisation adds as a data file appears without code changes.
+The pages draw every form from the template's description, so a template or instrument an
+organisation adds as a data file appears without code changes. Code that needs a template
+or a state uses the domain's typed objects; these functions only write them out.
 """
 
 from __future__ import annotations
 
-from typing import Any
-
-from encounters.instruments.model import Instrument, Item
+from encounters.encounter_state import EncounterState
+from encounters.instruments.model import Instrument, Item, Number
 from encounters.templates import Template
 
 
-def _number(value: object) -> object:
-    return str(value) if not isinstance(value, int | float) else value
+def _number(value: Number) -> int | str:
+    # A decimal value (modified Borg) goes out as its exact text, as answers are sent back.
+    return value if isinstance(value, int) else str(value)
 
 
-def _item(item: Item) -> dict[str, Any]:
+def _item(item: Item) -> dict[str, object]:
     return {
         "id": item.item_id,
         "kind": str(item.kind),
@@ -30,7 +31,7 @@ def _item(item: Item) -> dict[str, Any]:
     }
 
 
-def describe_instrument(instrument: Instrument) -> dict[str, Any]:
+def describe_instrument(instrument: Instrument) -> dict[str, object]:
     return {
         "id": instrument.instrument_id,
         "name": instrument.name,
@@ -41,7 +42,7 @@ def describe_instrument(instrument: Instrument) -> dict[str, Any]:
     }
 
 
-def describe_template(template: Template) -> dict[str, Any]:
+def describe_template(template: Template) -> dict[str, object]:
     return {
         "id": template.template_id,
         "title": template.title,
@@ -72,14 +73,14 @@ def describe_template(template: Template) -> dict[str, Any]:
     }
 
 
-def family_view(state: dict[str, Any] | None) -> dict[str, Any]:
+def family_view(state: EncounterState | None) -> dict[str, object]:
     """What a family page may know of the visit's progress: steps and their status only."""
-    if not state:
+    if state is None:
         return {"status": "not_started", "steps": []}
     return {
-        "status": state.get("status"),
+        "status": state.status.value,
         "steps": [
-            {"step": s["step"], "kind": s["kind"], "status": s["status"]}
-            for s in state.get("steps", [])
+            {"step": step.step_id, "kind": step.kind.value, "status": step.status.value}
+            for step in state.steps
         ],
     }

@@ -210,11 +210,15 @@ async def test_refused_reads_are_audited_with_the_patient_they_aimed_at(client, 
 
 
 async def test_schedulers_and_admins_see_bookings_but_no_clinical_state(client, world, db) -> None:
+    from encounters.workflow import initial_state, state_to_dict
+    from server.services.templates import templates
     from server.store.models import Encounter
 
     async with db.begin() as s:
         encounter = await s.get(Encounter, world.encounters["a"].id)
-        encounter.state = {"current_step": "identity"}
+        # A stored state (answers and all) with one more key a family page must not see.
+        stored = state_to_dict(initial_state(templates()[encounter.template]))
+        encounter.state = {**stored, "current_step": "identity"}
     for who, sees_state in (
         ("clin_a", True),
         ("coord_a", True),

@@ -178,6 +178,8 @@ async def test_symptom_changes_since_the_last_visit_are_flagged(world, db, clock
 
     earlier_state = {
         "format": 1,
+        "template": "home_palliative_visit",
+        "template_version": 1,
         "status": "finished",
         "steps": [
             {
