@@ -253,3 +253,7 @@ class AuditPage(BaseModel):
 class Health(BaseModel):
     status: str
     database: str
+
+
+class Ready(Health):
+    redis: Literal["ok", "unavailable", "not_configured"]

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from encounters.scenarios import load_scenarios
+from server.api.health import REDIS_PING, RedisPing
 from server.api.routes import setup_routes
 from server.app.metrics import METRICS, CountsCollector, Metrics, metrics_middleware, metrics_view
 from server.core.clock import Clock, SystemClock
@@ -128,6 +129,8 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     setup_page_routes(app)
     app.router.add_get("/metrics", metrics_view)
     realtime = setup_realtime(app, settings)
+    if settings.redis_url:
+        app[REDIS_PING] = RedisPing(settings.redis_url)
     app[METRICS].registry.register(
         CountsCollector(
             "hearth_media_events",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -192,17 +193,36 @@ async def _store(
     return fresh
 
 
+_SNIFFED_ID = re.compile(r'"id"\s*:\s*"([A-Za-z0-9_.:-]{1,64})"')
+
+
+def _sniff_id(text: str) -> str | None:
+    """A message's id read from its text, for a message that cannot be parsed as a whole."""
+    found = _SNIFFED_ID.search(text)
+    return found.group(1) if found else None
+
+
+def _usable_id(value: object) -> str | None:
+    """An id that can be echoed in a nack: a short plain string, else none."""
+    if isinstance(value, str) and _SNIFFED_ID.fullmatch(f'"id":"{value}"'):
+        return value
+    return None
+
+
 async def accept_message(
     db: Database, clock: Clock, *, encounter_id: int, who: Enterer, text: str
 ) -> Outcome:
     """Validate, store once and answer one message of the ``readings`` data channel."""
     if len(text.encode()) > MAX_MESSAGE_BYTES:
-        return nack(None, "too_large", "The message is over 4 KiB.")
+        # Unread, but named when its id can be seen, so the page can drop it from its queue.
+        return nack(_sniff_id(text), "too_large", "The message is over 4 KiB.")
     try:
         obj = json.loads(text)
     except (json.JSONDecodeError, UnicodeDecodeError):
-        return nack(None, "bad_message", "The message is not JSON.")
-    client_id = obj.get("id") if isinstance(obj, dict) else None
+        return nack(_sniff_id(text), "bad_message", "The message is not JSON.")
+    except RecursionError:
+        return nack(_sniff_id(text), "bad_message", "The message is nested too deeply.")
+    client_id = _usable_id(obj.get("id")) if isinstance(obj, dict) else None
     now = clock.now()
     for attempt in range(2):
         try:

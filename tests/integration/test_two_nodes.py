@@ -8,6 +8,7 @@ import dataclasses
 import redis.asyncio as aioredis
 from aiohttp.test_utils import TestServer
 
+from server.api.health import REDIS_PING
 from server.app.factory import create_app
 from tests.builders import Agent
 from tests.conftest import missing_service
@@ -70,3 +71,32 @@ async def test_an_alert_reaches_a_console_on_the_other_node(
     finally:
         await console.close()
         await coordinator_a.close()
+
+
+async def test_readiness_asks_redis_when_nodes_share_rooms(
+    aiohttp_client, settings, clock, world
+) -> None:
+    alone = await aiohttp_client(create_app(settings, clock=clock))
+    response = await alone.get("/readyz")
+    assert response.status == 200
+    assert (await response.json())["redis"] == "not_configured"
+    if not await _redis_answers():
+        missing_service("Redis at 127.0.0.1:6379")
+    node = await aiohttp_client(
+        create_app(dataclasses.replace(settings, redis_url=REDIS_URL), clock=clock)
+    )
+    response = await node.get("/readyz")
+    assert response.status == 200
+    assert await response.json() == {"status": "ok", "database": "ok", "redis": "ok"}
+
+    async def redis_down() -> None:
+        raise ConnectionError("Redis is not answering")
+
+    node.app[REDIS_PING] = redis_down
+    response = await node.get("/readyz")
+    assert response.status == 503
+    assert await response.json() == {
+        "status": "unavailable",
+        "database": "ok",
+        "redis": "unavailable",
+    }

@@ -134,6 +134,23 @@ async def test_bad_messages_get_a_nack_and_store_nothing(call, db, message, code
     assert await family.send_reading(good) == {"ack": good["id"]}  # the channel stays open
 
 
+@pytest.mark.parametrize(
+    ("text", "code"),
+    [
+        ('{"id": "big-1", "pad": "' + "y" * 5000 + '"}', "too_large"),
+        ('{"id": "deep-1", "x": ' + "[" * 1500 + "]" * 1500 + "}", "bad_message"),
+        ('{"id": "cut-1", "kind": "spo2", ', "bad_message"),
+    ],
+)
+async def test_a_message_that_cannot_be_read_is_nacked_by_its_id(call, db, text, code) -> None:
+    # The page keeps unacknowledged readings to resend them; a nack naming the id lets it
+    # drop one that can never be stored instead of resending it for ever.
+    nurse, family = call
+    reply = await family.send_reading(text)
+    assert reply["code"] == code and reply["nack"] == text.split('"')[3]
+    assert await _count(db) == 0
+
+
 async def test_a_reading_out_of_the_home_band_alerts_the_clinician(call, world) -> None:
     nurse, family = call
     message = simulated("spo2", 86, "%")
