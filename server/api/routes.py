@@ -121,7 +121,7 @@ def api_routes() -> tuple[ApiRoute, ...]:
 def setup_routes(app: web.Application) -> None:
     """The health checks, the OpenAPI document and every API route."""
     app.router.add_get("/healthz", health.healthz)
-    app.router.add_get("/readyz", health.healthz)
+    app.router.add_get("/readyz", health.readyz)
     app.router.add_get("/livez", health.livez)
     app.router.add_get("/api/openapi.json", health.openapi)
     # A clinician's calendar feed: no session, the token in the path is the key.
