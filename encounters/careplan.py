@@ -19,6 +19,7 @@ from typing import TypeAlias
 
 from encounters.diary import DIARY_SCORE_ITEMS
 from encounters.escalation import EscalationLadder, Tier
+from encounters.instruments.model import Instrument, ItemKind, Thresholds
 from encounters.vitals import DEFAULT_HOME_BANDS, Band
 
 # ESAS-r common bands: >=4 moderate-or-worse, >=7 severe (Selby et al. 2010).
@@ -226,6 +227,21 @@ def default_care_plan() -> CarePlan:
 
 def threshold_for(plan: CarePlan, item_id: str) -> SymptomThreshold:
     return plan.symptom_thresholds.get(item_id, SymptomThreshold())
+
+
+def instrument_thresholds(plan: CarePlan, instrument: Instrument) -> dict[str, Thresholds]:
+    """The patient's own cut points for an instrument's items, where the plan sets them: a
+    plan threshold applies to a whole-number 0-10 item of the same name (the ESAS-r symptoms
+    and the diary's), so a visit flags what the diary flags. Items the plan is silent on keep
+    the instrument's defaults."""
+    found: dict[str, Thresholds] = {}
+    for item_id, limits in plan.symptom_thresholds.items():
+        item = instrument.item(item_id)
+        if item is None or item.kind is not ItemKind.INTEGER:
+            continue
+        if item.values and (item.values[0], item.values[-1]) == (SCORE_MIN, SCORE_MAX):
+            found[item_id] = Thresholds(limits.moderate, limits.severe)
+    return found
 
 
 def band_for(plan: CarePlan, parameter: str) -> Band | None:

@@ -292,7 +292,8 @@ def _tier(value: object, path: str) -> Tier:
 
 def _threshold(value: object, path: str) -> SymptomThreshold:
     r = _Reader(value, path, ["moderate", "severe"])
-    moderate = r.integer("moderate", SCORE_MIN, SCORE_MAX, DEFAULT_MODERATE_THRESHOLD)
+    # 0 would flag a patient with no symptom at all: a threshold starts at 1.
+    moderate = r.integer("moderate", SCORE_MIN + 1, SCORE_MAX, DEFAULT_MODERATE_THRESHOLD)
     severe = r.integer("severe", SCORE_MIN, SCORE_MAX, DEFAULT_SEVERE_THRESHOLD)
     if moderate >= severe:
         raise ValidationError(

@@ -22,12 +22,15 @@ NOTABLE_CHANGE_POINTS = 2
 
 
 class Severity(StrEnum):
-    """Common bands in practice: 0 none, then mild, moderate, severe."""
+    """Common bands in practice: 0 none, then mild, moderate, severe; ``not_rated`` for an
+    item with no cut points (ECOG, AKPS, PAINAD and others have none that Hearth applies):
+    its score and its change since last time are shown, and it is never flagged."""
 
     NONE = "none"
     MILD = "mild"
     MODERATE = "moderate"
     SEVERE = "severe"
+    NOT_RATED = "not_rated"
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ def compare_scores(
 
     ``current`` and ``previous`` are item answers as stored (other keys, such as
     the name of the "other" problem, are read but not compared). ``thresholds``
-    overrides the instrument's defaults per item id.
+    overrides the instrument's defaults per item id; an item with neither is not rated.
     """
     overrides = dict(thresholds or {})
     for key in overrides:
@@ -108,13 +111,8 @@ def compare_scores(
         score = check_item_answer(instrument, item, value, item.item_id)
         assert isinstance(score, int)
         cut = overrides.get(item.item_id, instrument.item_thresholds)
-        if cut is None:
-            raise ValidationError(
-                f"{instrument.short_name} has no default thresholds; give them for "
-                f"'{item.item_id}'.",
-                field=f"thresholds.{item.item_id}",
-            )
-        check_thresholds(cut, item.item_id, int(item.values[-1]))
+        if cut is not None:
+            check_thresholds(cut, item.item_id, int(item.values[-1]))
         old_value = before.get(item.item_id)
         old: int | None = None
         if old_value is not None and _same_named_problem(item.needs, current, before):
@@ -122,14 +120,13 @@ def compare_scores(
             assert isinstance(old_score, int)
             old = old_score
         change = None if old is None else score - old
-        severity = classify(score, cut)
         results.append(
             ItemComparison(
                 item_id=item.item_id,
                 score=score,
-                severity=severity,
-                is_moderate_or_worse=score >= cut.moderate,
-                is_severe=score >= cut.severe,
+                severity=Severity.NOT_RATED if cut is None else classify(score, cut),
+                is_moderate_or_worse=cut is not None and score >= cut.moderate,
+                is_severe=cut is not None and score >= cut.severe,
                 previous=old,
                 change=change,
                 is_notable_change=change is not None and abs(change) >= notable_change_points,

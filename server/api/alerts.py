@@ -26,14 +26,13 @@ from server.edge.auth import staff
 from server.services import audit
 from server.services.access import is_on_care_team, may, my_patient_ids, patient_for
 from server.services.alerts import alert_to_dict, queue_order, states_since
-from server.services.booking import after_booking, check_slot
+from server.services.booking import Refusal, VisitBooking, book_visit
 from server.services.context import services
 from server.services.errors import ApiError, forbidden, not_found
 from server.services.escalation import ALERTS
-from server.services.links import issue_link, link_url
 from server.store.between_visits import Alert, DiaryEntry
 from server.store.drills import Drill
-from server.store.models import CareTeam, CareTeamMember, Encounter, Patient, User
+from server.store.models import Patient, User
 
 FIGURES_WINDOW = dt.timedelta(days=30)
 QUEUE_LIMIT = 500
@@ -220,77 +219,37 @@ async def same_day_visit(request: web.Request) -> web.StreamResponse:
         if row is None:
             raise not_found("That alert")
         await patient_for(s, who, row.patient_id, "alert.act")
-        clinician_id = body.clinician_id or (who.user_id if who.role == "clinician" else None)
-        if clinician_id is None:
-            clinician_id = await s.scalar(
-                select(User.id)
-                .join(CareTeamMember, CareTeamMember.user_id == User.id)
-                .join(CareTeam, CareTeam.id == CareTeamMember.care_team_id)
-                .where(
-                    CareTeam.patient_id == row.patient_id,
-                    User.role == "clinician",
-                    User.active.is_(True),
-                )
-                .order_by(User.id)
-            )
-
-        clinician = await s.get(User, clinician_id) if clinician_id else None
-        if (
-            clinician is None
-            or clinician.role != "clinician"
-            or not await is_on_care_team(s, clinician.id, row.patient_id)
-        ):
-            raise ApiError(
-                422,
-                "no_clinician",
-                "Name a clinician of this patient's care team for the visit.",
-                field="clinician_id",
-            )
-        ends_at = now + dt.timedelta(minutes=body.duration_minutes)
         reason = f"same-day visit for alert {alert_id}"
-        await check_slot(
+        booked = await book_visit(
             s,
-            clinician=clinician,
-            patient_id=row.patient_id,
-            kind="video_visit",
-            starts_at=now,
-            ends_at=ends_at,
-            now=now,
-            override_reason=reason,
+            now,
+            VisitBooking(
+                patient_id=row.patient_id,
+                # The named clinician, else the caller if a clinician, else the care team's.
+                clinician_id=body.clinician_id
+                or (who.user_id if who.role == "clinician" else None),
+                kind="video_visit",
+                starts_at=now,
+                ends_at=now + dt.timedelta(minutes=body.duration_minutes),
+                is_drill=row.is_drill,
+                override_reason=reason,
+                audit_detail=f"alert {alert_id}",
+                unfit_clinician=Refusal(
+                    "no_clinician", "Name a clinician of this patient's care team for the visit."
+                ),
+            ),
+            by=audit.actor_of(request, who),
+            settings=svc.settings,
         )
-        encounter = Encounter(
-            patient_id=row.patient_id,
-            clinician_id=clinician.id,
-            kind="video_visit",
-            template="home_palliative_visit",
-            status="planned",
-            starts_at=now,
-            ends_at=ends_at,
-            is_drill=row.is_drill,
-            created_at=now,
-            created_by=who.user_id,
-        )
-        s.add(encounter)
-        await s.flush()
-        await after_booking(s, encounter, now=now, by=who.user_id, override_reason=reason)
-        token, link = await issue_link(s, svc.settings, encounter, created_by=who.user_id, now=now)
-        await audit.record(
-            s,
-            request,
-            who,
-            "create",
-            "encounter",
-            encounter.id,
-            patient_id=row.patient_id,
-            encounter_id=encounter.id,
-            detail=f"alert {alert_id}",
-        )
-        out = SameDayVisitOut(
-            encounter_id=encounter.id,
-            family_link=link_url(svc.settings, token),
-            family_link_id=link.id,
-        )
-    return respond(out, 201)
+    assert booked.family_link is not None and booked.family_link_id is not None
+    return respond(
+        SameDayVisitOut(
+            encounter_id=booked.encounter_id,
+            family_link=booked.family_link,
+            family_link_id=booked.family_link_id,
+        ),
+        201,
+    )
 
 
 def _figures_out(f: Figures) -> FiguresOut:

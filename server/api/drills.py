@@ -21,7 +21,8 @@ from encounters.scenarios import check_against_ladder
 from server.api.registry import api, int_param, parse_body, respond
 from server.edge.auth import principal
 from server.services import audit
-from server.services.access import is_on_care_team, may, my_patient_ids, patient_for
+from server.services.access import may, my_patient_ids, patient_for
+from server.services.booking import Refusal, VisitBooking, book_visit
 from server.services.careplans import current_plan
 from server.services.context import SCENARIOS, services
 from server.services.drill_views import (
@@ -34,9 +35,7 @@ from server.services.drill_views import (
     drill_out,
 )
 from server.services.errors import ApiError, forbidden
-from server.services.links import issue_link, link_url
 from server.store.drills import Drill
-from server.store.models import Encounter, User
 
 LIST_LIMIT = 200
 
@@ -67,19 +66,26 @@ async def create_drill(request: web.Request) -> web.StreamResponse:
                 f"There is no scenario '{body.scenario_id}'.",
                 field="scenario_id",
             )
-        clinician = await s.get(User, body.clinician_id)
-        if (
-            clinician is None
-            or clinician.role != "clinician"
-            or not clinician.active
-            or not await is_on_care_team(s, clinician.id, body.patient_id)
-        ):
-            raise ApiError(
-                422,
-                "no_clinician",
-                "Name a clinician of this patient's care team.",
-                field="clinician_id",
-            )
+        # An unfit clinician is refused before a plan that does not fit or an unfinished
+        # drill; a refusal below rolls this booking back with the rest of the transaction.
+        booked = await book_visit(
+            s,
+            now,
+            VisitBooking(
+                patient_id=body.patient_id,
+                clinician_id=body.clinician_id,
+                kind="video_visit",
+                starts_at=now,
+                ends_at=now + dt.timedelta(minutes=body.duration_minutes),
+                is_drill=True,
+                unfit_clinician=Refusal(
+                    "no_clinician", "Name a clinician of this patient's care team."
+                ),
+                diary_rules=False,
+            ),
+            by=audit.actor_of(request, who),
+            settings=svc.settings,
+        )
         plan = await current_plan(s, body.patient_id)
         try:
             check_against_ladder(scenario, [t.tier for t in ladder_in_effect(plan).tiers])
@@ -95,26 +101,12 @@ async def create_drill(request: web.Request) -> web.StreamResponse:
                 f"Drill {active} for this patient is not finished yet; finish or cancel it first.",
                 code="drill_active",
             )
-        encounter = Encounter(
-            patient_id=body.patient_id,
-            clinician_id=clinician.id,
-            kind="video_visit",
-            template="home_palliative_visit",
-            status="planned",
-            starts_at=now,
-            ends_at=now + dt.timedelta(minutes=body.duration_minutes),
-            is_drill=True,
-            created_at=now,
-            created_by=who.user_id,
-        )
-        s.add(encounter)
-        await s.flush()
         steps = family_steps_for(scenario, plan.crisis_plan)
         assert who.user_id is not None
         drill = Drill(
             patient_id=body.patient_id,
-            encounter_id=encounter.id,
-            clinician_id=clinician.id,
+            encounter_id=booked.encounter_id,
+            clinician_id=booked.clinician_id,
             created_by=who.user_id,
             scenario_id=scenario.scenario_id,
             scenario=snapshot(scenario, steps),
@@ -125,7 +117,6 @@ async def create_drill(request: web.Request) -> web.StreamResponse:
         )
         s.add(drill)
         await s.flush()
-        token, _link = await issue_link(s, svc.settings, encounter, created_by=who.user_id, now=now)
         await audit.record(
             s,
             request,
@@ -134,13 +125,14 @@ async def create_drill(request: web.Request) -> web.StreamResponse:
             "drill",
             drill.id,
             patient_id=body.patient_id,
-            encounter_id=encounter.id,
+            encounter_id=booked.encounter_id,
             detail=scenario.scenario_id,
         )
+        assert booked.family_link is not None
         out = DrillCreated(
             drill=await drill_out(s, drill),
-            family_link=link_url(svc.settings, token),
-            visit_url=f"{svc.settings.base_url}/visit/{encounter.id}",
+            family_link=booked.family_link,
+            visit_url=f"{svc.settings.base_url}/visit/{booked.encounter_id}",
         )
     return respond(out, 201)
 

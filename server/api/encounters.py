@@ -26,17 +26,15 @@ from server.services.access import (
     PERMISSIONS,
     TEAM_SCOPED,
     encounter_for,
-    is_on_care_team,
     patient_for,
 )
 from server.services.assessment import compare_assessment
-from server.services.booking import after_booking, check_slot
+from server.services.booking import VisitBooking, book_visit
 from server.services.context import services
 from server.services.errors import ApiError, not_found
 from server.services.links import issue_link, link_status, link_url
 from server.services.live import LIVE
 from server.services.sessions import Principal
-from server.services.templates import known_templates
 from server.services.workflow_view import family_view
 from server.store.models import CareTeam, CareTeamMember, Encounter, JoinLink, Patient, User
 
@@ -87,93 +85,28 @@ async def create_encounter(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, EncounterCreate)
     svc = services(request)
     now = svc.clock.now()
-    if body.template not in known_templates():
-        raise ApiError(
-            422,
-            "unknown_template",
-            f"There is no visit template called {body.template!r}; known: "
-            f"{', '.join(sorted(known_templates()))}.",
-            field="template",
-        )
-    starts_at = body.starts_at.astimezone(dt.UTC)
-    ends_at = starts_at + dt.timedelta(minutes=body.duration_minutes)
-    if ends_at <= now:
-        raise ApiError(422, "in_the_past", "That visit would already be over.", field="starts_at")
+    visit = VisitBooking(
+        patient_id=body.patient_id,
+        clinician_id=body.clinician_id,
+        kind=body.kind,
+        template=body.template,
+        starts_at=body.starts_at,
+        ends_at=body.starts_at + dt.timedelta(minutes=body.duration_minutes),
+        override_reason=body.override_reason,
+    )
     async with svc.db.begin() as s:
-        patient = await patient_for(s, who, body.patient_id, "encounter.create")
-        clinician = await s.get(User, body.clinician_id)
-        if clinician is None or not clinician.active or clinician.role != "clinician":
-            raise ApiError(
-                422,
-                "unknown_clinician",
-                f"User {body.clinician_id} is not an active clinician.",
-                field="clinician_id",
-            )
-        if not await is_on_care_team(s, clinician.id, patient.id):
-            raise ApiError(
-                422,
-                "clinician_not_on_team",
-                f"Clinician {clinician.id} is not on this patient's care team.",
-                field="clinician_id",
-            )
-        await check_slot(
-            s,
-            clinician=clinician,
-            patient_id=patient.id,
-            kind=body.kind,
-            starts_at=starts_at,
-            ends_at=ends_at,
-            now=now,
-            override_reason=body.override_reason,
+        await patient_for(s, who, body.patient_id, "encounter.create")
+        booked = await book_visit(
+            s, now, visit, by=audit.actor_of(request, who), settings=svc.settings
         )
-        encounter = Encounter(
-            patient_id=patient.id,
-            clinician_id=clinician.id,
-            kind=body.kind,
-            template=body.template,
-            status="planned",
-            starts_at=starts_at,
-            ends_at=ends_at,
-            is_drill=False,
-            created_at=now,
-            created_by=who.user_id,
-        )
-        s.add(encounter)
-        await s.flush()
-        await after_booking(
-            s, encounter, now=now, by=who.user_id, override_reason=body.override_reason
-        )
-        await audit.record(
-            s,
-            request,
-            who,
-            "create",
-            "encounter",
-            encounter.id,
-            patient_id=patient.id,
-            encounter_id=encounter.id,
-        )
-        token = link = None
-        if encounter.kind == "video_visit":
-            token, link = await issue_link(
-                s, svc.settings, encounter, created_by=who.user_id, now=now
-            )
-            await audit.record(
-                s,
-                request,
-                who,
-                "create",
-                "join_link",
-                link.id,
-                patient_id=patient.id,
-                encounter_id=encounter.id,
-            )
+        encounter = await s.get(Encounter, booked.encounter_id)
+        assert encounter is not None
         out = await encounter_out(s, who, encounter)
     created = EncounterCreated(
         **out.model_dump(),
-        family_link=link_url(svc.settings, token) if token else None,
-        family_link_id=link.id if link else None,
-        family_link_expires_at=link.expires_at if link else None,
+        family_link=booked.family_link,
+        family_link_id=booked.family_link_id,
+        family_link_expires_at=booked.family_link_expires_at,
     )
     return respond(created, 201)
 

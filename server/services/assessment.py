@@ -1,5 +1,6 @@
-"""Symptom scores beside last time: flags at the moderate and severe thresholds, and changes
-of two points or more since the patient's previous visit (issue 5)."""
+"""Symptom scores beside last time: flags at the patient's own moderate and severe thresholds
+(the care plan's, else the instrument's defaults; items with neither are not rated), and
+changes of two points or more since the patient's previous visit."""
 
 from __future__ import annotations
 
@@ -16,8 +17,10 @@ from encounters.encounter_state import (
     StepStatus,
     state_from_dict,
 )
+from encounters.careplan import instrument_thresholds
 from encounters.instruments.comparison import compare_scores
 from encounters.templates import StepKind
+from server.services.careplans import current_plan
 from server.services.templates import templates
 from server.store.models import Encounter
 
@@ -63,6 +66,7 @@ async def compare_assessment(
     if step is None:
         return None
     previous = await _previous_answers(s, encounter)
+    plan = await current_plan(s, encounter.patient_id)
     result: dict[str, object] = {}
     for use in step.instruments:
         current = step_state.answers.get(use.key)
@@ -70,7 +74,10 @@ async def compare_assessment(
             continue
         before = previous.get(use.key)
         rows = compare_scores(
-            use.instrument, current, before if isinstance(before, Mapping) else None
+            use.instrument,
+            current,
+            before if isinstance(before, Mapping) else None,
+            instrument_thresholds(plan, use.instrument),
         )
         texts = {item.item_id: item.text for item in use.instrument.items}
         result[use.key] = [

@@ -4,12 +4,17 @@ This module loads a clinician's availability and the diary around a proposed tim
 domain whether the booking may stand, and keeps a visit's reminder jobs and booking history
 in step with it. Callers pass their open session, so each booking, move or cancellation is
 one transaction together with its family link and audit rows.
+
+:func:`book_visit` is the one way a visit is booked: the scheduler's booking, the alert
+queue's same-day visit and a drill's rehearsal visit all go through it, so the checks on the
+clinician and the slot cannot drift apart between them.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Iterable
+from dataclasses import dataclass
 
 from sqlalchemy import ColumnElement, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,8 +23,13 @@ from encounters.availability import Availability, SchedulingError, TimeOff, Week
 from encounters.booking import TRAVEL_BUFFER_MIN, Booking, check_no_clash, travel_buffer
 from encounters.local_time import format_in_zone
 from encounters.scheduling import check_booking
-from server.services.errors import not_found
-from server.store.models import Encounter, FamilyMember, Patient, User
+from server.core.settings import Settings
+from server.services.access import is_on_care_team
+from server.services.audit import Actor, record_event
+from server.services.errors import ApiError, not_found
+from server.services.links import issue_link, link_url
+from server.services.templates import known_templates
+from server.store.models import CareTeam, CareTeamMember, Encounter, FamilyMember, Patient, User
 from server.store.scheduling import (
     MINUTES_PER_DAY,
     ClinicianHours,
@@ -290,3 +300,173 @@ async def clinician_for(s: AsyncSession, user_id: int) -> User:
     if clinician is None or clinician.role != "clinician" or not clinician.active:
         raise not_found("That clinician")
     return clinician
+
+
+@dataclass(frozen=True, slots=True)
+class Refusal:
+    """How a caller words its refusal of a clinician who may not take the visit."""
+
+    code: str
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class VisitBooking:
+    """A visit to book, as the caller asked for it. Times are aware; they are kept in UTC.
+
+    ``clinician_id`` None means the patient's first active clinician on the care team (by id).
+    ``unfit_clinician`` None refuses an unfit clinician with the precise reason,
+    ``unknown_clinician`` or ``clinician_not_on_team``; a caller whose contract has one answer
+    for both passes it instead. ``diary_rules`` False books without the slot rules and without
+    the booking history and reminders of a diary booking: a drill's rehearsal starts now,
+    whatever the diary says.
+    """
+
+    patient_id: int
+    clinician_id: int | None
+    kind: str
+    starts_at: dt.datetime
+    ends_at: dt.datetime
+    template: str = "home_palliative_visit"
+    is_drill: bool = False
+    # Allows a time outside working hours or in time off (never a clash); kept in the history.
+    override_reason: str | None = None
+    # Ids only, for the audit row of the new visit (e.g. "alert 12").
+    audit_detail: str | None = None
+    unfit_clinician: Refusal | None = None
+    diary_rules: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class BookedVisit:
+    """A booked visit and, for a video visit, the family link issued with it."""
+
+    encounter_id: int
+    clinician_id: int
+    family_link: str | None = None
+    family_link_id: int | None = None
+    family_link_expires_at: dt.datetime | None = None
+
+
+async def book_visit(
+    s: AsyncSession, now: dt.datetime, visit: VisitBooking, *, by: Actor, settings: Settings
+) -> BookedVisit:
+    """Book ``visit`` in the caller's transaction, or raise why it may not be booked.
+
+    Checks the template, that the visit is not already over, that the clinician is an active
+    clinician on the patient's care team and, with ``diary_rules``, the clinician's hours and
+    the diary. Stores the visit with its booking history and reminders, issues a video visit's
+    family link and audits both. The caller has already authorised ``by`` for the patient.
+    """
+    if visit.template not in known_templates():
+        raise ApiError(
+            422,
+            "unknown_template",
+            f"There is no visit template called {visit.template!r}; known: "
+            f"{', '.join(sorted(known_templates()))}.",
+            field="template",
+        )
+    starts_at, ends_at = visit.starts_at.astimezone(dt.UTC), visit.ends_at.astimezone(dt.UTC)
+    if ends_at <= now:
+        raise ApiError(422, "in_the_past", "That visit would already be over.", field="starts_at")
+    clinician = await _clinician_to_book(s, visit)
+    if visit.diary_rules:
+        await check_slot(
+            s,
+            clinician=clinician,
+            patient_id=visit.patient_id,
+            kind=visit.kind,
+            starts_at=starts_at,
+            ends_at=ends_at,
+            now=now,
+            override_reason=visit.override_reason,
+        )
+    encounter = Encounter(
+        patient_id=visit.patient_id,
+        clinician_id=clinician.id,
+        kind=visit.kind,
+        template=visit.template,
+        status="planned",
+        starts_at=starts_at,
+        ends_at=ends_at,
+        is_drill=visit.is_drill,
+        created_at=now,
+        created_by=by.user_id,
+    )
+    s.add(encounter)
+    await s.flush()
+    if visit.diary_rules:
+        await after_booking(
+            s, encounter, now=now, by=by.user_id, override_reason=visit.override_reason
+        )
+    await _audit_create(s, now, by, "encounter", encounter.id, encounter, visit.audit_detail)
+    if encounter.kind != "video_visit":
+        return BookedVisit(encounter_id=encounter.id, clinician_id=clinician.id)
+    token, link = await issue_link(s, settings, encounter, created_by=by.user_id, now=now)
+    await _audit_create(s, now, by, "join_link", link.id, encounter)
+    return BookedVisit(
+        encounter_id=encounter.id,
+        clinician_id=clinician.id,
+        family_link=link_url(settings, token),
+        family_link_id=link.id,
+        family_link_expires_at=link.expires_at,
+    )
+
+
+async def _clinician_to_book(s: AsyncSession, visit: VisitBooking) -> User:
+    """The active clinician of the patient's care team who is to take the visit, or 422."""
+    clinician_id = visit.clinician_id
+    if clinician_id is None:
+        clinician_id = await s.scalar(
+            select(User.id)
+            .join(CareTeamMember, CareTeamMember.user_id == User.id)
+            .join(CareTeam, CareTeam.id == CareTeamMember.care_team_id)
+            .where(
+                CareTeam.patient_id == visit.patient_id,
+                User.role == "clinician",
+                User.active.is_(True),
+            )
+            .order_by(User.id)
+        )
+    clinician = await s.get(User, clinician_id) if clinician_id is not None else None
+    refusal = visit.unfit_clinician
+    if clinician is None or clinician.role != "clinician" or not clinician.active:
+        raise _refuse(
+            refusal
+            or Refusal("unknown_clinician", f"User {clinician_id} is not an active clinician.")
+        )
+    if not await is_on_care_team(s, clinician.id, visit.patient_id):
+        raise _refuse(
+            refusal
+            or Refusal(
+                "clinician_not_on_team",
+                f"Clinician {clinician.id} is not on this patient's care team.",
+            )
+        )
+    return clinician
+
+
+async def _audit_create(
+    s: AsyncSession,
+    now: dt.datetime,
+    by: Actor,
+    resource_type: str,
+    resource_id: int,
+    encounter: Encounter,
+    detail: str | None = None,
+) -> None:
+    await record_event(
+        s,
+        now,
+        by,
+        "create",
+        resource_type,
+        resource_id,
+        patient_id=encounter.patient_id,
+        encounter_id=encounter.id,
+        detail=detail,
+    )
+
+
+def _refuse(refusal: Refusal) -> ApiError:
+    return ApiError(422, refusal.code, refusal.message, field="clinician_id")

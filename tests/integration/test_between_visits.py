@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 from server.app.factory import create_app
 from server.services.escalation import ALERTS
 from server.store.between_visits import Alert, DiaryEntry
+from server.store.models import Encounter
 from tests.builders import Agent, World
 from tests.visit_clients import VisitClient
 
@@ -294,6 +295,46 @@ async def test_other_team_cannot_see_or_answer_an_alert(client, world: World, cl
     status, visit = await coord_a.call("POST", f"/api/alerts/{item['id']}/visit", {})
     assert status == 201, visit
     assert "/join/" in visit["family_link"]
+
+
+async def test_same_day_visit_refuses_a_disabled_clinician_like_a_booking(
+    client, world: World, db, clock
+) -> None:
+    token = await diary_token(world)
+    family = await world.agent()
+    status, _ = await family.call(
+        "POST", "/api/diary", {"token": token, "entry": entry("e1", clock.now(), pain=8)}
+    )
+    assert status == 201
+    coord_a = await world.agent("coord_a")
+    status, queue = await coord_a.call("GET", "/api/alerts")
+    (item,) = queue["items"]
+    clin_a = world.users["clin_a"].id
+    admin = await world.agent("admin")
+    status, _ = await admin.call("PATCH", f"/api/users/{clin_a}", {"active": False})
+    assert status == 200
+    before = await count(db, Encounter)
+    # The scheduler's booking refuses a disabled clinician...
+    scheduler = await world.agent("sched")
+    starts_at = (clock.now() + dt.timedelta(hours=2)).isoformat()
+    status, body = await scheduler.call(
+        "POST",
+        "/api/encounters",
+        {
+            "patient_id": world.patients["a"].id,
+            "clinician_id": clin_a,
+            "starts_at": starts_at,
+            "duration_minutes": 30,
+            "kind": "video_visit",
+        },
+    )
+    assert (status, body["code"]) == (422, "unknown_clinician")
+    # ...and so does "start a video visit today" from the alert queue, named or by default.
+    for asked in ({"clinician_id": clin_a}, {}):
+        status, body = await coord_a.call("POST", f"/api/alerts/{item['id']}/visit", asked)
+        assert status == 422, body
+        assert (body["code"], body["field"]) == ("no_clinician", "clinician_id")
+    assert await count(db, Encounter) == before
 
 
 async def test_missed_checkin_is_raised_once_per_silence(client, world: World, db, clock) -> None:

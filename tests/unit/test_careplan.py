@@ -229,8 +229,15 @@ def test_refuses_thresholds_unless_moderate_is_below_severe_within_0_to_10(
 
 def test_accepts_thresholds_at_the_ends_of_the_scale() -> None:
     obj = full_plan()
-    obj["symptom_thresholds"] = {"mood": {"moderate": 0, "severe": 10}}
-    assert threshold_for(validate_care_plan(obj), "mood") == SymptomThreshold(0, 10)
+    obj["symptom_thresholds"] = {"mood": {"moderate": 1, "severe": 10}}
+    assert threshold_for(validate_care_plan(obj), "mood") == SymptomThreshold(1, 10)
+
+
+def test_refuses_a_threshold_of_zero() -> None:
+    # At 0 a patient with no symptom at all would raise an alert.
+    obj = full_plan()
+    obj["symptom_thresholds"] = {"pain": {"moderate": 0, "severe": 7}}
+    assert refused(obj).field == "symptom_thresholds.pain.moderate"
 
 
 def test_refuses_a_threshold_for_an_unknown_symptom() -> None:
@@ -356,7 +363,7 @@ def test_lists_each_changed_field_with_its_path_old_and_new_value() -> None:
 
 _THRESHOLDS = st.dictionaries(
     st.sampled_from(sorted(SYMPTOM_ITEMS)),
-    st.tuples(st.integers(0, 9), st.integers(1, 10))
+    st.tuples(st.integers(1, 9), st.integers(2, 10))
     .filter(lambda t: t[0] < t[1])
     .map(lambda t: {"moderate": t[0], "severe": t[1]}),
     max_size=5,
