@@ -10,6 +10,7 @@ from dataclasses import asdict
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from encounters.careplan import instrument_thresholds
 from encounters.encounter_state import (
     EncounterState,
     JsonValue,
@@ -17,7 +18,6 @@ from encounters.encounter_state import (
     StepStatus,
     state_from_dict,
 )
-from encounters.careplan import instrument_thresholds
 from encounters.instruments.comparison import compare_scores
 from encounters.templates import StepKind
 from server.services.careplans import current_plan
