@@ -26,6 +26,7 @@ from server.edge.auth import staff
 from server.services import audit
 from server.services.access import is_on_care_team, may, my_patient_ids, patient_for
 from server.services.alerts import alert_to_dict, queue_order, states_since
+from server.services.audit import Denied
 from server.services.booking import Refusal, VisitBooking, book_visit
 from server.services.context import services
 from server.services.errors import ApiError, forbidden, not_found
@@ -125,6 +126,9 @@ async def _act(request: web.Request, action: str, **kwargs: object) -> web.Strea
     svc = services(request)
     now = svc.clock.now()
     permission = "alert.reassign" if action == "reassign" else "alert.act"
+    if not may(who, permission):
+        # Refused before looking the alert up: the answer is the same whether it exists.
+        raise Denied(forbidden(), action=permission, resource_type="alert", resource_id=alert_id)
     async with svc.db.begin() as s:
         row = await s.get(Alert, alert_id)
         if row is None:
