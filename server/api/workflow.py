@@ -7,20 +7,14 @@ from typing import Any
 from aiohttp import web
 from pydantic import BaseModel
 
-from encounters import workflow
-from encounters.encounter_state import state_from_dict
 from server.api.registry import api, int_param, respond
 from server.edge.auth import principal
 from server.edge.errors import read_json
-from server.services import audit
-from server.services.access import encounter_for
-from server.services.assessment import compare_assessment
+from server.services import audit, encounter_events
 from server.services.context import services
 from server.services.errors import ApiError
-from server.services.live import LIVE
 from server.services.templates import templates
 from server.services.workflow_view import describe_template, family_view
-from signaling import events as ev
 
 
 class WorkflowState(BaseModel):
@@ -35,9 +29,6 @@ class TemplateDescription(BaseModel):
     id: str
     title: str
     steps: list[dict[str, Any]]
-
-
-STATUS_OF = {"not_started": "planned", "in_progress": "in_progress", "finished": "finished"}
 
 
 @api(
@@ -55,56 +46,18 @@ async def apply_event(request: web.Request) -> web.StreamResponse:
     if not isinstance(body, dict):
         raise ApiError(422, "invalid_field", "The request body must be a JSON object.")
     svc = services(request)
-    now = svc.clock.now()
-    role = "family" if who.role == "family" else "clinician"
-    actor_id = f"link:{who.link_id}" if who.role == "family" else f"user:{who.user_id}"
     async with svc.db.begin() as s:
-        encounter = await encounter_for(s, who, encounter_id, "encounter.event")
-        if encounter.status == "cancelled":
-            raise ApiError(409, "visit_cancelled", "This visit has been cancelled.")
-        template = templates()[encounter.template]
-        state = (
-            state_from_dict(encounter.state)
-            if encounter.state
-            else workflow.initial_state(template)
+        applied = await encounter_events.apply_event(
+            s, svc.clock.now(), who, encounter_id, body, actor=audit.actor_of(request, who)
         )
-        event = workflow.parse_event(body, role=role, actor_id=actor_id, at=now)
-        # A refused event raises here and the transaction rolls back: nothing changes.
-        new_state = workflow.apply(template, state, event)
-        encounter.state = workflow.state_to_dict(new_state)
-        encounter.status = STATUS_OF.get(str(new_state.status), encounter.status)
-        await audit.record(
-            s,
-            request,
-            who,
-            "update",
-            "encounter",
-            encounter.id,
-            patient_id=encounter.patient_id,
-            encounter_id=encounter.id,
-            detail=f"{event.type}:{event.step or ''}",
-        )
-        stored = encounter.state
-        status = encounter.status
-        comparison = await compare_assessment(s, encounter, new_state)
-    namespace = request.app[LIVE]
-    # Clinicians get every answer and score; a family page only which steps are open.
-    await namespace.notify(
-        encounter_id,
-        ev.STEP,
-        {"encounter_id": encounter_id, "state": stored, "comparison": comparison},
-        group="hosts",
-    )
-    await namespace.notify_guests(
-        encounter_id, ev.STEP, {"encounter_id": encounter_id, "state": family_view(new_state)}
-    )
+    await encounter_events.push_step(request.app, applied)
     family = who.role == "family"
     return respond(
         WorkflowState(
             encounter_id=encounter_id,
-            status=status,
-            state=family_view(new_state) if family else stored,
-            comparison=None if family else comparison,
+            status=applied.status,
+            state=family_view(applied.state) if family else dict(applied.stored),
+            comparison=None if family else applied.comparison,
         )
     )
 
