@@ -40,7 +40,7 @@ test: $(VENV)/.installed-test $(WEB_TOOLS)
 	$(BIN)/ruff format --check server signaling encounters media tests bench
 	$(ESLINT)
 	$(BIN)/python -m mypy server signaling media encounters
-	$(BIN)/python -m pytest -p no:cacheprovider
+	$(BIN)/python -m pytest -p no:cacheprovider -n $(or $(PYTEST_WORKERS),3) --dist loadgroup
 
 lint: $(VENV)/.installed-test $(WEB_TOOLS)
 	$(BIN)/ruff check server signaling encounters media tests bench

@@ -74,6 +74,17 @@ def daytime_zone(now: dt.datetime) -> str:
     raise AssertionError("some zone always has daytime")
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Browser tests run one after another on one xdist worker (`--dist loadgroup`) while the
+    other workers take the rest: two Chromiums with fake camera streams on two cores starve
+    each other's pages into timeouts."""
+    here = Path(__file__).parent
+    for item in items:
+        if here in item.path.parents:
+            item.add_marker(pytest.mark.e2e)
+            item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
 @pytest.fixture(scope="session")
 def e2e_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = tmp_path_factory.mktemp("e2e-db") / "template.db"
@@ -81,10 +92,12 @@ def e2e_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _bound_socket() -> socket.socket:
+    """A socket on a free loopback port, kept bound until the server listens on it: a port
+    only looked up and let go could be taken by another xdist worker in between."""
+    sock = socket.socket()
+    sock.bind(("127.0.0.1", 0))
+    return sock
 
 
 @dataclass
@@ -118,7 +131,8 @@ async def live_server(
 ) -> AsyncIterator[LiveServer]:
     db_path = tmp_path / "hearth.db"
     shutil.copy(e2e_template, db_path)
-    port = _free_port()
+    sock = _bound_socket()
+    port = int(sock.getsockname()[1])
     url = f"http://127.0.0.1:{port}"
     settings = Settings(
         database_url=f"sqlite:///{db_path}",
@@ -133,7 +147,7 @@ async def live_server(
     app = create_app(settings, clock=SystemClock())
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", port)
+    site = web.SockSite(runner, sock)
     await site.start()
     client = _Client(app, url)
     world = await World.build(client, app[SERVICES].db, _NowClock())

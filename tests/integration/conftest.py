@@ -8,8 +8,10 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
+import socketio
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
@@ -22,7 +24,7 @@ from server.store.db import Database, to_async_url
 from server.store.migrate import upgrade
 from server.store.models import Base
 from tests.builders import World
-from tests.conftest import FakeClock, missing_service
+from tests.conftest import WORKER, FakeClock, missing_service
 
 PG_URL = os.environ.get("HEARTH_TEST_DATABASE_URL")
 TABLES = [t.name for t in reversed(Base.metadata.sorted_tables)]
@@ -47,11 +49,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str | None]:
-    """A fresh PostgreSQL database for this run, migrated from empty to head."""
+    """A fresh PostgreSQL database for this run, migrated from empty to head. Each xdist
+    worker has its own (a random name, so parallel runs on one server never meet either)."""
     if not PG_URL:
         yield None
         return
-    name = f"hearth_test_{uuid.uuid4().hex[:10]}"
+    name = f"hearth_test_{WORKER}_{uuid.uuid4().hex[:10]}"
     try:
         asyncio.run(_admin_execute(PG_URL, f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - reported as a missing service
@@ -60,6 +63,24 @@ def postgres_database() -> Iterator[str | None]:
     upgrade(url)
     yield url
     asyncio.run(_admin_execute(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session", autouse=True)
+def own_redis_channel() -> Iterator[str]:
+    """Socket.IO's Redis manager publishes on one channel, "socketio" unless told otherwise,
+    and Redis pub/sub ignores the database number: every app node of every worker, and of any
+    other run on the same Redis, would hear every other's emits. Each worker gets its own."""
+    channel = f"hearth-test-{WORKER}-{uuid.uuid4().hex[:10]}"
+    init = socketio.AsyncRedisManager.__init__
+
+    def own_channel(self: Any, *args: Any, **kwargs: Any) -> None:
+        if len(args) < 2:
+            kwargs.setdefault("channel", channel)
+        init(self, *args, **kwargs)
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(socketio.AsyncRedisManager, "__init__", own_channel)
+        yield channel
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

@@ -385,7 +385,7 @@ def _plan_from(thresholds: dict[str, Any], deadlines: list[int], monitoring: boo
     )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(thresholds=_THRESHOLDS, deadlines=_DEADLINES, monitoring=st.booleans())
 def test_any_valid_plan_round_trips_and_differs_from_itself_in_nothing(
     thresholds: dict[str, Any], deadlines: list[int], monitoring: bool
@@ -395,7 +395,7 @@ def test_any_valid_plan_round_trips_and_differs_from_itself_in_nothing(
     assert diff_care_plans(plan, plan) == []
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     a=st.tuples(_THRESHOLDS, _DEADLINES, st.booleans()),
     b=st.tuples(_THRESHOLDS, _DEADLINES, st.booleans()),

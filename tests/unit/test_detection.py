@@ -349,7 +349,7 @@ _ENTRIES = st.lists(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     entries=_ENTRIES,
     spo2=st.lists(st.floats(60, 100), max_size=4),

@@ -155,7 +155,7 @@ def test_every_item_has_a_question_and_words_at_both_ends() -> None:
         assert len(item.question.split()) <= 10
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     scores=st.dictionaries(
         st.sampled_from(sorted(DIARY_SCORE_ITEMS)), st.integers(0, 10), min_size=1
@@ -172,7 +172,7 @@ def test_any_answered_subset_of_valid_scores_is_kept_exactly(
     assert result.recorded_at == recorded
 
 
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 @given(
     item=st.sampled_from(sorted(DIARY_SCORE_ITEMS)),
     value=st.integers().filter(lambda v: not 0 <= v <= 10),

@@ -314,7 +314,7 @@ _STEP = st.tuples(
 )
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(steps=st.lists(_STEP, max_size=25))
 def test_any_sequence_of_commands_keeps_the_ladder_rules(
     steps: list[tuple[str, int, tuple[str, tuple[str, ...]]]],

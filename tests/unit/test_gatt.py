@@ -363,7 +363,7 @@ _ANY_BYTES = st.binary(max_size=48) | st.tuples(
 
 
 @pytest.mark.parametrize("uuid", sorted(DECODERS))
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(data=_ANY_BYTES)
 def test_any_bytes_decode_or_raise_gatt_decode_error(uuid: str, data: bytes) -> None:
     decoder: Callable[[bytes], GattMeasurement] = DECODERS[uuid]

@@ -3,7 +3,7 @@
 from decimal import Decimal
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from encounters.ieee11073 import (
@@ -154,7 +154,6 @@ def test_encoders_refuse_numbers_that_do_not_fit_or_collide_with_specials() -> N
         encode_float(MderNumber(-0x800000, 0))  # the NRes word
 
 
-@settings(max_examples=400)
 @given(st.integers(0, 0xFFFF))
 def test_every_sfloat_word_decodes_and_encodes_back_to_itself(word: int) -> None:
     number = decode_sfloat(word)
@@ -162,7 +161,6 @@ def test_every_sfloat_word_decodes_and_encodes_back_to_itself(word: int) -> None
     assert encode_sfloat(number) == word
 
 
-@settings(max_examples=400)
 @given(st.integers(0, 0xFFFFFFFF))
 def test_every_float_word_decodes_and_encodes_back_to_itself(word: int) -> None:
     number = decode_float(word)
@@ -170,7 +168,6 @@ def test_every_float_word_decodes_and_encodes_back_to_itself(word: int) -> None:
     assert encode_float(number) == word
 
 
-@settings(max_examples=300)
 @given(st.integers(-2048, 2047), st.integers(-8, 7))
 def test_sfloat_value_is_mantissa_times_ten_to_the_exponent(mantissa: int, exponent: int) -> None:
     number = MderNumber(mantissa, exponent)

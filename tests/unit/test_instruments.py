@@ -9,7 +9,7 @@ from importlib import resources
 from pathlib import Path
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from encounters.errors import DataFileError, ValidationError
@@ -217,7 +217,6 @@ def test_esas_refuses_an_unknown_item() -> None:
 
 
 @given(st.fixed_dictionaries({k: st.integers(0, 10) for k in ESAS_FIXED}), st.integers(0, 10))
-@settings(max_examples=300)
 def test_tsds_is_the_sum_of_the_nine_fixed_items_without_other(
     answers: dict[str, int], other: int
 ) -> None:
@@ -597,7 +596,6 @@ def test_comparison_refuses_an_out_of_range_score() -> None:
     st.one_of(st.none(), st.integers(0, 10)),
     st.integers(1, 10).flatmap(lambda m: st.tuples(st.just(m), st.integers(m, 10))),
 )
-@settings(max_examples=300)
 def test_comparison_flags_agree_with_the_band_and_the_change(
     now: int, before: int | None, cut: tuple[int, int]
 ) -> None:

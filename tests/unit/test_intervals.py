@@ -60,7 +60,7 @@ def test_is_within_one_needs_a_single_interval_to_hold_the_whole_span() -> None:
     assert not is_within_one([], at(0), at(1))
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(raw_intervals)
 def test_merge_covers_exactly_the_same_minutes_sorted_and_apart(intervals: list[Interval]) -> None:
     merged = merge_intervals(intervals)
@@ -69,7 +69,7 @@ def test_merge_covers_exactly_the_same_minutes_sorted_and_apart(intervals: list[
     assert is_sorted_and_apart(merged)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(raw_intervals, raw_intervals)
 def test_subtract_covers_exactly_the_minutes_of_base_not_in_cuts(
     base: list[Interval], cuts: list[Interval]
@@ -80,7 +80,7 @@ def test_subtract_covers_exactly_the_minutes_of_base_not_in_cuts(
     assert is_sorted_and_apart(result)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(raw_intervals, st.integers(0, 300), st.integers(1, 60))
 def test_is_within_one_agrees_with_a_search_of_every_interval(
     intervals: list[Interval], start: int, length: int

@@ -173,7 +173,7 @@ def test_utc_offset_changes_is_empty_for_a_span_without_a_change() -> None:
     assert utc_offset_changes(start, start + timedelta(hours=20), LONDON) == []
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     zone=st.sampled_from(
         [LONDON, NEW_YORK, SANTIAGO, ZoneInfo("Australia/Lord_Howe"), ZoneInfo("Asia/Kathmandu")]

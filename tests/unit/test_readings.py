@@ -437,7 +437,6 @@ def valid_readings(draw: st.DrawFn) -> Reading:
     )
 
 
-@settings(max_examples=300)
 @given(valid_readings())
 def test_parsing_the_stored_shape_gives_back_the_same_reading(reading: Reading) -> None:
     stored = json.loads(json.dumps(reading_to_dict(reading), allow_nan=False))
@@ -465,7 +464,7 @@ _FIELDS = {
 }
 
 
-@settings(max_examples=400, deadline=None)
+@settings(deadline=None)
 @given(st.fixed_dictionaries({}, optional=_FIELDS) | _JSON)
 def test_any_json_message_gives_readings_or_a_reading_error(message: object) -> None:
     try:
@@ -478,7 +477,7 @@ def test_any_json_message_gives_readings_or_a_reading_error(message: object) -> 
         assert (reading.value is None) == (reading.absent_reason is not None)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(
     st.sampled_from(["2a37", "2a5e", "2a5f", "2a35", "2a1c", "2a9d"]),
     st.binary(max_size=32),

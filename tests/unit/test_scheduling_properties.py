@@ -190,7 +190,7 @@ def overlaps(start: datetime, end: datetime, other_start: datetime, other_end: d
     return start < other_end and other_start < end
 
 
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 @given(scenarios(ZONES_CHANGING_AT_NIGHT, earliest_edge_min=3 * 60, grids=[5, 10, 15, 20, 30, 60]))
 def test_free_slots_keep_every_rule_and_pass_check_booking(scenario: Scenario) -> None:
     slots = scenario.free_slots()
@@ -222,7 +222,7 @@ def test_free_slots_keep_every_rule_and_pass_check_booking(scenario: Scenario) -
         assert scenario.is_accepted(slot.starts_at)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(deadline=None)
 @given(scenarios(ALL_ZONES, earliest_edge_min=0, grids=[15, 20, 30, 60]))
 def test_free_slots_are_exactly_the_grid_times_check_booking_accepts(scenario: Scenario) -> None:
     offered = {slot.starts_at for slot in scenario.free_slots()}
@@ -239,7 +239,7 @@ def test_free_slots_are_exactly_the_grid_times_check_booking_accepts(scenario: S
     assert all(start < until for start in offered)
 
 
-@settings(max_examples=100, deadline=None)
+@settings(deadline=None)
 @given(scenarios(ALL_ZONES, earliest_edge_min=0, grids=[15, 30]), st.sampled_from(ALL_ZONES))
 def test_free_slots_by_clinician_agrees_with_free_slots_for_each(
     scenario: Scenario, other_zone: str

@@ -4,7 +4,7 @@ import math
 from datetime import UTC, datetime
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
 
 from encounters.errors import ValidationError
@@ -343,7 +343,6 @@ def test_the_worst_observations_total_20() -> None:
     assert score.risk is News2Risk.HIGH
 
 
-@settings(max_examples=400)
 @given(
     st.builds(
         News2Observations,

@@ -813,14 +813,14 @@ def run(data: st.DataObject) -> list[EncounterState]:
 
 
 @given(st.data())
-@settings(max_examples=300, deadline=None)
+@settings(deadline=None)
 def test_no_sequence_of_events_reaches_an_inconsistent_state(data: st.DataObject) -> None:
     for state in run(data):
         assert_consistent(state)
 
 
 @given(st.data())
-@settings(max_examples=200, deadline=None)
+@settings(deadline=None)
 def test_states_round_trip_through_json_exactly(data: st.DataObject) -> None:
     for state in [initial_state(TEMPLATE), *run(data)]:
         stored = json.loads(json.dumps(state_to_dict(state)))
