@@ -19,6 +19,10 @@ Per symptom only the most severe finding is raised (on a tie: new severe, then t
 then rise), so one entry never puts three alerts about the same pain in the queue. Symptom
 keys carry the severity (``symptom:pain:high``): an open alert for an item holds back findings
 for that item of the same or a lower severity, but a worse one is raised.
+
+One entry raises one alert: when it crosses rules for several symptoms, :func:`one_alert`
+folds the findings into a single alert that carries every reason, at the severity of the
+worst, and covers each finding's key.
 """
 
 from __future__ import annotations
@@ -66,6 +70,8 @@ class Rule(StrEnum):
     MISSED_CHECKIN = "missed_checkin"
 
 
+# Which finding leads an alert that folds several of equal severity: the order rules are listed.
+_RULE_ORDER = tuple(Rule)
 # Tie-break among findings of equal severity for one item: the more specific rule wins.
 _RULE_PREFERENCE = (Rule.SYMPTOM_RISE, Rule.SYMPTOM_THRESHOLD, Rule.SYMPTOM_NEW_SEVERE)
 _ITEM_ORDER = {item.item_id: i for i, item in enumerate(DIARY_ITEMS)}
@@ -97,6 +103,41 @@ class AlertCandidate:
     summary: str
     evidence: tuple[str, ...]
     dedup_key: str
+    # The keys of every finding this alert stands for (itself included) when it folds several.
+    covers: tuple[str, ...] = ()
+
+    @property
+    def keys(self) -> tuple[str, ...]:
+        return self.covers or (self.dedup_key,)
+
+
+SUMMARY_MAX_CHARS = 300
+
+
+def one_alert(findings: Sequence[AlertCandidate]) -> AlertCandidate | None:
+    """The findings of one diary entry as one alert: the worst finding leads (its rule,
+    severity and key), every finding's reason is in the summary, worst first, and the alert
+    covers every finding's key. None when there is nothing to raise."""
+    if not findings:
+        return None
+    ordered = sorted(
+        findings, key=lambda c: (-SEVERITY_RANK[c.severity], _RULE_ORDER.index(c.rule_id))
+    )
+    lead = ordered[0]
+    if len(ordered) == 1:
+        return lead
+    summary = "; ".join(c.summary for c in ordered)
+    if len(summary) > SUMMARY_MAX_CHARS:
+        summary = summary[: SUMMARY_MAX_CHARS - 1] + "…"
+    evidence = tuple(dict.fromkeys(e for c in ordered for e in c.evidence))
+    return AlertCandidate(
+        lead.rule_id,
+        lead.severity,
+        summary,
+        evidence,
+        lead.dedup_key,
+        covers=tuple(dict.fromkeys(k for c in ordered for k in c.keys)),
+    )
 
 
 def detect(

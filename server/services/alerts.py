@@ -26,6 +26,7 @@ from encounters.detection import (
     detect_symptoms,
     detect_vitals,
     is_covered,
+    one_alert,
 )
 from encounters.errors import ConflictError
 from encounters.escalation import (
@@ -188,18 +189,22 @@ async def care_team_users(s: AsyncSession, patient_id: int) -> list[User]:
 
 # -- raising ----------------------------------------------------------------------------------
 async def open_keys(s: AsyncSession, patient_id: int, drill_id: int | None = None) -> list[str]:
-    """Open alerts' keys: a drill's alert never covers a real one, nor the other way round."""
-    return list(
-        (
-            await s.scalars(
-                select(Alert.dedup_key).where(
-                    Alert.patient_id == patient_id,
-                    Alert.status.in_(OPEN_STATUSES),
-                    same_drill(Alert.drill_id, drill_id),
-                )
+    """Open alerts' keys, every reason of an alert that folds several included: a drill's
+    alert never covers a real one, nor the other way round."""
+    rows = (
+        await s.execute(
+            select(Alert.dedup_key, Alert.covers).where(
+                Alert.patient_id == patient_id,
+                Alert.status.in_(OPEN_STATUSES),
+                same_drill(Alert.drill_id, drill_id),
             )
-        ).all()
-    )
+        )
+    ).all()
+    keys: list[str] = []
+    for dedup_key, covers in rows:
+        keys.append(dedup_key)
+        keys.extend(k for k in covers or () if isinstance(k, str))
+    return keys
 
 
 async def raise_alerts(
@@ -221,6 +226,7 @@ async def raise_alerts(
             summary=c.summary[:300],
             evidence=list(c.evidence),
             dedup_key=c.dedup_key[:120],
+            covers=list(c.keys),
             status="open",
             tier=ladder.tiers[0].tier,
             exhausted=False,
@@ -265,8 +271,11 @@ async def detect_in_diary(
         s, patient_id, recorded_at - DETECTION_LOOKBACK, drill_id=drill_id
     )
     keys = await open_keys(s, patient_id, drill_id)
-    fresh = [c for c in detect_symptoms(entries, plan) if not is_covered(c, keys)]
-    return await raise_alerts(s, patient_id, fresh, plan, now=now, drill_id=drill_id)
+    # One entry, one alert: every new finding of the entry is a reason of the same alert.
+    alert = one_alert([c for c in detect_symptoms(entries, plan) if not is_covered(c, keys)])
+    return await raise_alerts(
+        s, patient_id, [alert] if alert else [], plan, now=now, drill_id=drill_id
+    )
 
 
 async def detect_after_readings(

@@ -98,6 +98,8 @@ class Alert(Base):
     summary: Mapped[str] = mapped_column(String(300))
     evidence: Mapped[list[Any]] = mapped_column(JSON)
     dedup_key: Mapped[str] = mapped_column(String(120))
+    # Every reason's key when one alert stands for several (one diary entry, several rules).
+    covers: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
     status: Mapped[str] = mapped_column(String(20))
     tier: Mapped[int] = mapped_column(Integer)
     next_deadline: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)

@@ -17,6 +17,8 @@ from encounters.detection import (
     VitalSample,
     detect,
     detect_missed_checkin,
+    is_covered,
+    one_alert,
 )
 from encounters.diary import DIARY_SCORE_ITEMS, DiaryEntry
 from encounters.errors import ValidationError
@@ -381,3 +383,36 @@ def test_every_candidate_is_well_formed_and_none_repeats_an_open_key(
         symptom_items = {c.dedup_key.split(":")[1] for c in found if c.dedup_key[:8] == "symptom:"}
         over = {item for item, v in latest.scores.items() if v >= moderate}
         assert over <= symptom_items
+
+
+def test_one_entry_with_several_findings_is_one_alert_with_every_reason() -> None:
+    pain = AlertCandidate(
+        Rule.SYMPTOM_THRESHOLD, Severity.HIGH, "Pain 8", ("e1",), "symptom:pain:high"
+    )
+    nausea = AlertCandidate(
+        Rule.SYMPTOM_THRESHOLD, Severity.MODERATE, "Nausea 5", ("e1",), "symptom:nausea:moderate"
+    )
+    breath = AlertCandidate(
+        Rule.SYMPTOM_NEW_SEVERE,
+        Severity.CRITICAL,
+        "Breathlessness 9, new",
+        ("e1", "e0"),
+        "symptom:breathlessness:critical",
+    )
+    alert = one_alert([nausea, pain, breath])
+    assert alert is not None
+    assert (alert.rule_id, alert.severity) == (Rule.SYMPTOM_NEW_SEVERE, Severity.CRITICAL)
+    assert alert.summary == "Breathlessness 9, new; Pain 8; Nausea 5"
+    assert alert.evidence == ("e1", "e0")
+    assert set(alert.keys) == {
+        "symptom:pain:high",
+        "symptom:nausea:moderate",
+        "symptom:breathlessness:critical",
+    }
+    # An open folded alert holds back a later finding it covers, and not a worse one.
+    assert is_covered(nausea, alert.keys)
+    worse = AlertCandidate(
+        Rule.SYMPTOM_THRESHOLD, Severity.HIGH, "Nausea 8", ("e2",), "symptom:nausea:high"
+    )
+    assert not is_covered(worse, alert.keys)
+    assert one_alert([pain]) == pain and one_alert([]) is None
