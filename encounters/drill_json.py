@@ -12,7 +12,7 @@ from collections.abc import Mapping, Sequence
 from types import MappingProxyType
 from typing import Any
 
-from encounters.careplan import CrisisType
+from encounters.careplan import CeilingOfCare, CrisisType, Resuscitation
 from encounters.detection import Rule
 from encounters.errors import ValidationError
 from encounters.readings import KINDS
@@ -21,6 +21,8 @@ from encounters.scenarios.model import (
     EscalationStep,
     ExpectedResponse,
     FamilyStep,
+    PlanNeeds,
+    PlanRecord,
     PromptEvent,
     ReadingEvent,
     Scenario,
@@ -59,6 +61,11 @@ def snapshot(scenario: Scenario, family_steps: Sequence[FamilyStep]) -> dict[str
             "alert_rules": [r.value for r in scenario.expected.alert_rules],
             "tiers": [step.tier for step in scenario.expected.escalation],
             "family_steps": [{"id": s.step_id, "text": s.text} for s in family_steps],
+        },
+        "requires": {
+            "resuscitation": [r.value for r in scenario.plan_needs.resuscitation],
+            "ceiling_of_care": [c.value for c in scenario.plan_needs.ceiling_of_care],
+            "documented": [d.value for d in scenario.plan_needs.documented],
         },
         "teach_back": [
             {"item": q.item, "safety_critical": q.safety_critical} for q in scenario.teach_back
@@ -110,5 +117,15 @@ def from_snapshot(d: Mapping[str, Any]) -> tuple[Scenario, tuple[FamilyStep, ...
             TeachBackQuestion(str(q["item"]), bool(q["safety_critical"])) for q in d["teach_back"]
         ),
         path="(stored with the drill)",
+        plan_needs=_plan_needs(d.get("requires") or {}),
     )
     return scenario, steps
+
+
+def _plan_needs(d: Mapping[str, Any]) -> PlanNeeds:
+    # Drills stored before scenarios named the plan they need have no "requires": any plan.
+    return PlanNeeds(
+        resuscitation=tuple(Resuscitation(r) for r in d.get("resuscitation", ())),
+        ceiling_of_care=tuple(CeilingOfCare(c) for c in d.get("ceiling_of_care", ())),
+        documented=tuple(PlanRecord(x) for x in d.get("documented", ())),
+    )

@@ -10,13 +10,14 @@ from __future__ import annotations
 import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
+from enum import StrEnum
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
-from typing import NoReturn
+from typing import NoReturn, TypeVar
 
-from encounters.careplan import CrisisType
+from encounters.careplan import CeilingOfCare, CrisisType, Resuscitation
 from encounters.detection import Rule
 from encounters.diary import DIARY_SCORE_ITEMS, SCORE_MAX, SCORE_MIN, WORRY_MAX_CHARS
 from encounters.errors import DataFileError
@@ -27,6 +28,8 @@ from encounters.scenarios.model import (
     EscalationStep,
     ExpectedResponse,
     FamilyStep,
+    PlanNeeds,
+    PlanRecord,
     PromptEvent,
     Ramp,
     ReadingEvent,
@@ -48,12 +51,15 @@ RAMP_SAMPLES_MAX = 200
 PROMPT_MAX_CHARS = 1000
 _PLAUSIBLE_CHECK_CLIENT_ID = "scenario"
 _EPOCH = datetime(2000, 1, 1, tzinfo=UTC)
+_E = TypeVar("_E", bound=StrEnum)
 
 
 def parse_scenario(text: str, path: str) -> Scenario:
     """Read one scenario file's text; refuse it with file and line if malformed."""
     top, _source = parse_toml(text, path)
-    top.allow_only("id", "title", "crisis", "summary", "events", "expected", "teach_back")
+    top.allow_only(
+        "id", "title", "crisis", "summary", "events", "expected", "teach_back", "requires"
+    )
     scenario_id = _identifier(top, "id")
     title, summary = top.text("title"), top.text("summary")
     crisis_text = top.text("crisis")
@@ -95,6 +101,7 @@ def parse_scenario(text: str, path: str) -> Scenario:
         expected=ExpectedResponse() if expected_reader is None else _expected(expected_reader),
         teach_back=_teach_back(top),
         path=path,
+        plan_needs=_requires(top.child("requires")),
     )
 
 
@@ -332,6 +339,30 @@ def _expected(reader: TableReader) -> ExpectedResponse:
             step.fail(f"family step id '{family_step.step_id}' is used twice", "id")
         family.append(family_step)
     return ExpectedResponse(tuple(rules), tuple(steps), tuple(family))
+
+
+def _requires(reader: TableReader | None) -> PlanNeeds:
+    """The care plan the scenario is written for: ``[requires]`` with any of
+    ``resuscitation``, ``ceiling_of_care`` and ``documented`` (lists of the plan's values)."""
+    if reader is None:
+        return PlanNeeds()
+    reader.allow_only("resuscitation", "ceiling_of_care", "documented")
+    return PlanNeeds(
+        resuscitation=_choices(reader, "resuscitation", Resuscitation),
+        ceiling_of_care=_choices(reader, "ceiling_of_care", CeilingOfCare),
+        documented=_choices(reader, "documented", PlanRecord),
+    )
+
+
+def _choices(reader: TableReader, key: str, kind: type[_E]) -> tuple[_E, ...]:
+    found: list[_E] = []
+    for name in reader.texts(key):
+        try:
+            found.append(kind(name))
+        except ValueError:
+            allowed = ", ".join(member.value for member in kind)
+            reader.fail(f"{key} '{name}' is unknown; expected one of: {allowed}", key)
+    return tuple(found)
 
 
 def _teach_back(top: TableReader) -> tuple[TeachBackQuestion, ...]:

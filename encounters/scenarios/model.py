@@ -12,8 +12,9 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
+from enum import StrEnum
 
-from encounters.careplan import CrisisType
+from encounters.careplan import CarePlan, CeilingOfCare, CrisisType, Resuscitation
 from encounters.detection import Rule
 from encounters.readings import Kind
 
@@ -106,6 +107,72 @@ class ExpectedResponse:
         return self.escalation[-1].tier if self.escalation else None
 
 
+class PlanRecord(StrEnum):
+    """Something a care plan may have on record that a scenario's steps rely on."""
+
+    ADVANCE_DIRECTIVE = "advance_directive"
+    POLST = "polst"
+    FORM_LOCATION = "form_location"  # where in the home the signed forms are kept
+
+
+@dataclass(frozen=True)
+class PlanNeeds:
+    """The care plan a scenario is written for. A scenario whose first steps say "call the
+    hospice line, not 911" and "have the DNR form ready" must not be rehearsed with a family
+    whose plan says full treatment and CPR. Empty fields accept any plan."""
+
+    resuscitation: tuple[Resuscitation, ...] = ()
+    ceiling_of_care: tuple[CeilingOfCare, ...] = ()
+    documented: tuple[PlanRecord, ...] = ()
+
+
+_RESUSCITATION_WORDS = {
+    Resuscitation.NOT_RECORDED: "no resuscitation decision recorded",
+    Resuscitation.ATTEMPT_CPR: "attempt CPR",
+    Resuscitation.DNR: "do not attempt resuscitation (DNR)",
+}
+_CEILING_WORDS = {
+    CeilingOfCare.COMFORT_ONLY: "comfort care only",
+    CeilingOfCare.SELECTIVE: "selective treatment",
+    CeilingOfCare.FULL: "full treatment",
+}
+_RECORD_WORDS = {
+    PlanRecord.ADVANCE_DIRECTIVE: "an advance directive on file",
+    PlanRecord.POLST: "a POLST form on file",
+    PlanRecord.FORM_LOCATION: "where the signed forms are kept at home",
+}
+
+
+def _either(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " or " + words[-1]
+
+
+def plan_misfits(needs: PlanNeeds, plan: CarePlan) -> tuple[str, ...]:
+    """Why a scenario written for ``needs`` does not fit this care plan, in words a
+    coordinator reads; empty when it fits."""
+    reasons: list[str] = []
+    care = plan.advance_care
+    if needs.resuscitation and care.resuscitation not in needs.resuscitation:
+        reasons.append(
+            f"it is written for {_either([_RESUSCITATION_WORDS[r] for r in needs.resuscitation])}"
+            f", and the plan records {_RESUSCITATION_WORDS[care.resuscitation]}"
+        )
+    if needs.ceiling_of_care and plan.ceiling_of_care not in needs.ceiling_of_care:
+        reasons.append(
+            f"it is written for {_either([_CEILING_WORDS[c] for c in needs.ceiling_of_care])}"
+            f", and the plan's ceiling of care is {_CEILING_WORDS[plan.ceiling_of_care]}"
+        )
+    on_record = {
+        PlanRecord.ADVANCE_DIRECTIVE: care.advance_directive_on_file,
+        PlanRecord.POLST: care.polst_on_file,
+        PlanRecord.FORM_LOCATION: bool(care.form_location.strip()),
+    }
+    for record in needs.documented:
+        if not on_record[record]:
+            reasons.append(f"it needs {_RECORD_WORDS[record]}, and the plan does not record it")
+    return tuple(reasons)
+
+
 @dataclass(frozen=True)
 class Scenario:
     scenario_id: str
@@ -116,6 +183,7 @@ class Scenario:
     expected: ExpectedResponse
     teach_back: tuple[TeachBackQuestion, ...]
     path: str
+    plan_needs: PlanNeeds = PlanNeeds()
 
     @property
     def duration_s(self) -> int:

@@ -18,6 +18,7 @@ from encounters.drill_json import snapshot
 from encounters.drills import family_steps_for
 from encounters.errors import ConflictError, DataFileError
 from encounters.scenarios import check_against_ladder
+from encounters.scenarios.model import plan_misfits
 from server.api.registry import api, int_param, parse_body, respond
 from server.edge.auth import principal
 from server.services import audit
@@ -33,6 +34,7 @@ from server.services.drill_views import (
     drill_detail,
     drill_for,
     drill_out,
+    drills_out,
 )
 from server.services.errors import ApiError, forbidden
 from server.store.drills import Drill
@@ -91,6 +93,14 @@ async def create_drill(request: web.Request) -> web.StreamResponse:
             check_against_ladder(scenario, [t.tier for t in ladder_in_effect(plan).tiers])
         except DataFileError as exc:
             raise ApiError(422, "scenario_not_for_plan", str(exc), field="scenario_id") from exc
+        misfits = plan_misfits(scenario.plan_needs, plan)
+        if misfits:
+            raise ApiError(
+                422,
+                "scenario_not_for_plan",
+                f"This drill does not fit the patient's care plan: {'; '.join(misfits)}.",
+                field="scenario_id",
+            )
         active = await s.scalar(
             select(Drill.id).where(
                 Drill.patient_id == body.patient_id, Drill.status.in_(("ready", "running"))
@@ -170,7 +180,7 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
                 .limit(LIST_LIMIT)
             )
         ).all()
-        items = [await drill_out(s, d) for d in rows]
+        items = await drills_out(s, rows)
         await audit.record(
             s,
             request,

@@ -46,11 +46,13 @@ def drill_plan(world: World) -> dict[str, Any]:
     return plan
 
 
-async def set_up(world: World, scenario: str = "seizure") -> tuple[Any, Any, dict[str, Any]]:
+async def set_up(
+    world: World, scenario: str = "seizure", plan: dict[str, Any] | None = None
+) -> tuple[Any, Any, dict[str, Any]]:
     clin, coord = await world.agent("clin_a"), await world.agent("coord_a")
     patient_id = world.patients["a"].id
     status, body = await clin.call(
-        "PUT", f"/api/patients/{patient_id}/care-plan", {"plan": drill_plan(world)}
+        "PUT", f"/api/patients/{patient_id}/care-plan", {"plan": plan or drill_plan(world)}
     )
     assert status == 200, body
     status, created = await coord.call(
@@ -363,7 +365,9 @@ async def test_a_seizure_drill_is_refused_for_a_ladder_without_tier_two(client, 
 async def test_the_player_resumes_after_a_restart_without_playing_twice(
     client, world: World, db, clock
 ) -> None:
-    _clin, coord, created = await set_up(world, "terminal_breathlessness")
+    # Terminal breathlessness is rehearsed with families whose goals are comfort-focused.
+    plan = drill_plan(world) | {"ceiling_of_care": "selective"}
+    _clin, coord, created = await set_up(world, "terminal_breathlessness", plan)
     drill_id = created["drill"]["id"]
     await coord.call("POST", f"/api/drills/{drill_id}/start")
     clock.advance(seconds=90)
