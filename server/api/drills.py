@@ -34,7 +34,6 @@ from server.services.drill_views import (
     drill_detail,
     drill_for,
     drill_out,
-    drills_out,
 )
 from server.services.errors import ApiError, forbidden
 from server.store.drills import Drill
@@ -180,7 +179,7 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
                 .limit(LIST_LIMIT)
             )
         ).all()
-        items = await drills_out(s, rows)
+        items = [await drill_out(s, d) for d in rows]
         await audit.record(
             s,
             request,
