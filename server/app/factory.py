@@ -146,7 +146,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 
 def _services_ctx(settings: Settings, clock: Clock) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
-        db = Database(settings.database_url)
+        db = Database(settings.database_url, timeout_s=settings.database_timeout_seconds)
         app[SERVICES] = Services(
             settings=settings,
             clock=clock,

@@ -34,6 +34,12 @@ class Settings:
         "Hearth picks the async driver.",
         "sqlite:///./var/hearth.db",
     )
+    database_timeout_seconds: int = _setting(
+        "HEARTH_DATABASE_TIMEOUT_SECONDS",
+        "Seconds a PostgreSQL statement may run (statement_timeout) and Hearth waits to connect, "
+        "for a pooled connection or for an answer: a stalled database gives a 503 within this.",
+        4,
+    )
     redis_url: str | None = _setting(
         "HEARTH_REDIS_URL",
         "Redis for the Socket.IO message queue when several app nodes share rooms. "

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import enum
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, exc, text
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -16,9 +17,64 @@ from sqlalchemy.ext.asyncio import (
     create_async_engine,
 )
 
+from server.core.settings import Settings
+
+# How long one statement may run, and how long Hearth waits to connect, for a free pooled
+# connection or for any answer (HEARTH_DATABASE_TIMEOUT_SECONDS). Its default is under 5 s,
+# so that a stalled PostgreSQL gives a 503 within 5 s rather than a hung request.
+DEFAULT_TIMEOUT_S: float = Settings.database_timeout_seconds
+
 
 class DatabaseUnavailableError(Exception):
     """The database did not answer; the API turns this into a 503."""
+
+
+class DatabaseFault(enum.Enum):
+    """What a database error means for the request that met it."""
+
+    CONFLICT = "conflict"  # a constraint refused the change: another write came first
+    BAD_VALUE = "bad_value"  # a value the database cannot hold (out of range, wrong kind)
+    UNAVAILABLE = "unavailable"  # not answering, too slow, or failing for its own reasons
+
+
+# SQLSTATE classes (the first two characters) of PostgreSQL's errors.
+_SQLSTATE_FAULTS = {"23": DatabaseFault.CONFLICT, "22": DatabaseFault.BAD_VALUE}
+
+
+def database_fault(error: BaseException) -> DatabaseFault | None:
+    """What ``error`` means if it came from the database or its driver; None if it did not.
+
+    asyncpg's errors reach SQLAlchemy mostly as its generic ``Error``, so PostgreSQL's SQLSTATE
+    decides where SQLAlchemy's class does not: 23 integrity, 22 data. Everything else from the
+    database (connection lost, timeouts, statement_timeout's 57014, too many connections,
+    serialization failures, and bugs in a query alike) is reported as unavailable: the client
+    can do nothing about it but try again later.
+    """
+    if isinstance(error, exc.IntegrityError):
+        return DatabaseFault.CONFLICT
+    if isinstance(error, exc.DataError):
+        return DatabaseFault.BAD_VALUE
+    if isinstance(error, exc.DBAPIError):
+        sqlstate = sqlstate_of(error) or ""
+        return _SQLSTATE_FAULTS.get(sqlstate[:2], DatabaseFault.UNAVAILABLE)
+    if isinstance(
+        error,
+        DatabaseUnavailableError
+        | exc.TimeoutError  # no pooled connection came free within pool_timeout
+        | exc.DisconnectionError
+        | ConnectionError
+        | TimeoutError,  # asyncpg's connect timeout and command_timeout
+    ):
+        return DatabaseFault.UNAVAILABLE
+    return None
+
+
+def sqlstate_of(error: BaseException) -> str | None:
+    """PostgreSQL's SQLSTATE code of a database error, when it has one: safe to log, since it
+    names the kind of error and never the data."""
+    orig = getattr(error, "orig", None)
+    code = getattr(orig, "sqlstate", None) or getattr(orig, "pgcode", None)
+    return code if isinstance(code, str) else None
 
 
 def to_async_url(url: str) -> str:
@@ -58,31 +114,66 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def create_engine(url: str) -> AsyncEngine:
+def _drop_stalled_connection(context: ExceptionContext) -> None:
+    # asyncpg's command_timeout fired: the server or the network has stalled. The connection
+    # is thrown away rather than rolled back, since a ROLLBACK on it would wait as long again.
+    if isinstance(context.original_exception, TimeoutError):
+        context.is_disconnect = True
+        context.invalidate_pool_on_disconnect = False
+
+
+def _cut_stalled_connection(
+    dbapi_connection: Any, _record: Any, error: BaseException | None
+) -> None:
+    # A connection given up on for not answering in time (a statement, or the pool's
+    # pre-ping) is cut at once: SQLAlchemy would first try a polite close, which waits up to
+    # 2 s more for the server that has just failed to answer.
+    if isinstance(error, TimeoutError):
+        driver = getattr(dbapi_connection, "driver_connection", None)
+        if driver is not None:
+            driver.terminate()
+
+
+def create_engine(url: str, *, timeout_s: float | None = DEFAULT_TIMEOUT_S) -> AsyncEngine:
+    """The engine for ``url``. ``timeout_s`` bounds every wait on PostgreSQL: connecting, a
+    free pooled connection, the pre-ping and each statement (asyncpg's command_timeout and
+    the server's statement_timeout). None lifts the statement limit, for migrations, which
+    may rewrite a large table; the waits for a connection keep the default.
+
+    Bound parameters never appear in an error's text (``hide_parameters``): they are patient
+    data, and an error is logged."""
     async_url = to_async_url(url)
     _ensure_sqlite_dir(async_url)
     if async_url.startswith("sqlite"):
-        engine = create_async_engine(async_url, connect_args={"timeout": 5})
+        engine = create_async_engine(async_url, connect_args={"timeout": 5}, hide_parameters=True)
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-    else:
-        engine = create_async_engine(
-            async_url,
-            pool_size=10,
-            max_overflow=10,
-            pool_pre_ping=True,
-            pool_timeout=5,
-            # A dead database server must give a 503 within seconds, not a hang.
-            connect_args={"timeout": 5, "command_timeout": 30},
-        )
+        return engine
+    wait_s = timeout_s or DEFAULT_TIMEOUT_S
+    connect_args: dict[str, Any] = {"timeout": wait_s}
+    if timeout_s is not None:
+        # The pre-ping runs with the command_timeout too: a stalled server fails it in time.
+        connect_args["command_timeout"] = timeout_s
+        connect_args["server_settings"] = {"statement_timeout": str(round(timeout_s * 1000))}
+    engine = create_async_engine(
+        async_url,
+        pool_size=10,
+        max_overflow=10,
+        pool_pre_ping=True,
+        pool_timeout=wait_s,
+        hide_parameters=True,
+        connect_args=connect_args,
+    )
+    event.listen(engine.sync_engine, "handle_error", _drop_stalled_connection)
+    event.listen(engine.sync_engine, "invalidate", _cut_stalled_connection)
     return engine
 
 
 class Database:
     """Owns the engine and hands out units of work."""
 
-    def __init__(self, url: str) -> None:
+    def __init__(self, url: str, *, timeout_s: float | None = DEFAULT_TIMEOUT_S) -> None:
         self.url = url
-        self.engine = create_engine(url)
+        self.engine = create_engine(url, timeout_s=timeout_s)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
 
     @property

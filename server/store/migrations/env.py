@@ -26,7 +26,8 @@ def _run(connection: Connection) -> None:
 
 
 async def _run_async() -> None:
-    engine = create_engine(config.get_main_option("hearth.database_url") or "")
+    # No statement time limit: a migration may rewrite a large table.
+    engine = create_engine(config.get_main_option("hearth.database_url") or "", timeout_s=None)
     try:
         async with engine.connect() as connection:
             await connection.run_sync(_run)
