@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
 import uuid
@@ -15,6 +16,7 @@ import socketio
 from aiohttp.test_utils import TestServer
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from server.app.factory import create_app
@@ -47,15 +49,48 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+async def _drop_leftovers(url: str) -> None:
+    """Drop what killed runs on this machine left behind: databases named after a test
+    process that is gone (hearth_test_<worker>_<pid>_<random>) and that nobody is using."""
+    if make_url(url).host not in (None, "127.0.0.1", "localhost", "::1"):
+        return  # another machine's process ids mean nothing here
+    engine = create_async_engine(to_async_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            names = await conn.scalars(
+                text(r"SELECT datname FROM pg_database WHERE datname LIKE 'hearth\_test\_%'")
+            )
+            for name in names.all():
+                parts = name.split("_")
+                if len(parts) != 5 or not parts[3].isdigit() or _alive(int(parts[3])):
+                    continue
+                with contextlib.suppress(DBAPIError):  # in use after all, or just dropped
+                    await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+    finally:
+        await engine.dispose()
+
+
 @pytest.fixture(scope="session")
 def postgres_database() -> Iterator[str | None]:
     """A fresh PostgreSQL database for this run, migrated from empty to head. Each xdist
-    worker has its own (a random name, so parallel runs on one server never meet either)."""
+    worker has its own, named after its process (so parallel runs on one server never meet,
+    and a later run can tell a killed run's leftovers from a live run's database)."""
     if not PG_URL:
         yield None
         return
-    name = f"hearth_test_{WORKER}_{uuid.uuid4().hex[:10]}"
+    name = f"hearth_test_{WORKER}_{os.getpid()}_{uuid.uuid4().hex[:8]}"
     try:
+        asyncio.run(_drop_leftovers(PG_URL))
         asyncio.run(_admin_execute(PG_URL, f'CREATE DATABASE "{name}"'))
     except Exception as exc:  # noqa: BLE001 - reported as a missing service
         pytest.fail(f"cannot create a test database at HEARTH_TEST_DATABASE_URL: {exc}")
