@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from server.api.registry import api, query_int, respond
 from server.api.schemas import AuditItem, AuditPage
+from server.core.storable import parse_id
 from server.edge.auth import staff
 from server.services import audit
 from server.services.access import PERMISSIONS
@@ -35,7 +36,7 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["audit.read"])
     patient_id, actor_id = query_int(request, "patient_id"), query_int(request, "actor_id")
     cursor = request.query.get("cursor")
-    if cursor is not None and (not cursor.isdigit() or len(cursor) > 12):
+    if cursor is not None and parse_id(cursor) is None:
         raise ApiError(
             422, "invalid_field", "The cursor is not one this server gave out.", field="cursor"
         )

@@ -10,6 +10,7 @@ from pydantic import BaseModel
 from sqlalchemy import select
 
 from server.api.registry import api, int_param, respond
+from server.core.storable import parse_id
 from server.edge.auth import staff
 from server.edge.errors import read_json
 from server.services import audit
@@ -57,11 +58,12 @@ async def list_readings(request: web.Request) -> web.StreamResponse:
     query = select(ReadingRow).where(ReadingRow.patient_id == patient_id)
     encounter_raw = request.query.get("encounter_id")
     if encounter_raw is not None:
-        if not encounter_raw.isdigit():
+        encounter_id = parse_id(encounter_raw)
+        if encounter_id is None:
             raise ApiError(
                 422, "invalid_field", "'encounter_id' must be a number.", field="encounter_id"
             )
-        query = query.where(ReadingRow.encounter_id == int(encounter_raw))
+        query = query.where(ReadingRow.encounter_id == encounter_id)
     else:
         # A drill's simulated readings never mix into the patient's real record.
         query = query.where(ReadingRow.is_drill.is_(False))

@@ -11,6 +11,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.core.storable import MAX_ID, parse_id
 from server.edge.errors import read_json
 from server.services.errors import ApiError
 
@@ -86,21 +87,23 @@ def respond(model: BaseModel, status: int = 200) -> web.Response:
 
 
 def int_param(request: web.Request, name: str) -> int:
-    raw = request.match_info[name]
-    if not raw.isdigit() or len(raw) > 12:
+    """An id in the path; one that cannot name a row is a 404 like any other."""
+    value = parse_id(request.match_info[name])
+    if value is None:
         raise ApiError(404, "not_found", "There is nothing at this address.")
-    return int(raw)
+    return value
 
 
 def query_int(request: web.Request, name: str) -> int | None:
     raw = request.query.get(name)
     if raw in (None, ""):
         return None
-    if not raw.isdigit() or len(raw) > 12:
+    value = parse_id(raw)
+    if value is None:
         raise ApiError(
             422,
             "invalid_field",
-            f"The query parameter {name!r} must be a whole number.",
+            f"The query parameter {name!r} must be a whole number from 0 to {MAX_ID}.",
             field=name,
         )
-    return int(raw)
+    return value

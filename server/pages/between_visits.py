@@ -16,6 +16,7 @@ from encounters.careplan import (
 from encounters.diary import DIARY_ITEMS, SCORE_MAX, SCORE_MIN, WORRY_MAX_CHARS, WORRY_QUESTION
 from encounters.escalation import Outcome
 from server.core.i18n import pick_language
+from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.rendering import render, render_error
 from server.services import audit
@@ -110,12 +111,12 @@ async def care_plan_page(request: web.Request) -> web.StreamResponse:
     who: Principal | None = request.get(PRINCIPAL)
     if who is None or not who.is_staff:
         raise web.HTTPFound("/login")
-    raw = request.match_info["patient_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    patient_id = parse_id(request.match_info["patient_id"])
+    if patient_id is None:
         return await render_error(request, 404, "That patient was not found.")
     # A refusal raises Denied, which the middleware audits and answers with the error page.
     async with services(request).db.begin() as s:
-        patient = await patient_for(s, who, int(raw), "careplan.read")
+        patient = await patient_for(s, who, patient_id, "careplan.read")
         name = patient.name
     return await render(
         request,
@@ -123,7 +124,7 @@ async def care_plan_page(request: web.Request) -> web.StreamResponse:
         {"user_name": who.name, "patient_name": name},
         page_data={
             "page": "careplan",
-            "patient_id": int(raw),
+            "patient_id": patient_id,
             "places": [p.value for p in Place],
             "resuscitation": [r.value for r in Resuscitation],
             "ceilings": [c.value for c in CeilingOfCare],

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.rendering import local_time, render, render_error
 from server.services import audit
@@ -20,8 +21,6 @@ from server.services.sessions import Principal
 from server.store.models import CareTeam, CareTeamMember, Patient, User
 
 DRILL_ROLES = ("clinician", "coordinator")
-# Ids are database integers; a longer "number" in an address is a typo or a probe.
-ID_MAX_DIGITS = 12
 
 
 def _drill_staff(request: web.Request) -> Principal | None:
@@ -33,8 +32,7 @@ def _drill_staff(request: web.Request) -> Principal | None:
 
 
 def _id_param(request: web.Request, name: str) -> int | None:
-    raw = request.match_info[name]
-    return int(raw) if raw.isdigit() and len(raw) <= ID_MAX_DIGITS else None
+    return parse_id(request.match_info[name])
 
 
 async def _zone(request: web.Request, who: Principal) -> str:
@@ -175,10 +173,11 @@ async def drill_trends_page(request: web.Request) -> web.StreamResponse:
     patient_id: int | None = None
     patient_name: str | None = None
     if raw:
-        if not raw.isdigit() or len(raw) > ID_MAX_DIGITS:
+        wanted = parse_id(raw)
+        if wanted is None:
             return await render_error(request, 404, "That patient was not found.")
         async with services(request).db.begin() as s:
-            patient = await patient_for(s, who, int(raw), "drill.read")
+            patient = await patient_for(s, who, wanted, "drill.read")
             patient_id, patient_name = patient.id, patient.name
     patients = await _my_patients(request, who)
     return await render(

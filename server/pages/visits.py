@@ -10,6 +10,7 @@ from aiohttp import web
 
 from encounters.vitals import DEFAULT_HOME_BANDS
 from server.core.i18n import pick_language
+from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.rendering import local_time, render, render_error
 from server.services import audit
@@ -175,13 +176,13 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
     who = _staff(request)
     if who is None:
         raise web.HTTPFound("/login")
-    raw = request.match_info["encounter_id"]
-    if not raw.isdigit() or len(raw) > 12:
+    encounter_id = parse_id(request.match_info["encounter_id"])
+    if encounter_id is None:
         return await render_error(request, 404, "That visit was not found.")
     # A refusal raises Denied: the denial middleware audits it and the error middleware
     # answers with the friendly page, as for every other route.
     async with services(request).db.begin() as s:
-        encounter = await encounter_for(s, who, int(raw), "encounter.read_clinical")
+        encounter = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
         patient = await s.get(Patient, encounter.patient_id)
         user = await s.get(User, who.user_id)
         drill_id = await drill_of(s, encounter)

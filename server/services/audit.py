@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.logs import request_id_var
+from server.core.storable import storable_text
 from server.services.context import services
 from server.services.errors import ApiError
 from server.services.sessions import Principal
@@ -37,7 +38,9 @@ def actor_of(request: web.Request, who: Principal | None) -> Actor:
         link_id=who.link_id if who else None,
         role=who.role if who else None,
         address=request.remote,
-        user_agent=(request.headers.get("User-Agent") or "")[:200] or None,
+        # A header byte that is not UTF-8 arrives as a lone surrogate, which PostgreSQL
+        # refuses: recorded as U+FFFD, rather than failing the request it describes.
+        user_agent=storable_text(request.headers.get("User-Agent") or "")[:200] or None,
     )
 
 

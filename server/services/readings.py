@@ -22,6 +22,7 @@ from encounters.detection import VitalSample
 from encounters.readings import Reading, ReadingError, parse_message, reading_to_dict
 from encounters.vitals import DEFAULT_HOME_BANDS, evaluate_reading
 from server.core.clock import Clock
+from server.core.storable import find_unstorable
 from server.services import audit
 from server.services.alerts import detect_after_readings
 from server.services.careplans import current_plan
@@ -223,6 +224,14 @@ async def accept_message(
     except RecursionError:
         return nack(_sniff_id(text), "bad_message", "The message is nested too deeply.")
     client_id = _usable_id(obj.get("id")) if isinstance(obj, dict) else None
+    problem = find_unstorable(obj)
+    if problem is not None:  # a device name with a NUL, say: refused, as over HTTP
+        if problem.code == "too_deep":
+            return nack(client_id, "bad_message", problem.message)
+        outcome = nack(client_id, problem.code, problem.message)
+        if problem.field:
+            outcome.reply["field"] = problem.field
+        return outcome
     now = clock.now()
     for attempt in range(2):
         try:
