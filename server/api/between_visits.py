@@ -21,7 +21,7 @@ from server.api.between_visits_schemas import (
     DiaryLinkOut,
     DiaryStored,
 )
-from server.api.join import LINK_PROBLEMS
+from server.api.join import LINK_PROBLEMS, link_throttled
 from server.api.registry import api, int_param, parse_body, respond
 from server.edge.auth import staff
 from server.services import audit
@@ -38,7 +38,7 @@ from server.services.diary import (
 )
 from server.services.errors import ApiError, not_found
 from server.services.escalation import ALERTS
-from server.services.ratelimit import LINK_PER_ADDRESS
+from server.services.ratelimit import link_limits
 from server.store.between_visits import DiaryLink
 
 
@@ -189,16 +189,12 @@ async def post_diary_entry(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, DiaryBody)
     svc = services(request)
     now = svc.clock.now()
-    key = f"link:address:{request.remote}"
-    wait = svc.failures.retry_after(key, LINK_PER_ADDRESS, now)
-    if wait is not None:
-        raise ApiError(
-            429,
-            "rate_limited",
-            "Too many attempts with links that do not work. Please wait a minute and try again.",
-            headers={"Retry-After": str(wait)},
-        )
     entry = validate_diary_entry(body.entry, now=now)
+    # Counted before the token is looked up, so parallel guesses cannot all be tried; given
+    # back below unless the token was unknown (a guess).
+    reserved = await svc.attempts.reserve(link_limits(request.remote), now)
+    if reserved.retry_after is not None:
+        raise link_throttled(reserved.retry_after)
     for attempt in range(2):
         try:
             problem, stored, raised = await _store_diary(request, body, entry)
@@ -208,11 +204,11 @@ async def post_diary_entry(request: web.Request) -> web.StreamResponse:
             # second attempt finds it stored and answers "duplicate".
             if attempt:
                 raise
+    if problem != "unknown":
+        await svc.attempts.release(reserved)
     if problem == "wrong_patient":
         raise ApiError(403, "wrong_patient", "This diary link belongs to another patient's diary.")
     if problem != "active":
-        if problem == "unknown":
-            svc.failures.fail(key, now)
         code, message = LINK_PROBLEMS[problem]
         raise ApiError(401, code, message)
     if raised:

@@ -13,7 +13,7 @@ from server.services import audit
 from server.services.context import services
 from server.services.errors import ApiError
 from server.services.links import find_link, link_status
-from server.services.ratelimit import LINK_PER_ADDRESS
+from server.services.ratelimit import link_limits
 from server.store.models import Encounter
 
 LINK_PROBLEMS = {
@@ -23,6 +23,15 @@ LINK_PROBLEMS = {
     "cancelled": ("visit_cancelled", "This visit has been cancelled."),
     "finished": ("visit_finished", "This visit has already ended."),
 }
+
+
+def link_throttled(retry_after: int) -> ApiError:
+    return ApiError(
+        429,
+        "rate_limited",
+        "Too many attempts with links that do not work. Please wait a minute and try again.",
+        headers={"Retry-After": str(retry_after)},
+    )
 
 
 def clean_display_name(raw: str) -> str:
@@ -46,18 +55,14 @@ async def join(request: web.Request) -> web.StreamResponse:
     body = await parse_body(request, JoinBody)
     svc = services(request)
     now = svc.clock.now()
-    key = f"link:address:{request.remote}"
-    wait = svc.failures.retry_after(key, LINK_PER_ADDRESS, now)
-    if wait is not None:
-        raise ApiError(
-            429,
-            "rate_limited",
-            "Too many attempts with links that do not work. Please wait a minute and try again.",
-            headers={"Retry-After": str(wait)},
-        )
     name = clean_display_name(body.display_name)
     if not name:
         raise ApiError(422, "invalid_field", "Please enter your name.", field="display_name")
+    # Counted before the token is looked up, so parallel guesses cannot all be tried; given
+    # back below unless the token was unknown (a guess).
+    attempt = await svc.attempts.reserve(link_limits(request.remote), now)
+    if attempt.retry_after is not None:
+        raise link_throttled(attempt.retry_after)
     async with svc.db.begin() as s:
         link = await find_link(s, svc.settings, body.token)
         problem: str | None
@@ -97,9 +102,9 @@ async def join(request: web.Request) -> web.StreamResponse:
                 patient_id=encounter.patient_id,
                 encounter_id=encounter.id,
             )
+    if problem != "unknown":
+        await svc.attempts.release(attempt)
     if problem is not None:
-        if problem == "unknown":
-            svc.failures.fail(key, now)
         code, message = LINK_PROBLEMS[problem]
         raise ApiError(401, code, message)
     assert link is not None

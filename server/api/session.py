@@ -14,7 +14,7 @@ from server.edge.auth import principal, set_session_cookie
 from server.services import audit
 from server.services.context import services
 from server.services.errors import ApiError
-from server.services.ratelimit import LOGIN_PER_ACCOUNT, LOGIN_PER_ADDRESS
+from server.services.ratelimit import login_limits
 from server.services.sessions import COOKIE_NAME, Principal
 from server.store.models import User
 
@@ -48,30 +48,27 @@ async def login(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     now = svc.clock.now()
     email = body.email.strip().lower()
-    keys = (
-        (f"login:account:{email}", LOGIN_PER_ACCOUNT),
-        (f"login:address:{request.remote}", LOGIN_PER_ADDRESS),
-    )
-    for key, limit in keys:
-        wait = svc.failures.retry_after(key, limit, now)
-        if wait is not None:
-            async with svc.db.begin() as s:
-                await audit.record(s, request, None, "login", "session", outcome="rate_limited")
-            minutes = max(1, round(wait / 60))
-            raise ApiError(
-                429,
-                "rate_limited",
-                f"Too many failed attempts. Please wait {minutes} minute(s) and try again.",
-                headers={"Retry-After": str(wait)},
-            )
+    # Counted before the password is checked, so parallel guesses cannot all be verified;
+    # given back below if it was the right password.
+    limits = login_limits(email, request.remote)
+    attempt = await svc.attempts.reserve(limits, now)
+    if attempt.retry_after is not None:
+        async with svc.db.begin() as s:
+            await audit.record(s, request, None, "login", "session", outcome="rate_limited")
+        minutes = max(1, round(attempt.retry_after / 60))
+        raise ApiError(
+            429,
+            "rate_limited",
+            f"Too many failed attempts. Please wait {minutes} minute(s) and try again.",
+            headers={"Retry-After": str(attempt.retry_after)},
+        )
     async with svc.db.begin() as s:
         user = await s.scalar(select(User).where(User.email == email))
         ok = await asyncio.get_running_loop().run_in_executor(
             None, verify_password, user.password_hash if user else None, body.password
         )
         if not ok or user is None or not user.active:
-            for key, _ in keys:
-                svc.failures.fail(key, now)
+            # The reserved attempt stays counted: it was a failure.
             await audit.record(
                 s,
                 request,
@@ -89,12 +86,16 @@ async def login(request: web.Request) -> web.StreamResponse:
             failed = True
         else:
             failed = False
-            svc.failures.clear(keys[0][0])
             old = request.cookies.get(COOKIE_NAME)
             if old:
                 await svc.sessions.end(s, svc.sessions.hash(old))
             new = await svc.sessions.create_staff(s, user, now=now, address=request.remote)
             await audit.record(s, request, new.principal, "login", "session", outcome="success")
+    if not failed:
+        # The right password: this attempt does not count, and this address's earlier
+        # mistypes for the account are forgiven. Other addresses' failures still count.
+        await svc.attempts.release(attempt)
+        await svc.attempts.clear(limits[0][0])
     if failed:
         raise ApiError(
             401, "bad_credentials", "That email and password do not match a staff login."

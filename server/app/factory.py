@@ -19,7 +19,7 @@ from server.app.metrics import METRICS, CountsCollector, Metrics, metrics_middle
 from server.core.clock import Clock, SystemClock
 from server.core.logs import protect_logs, request_id_var
 from server.core.settings import Settings
-from server.edge.auth import PRINCIPAL, auth_middleware
+from server.edge.auth import PRINCIPAL, auth_middleware, forwarded_address
 from server.edge.errors import error_middleware
 from server.edge.rendering import JINJA, make_jinja, render_error
 from server.jobs.drills import drills_ctx
@@ -29,7 +29,7 @@ from server.pages.routes import setup_page_routes
 from server.realtime.wiring import setup_realtime
 from server.services.audit import denial_middleware
 from server.services.context import SCENARIOS, SERVICES, Services
-from server.services.ratelimit import FailureCounter
+from server.services.ratelimit import make_attempts
 from server.services.sessions import SessionStore
 from server.store.db import Database
 from web import STATIC_DIR
@@ -107,6 +107,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app = web.Application(
         client_max_size=CLIENT_MAX_SIZE,
         middlewares=[
+            # First, so that everything after it (the audit log, sessions, rate limits) sees
+            # the client's address, not the reverse proxy's.
+            forwarded_address,
             request_context,
             security_headers,
             metrics_middleware,
@@ -147,16 +150,21 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 def _services_ctx(settings: Settings, clock: Clock) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         db = Database(settings.database_url, timeout_s=settings.database_timeout_seconds)
+        assert settings.secret_key is not None
+        # With several nodes (HEARTH_REDIS_URL) the login and link-guess counters live in
+        # Redis, so that every node counts into the same windows.
+        attempts = make_attempts(settings.redis_url, settings.secret_key)
         app[SERVICES] = Services(
             settings=settings,
             clock=clock,
             db=db,
-            failures=FailureCounter(),
+            attempts=attempts,
             sessions=SessionStore(settings),
         )
         try:
             yield
         finally:
+            await attempts.close()
             await db.dispose()
 
     return ctx

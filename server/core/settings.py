@@ -6,11 +6,13 @@ README's configuration table lists every one of them.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -18,6 +20,9 @@ from urllib.parse import urlsplit
 
 class SettingsError(Exception):
     """A setting has a value Hearth cannot use."""
+
+
+IPNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 
 def _setting(env: str, help: str, default: Any = None) -> Any:  # noqa: A002 - reads as prose
@@ -42,8 +47,14 @@ class Settings:
     )
     redis_url: str | None = _setting(
         "HEARTH_REDIS_URL",
-        "Redis for the Socket.IO message queue when several app nodes share rooms. "
-        "Unset: single node.",
+        "Redis for the Socket.IO message queue and the login and link-guess counters when "
+        "several app nodes share rooms. Unset: single node, counters in memory.",
+    )
+    trusted_proxies: str | None = _setting(
+        "HEARTH_TRUSTED_PROXIES",
+        "Comma-separated addresses or CIDR networks of the reverse proxies in front of "
+        "Hearth. Only from these is X-Forwarded-For believed: the client is its rightmost "
+        "address that is not a trusted proxy. Unset: the peer address, headers ignored.",
     )
     secret_key: str | None = _setting(
         "HEARTH_SECRET_KEY",
@@ -155,6 +166,27 @@ class Settings:
     def ice_server_list(self) -> list[dict[str, Any]]:
         return parse_ice_servers(self.ice_servers)
 
+    @cached_property
+    def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
+        return parse_trusted_proxies(self.trusted_proxies)
+
+
+def parse_trusted_proxies(raw: str | None) -> tuple[IPNetwork, ...]:
+    """``"127.0.0.1, 10.0.0.0/8, ::1"`` as networks (an address is a network of one)."""
+    networks: list[IPNetwork] = []
+    for part in (raw or "").split(","):
+        part = part.strip()
+        if not part:
+            continue
+        try:
+            networks.append(ipaddress.ip_network(part, strict=False))
+        except ValueError as exc:
+            raise SettingsError(
+                "HEARTH_TRUSTED_PROXIES must list IP addresses or CIDR networks separated by "
+                f"commas, e.g. 127.0.0.1,10.0.0.0/8; {part!r} is neither"
+            ) from exc
+    return tuple(networks)
+
 
 def parse_ice_servers(raw: str) -> list[dict[str, Any]]:
     try:
@@ -222,6 +254,7 @@ def validate(settings: Settings) -> None:
     if settings.public_url and urlsplit(settings.public_url).scheme not in ("http", "https"):
         raise SettingsError("HEARTH_PUBLIC_URL must start with http:// or https://")
     parse_ice_servers(settings.ice_servers)
+    parse_trusted_proxies(settings.trusted_proxies)
 
 
 def with_secret(settings: Settings) -> Settings:

@@ -10,7 +10,7 @@ from aiohttp import web
 from encounters.scenarios import Scenario
 from server.core.clock import Clock
 from server.core.settings import Settings
-from server.services.ratelimit import FailureCounter
+from server.services.ratelimit import Attempts
 from server.services.sessions import SessionStore
 from server.store.db import Database
 
@@ -20,7 +20,7 @@ class Services:
     settings: Settings
     clock: Clock
     db: Database
-    failures: FailureCounter
+    attempts: Attempts
     sessions: SessionStore
 
 
