@@ -63,6 +63,14 @@ async def test_staff_and_family_pages_have_no_serious_violations(live_server, br
 
 async def test_drill_pages_have_no_serious_violations(live_server, browser) -> None:
     world = live_server.world
+    # Terminal breathlessness is rehearsed with families whose goals are comfort-focused.
+    clinician = await world.agent("clin_a")
+    status, plan = await clinician.call(
+        "PUT",
+        f"/api/patients/{world.patients['a'].id}/care-plan",
+        {"plan": {"ceiling_of_care": "selective"}},
+    )
+    assert status == 200, plan
     coordinator = await world.agent("coord_a")
     status, made = await coordinator.call(
         "POST",
