@@ -143,8 +143,10 @@ async def list_patients(request: web.Request) -> web.StreamResponse:
         query = query.where(Patient.name.ilike(f"%{q}%"))
     async with services(request).db.begin() as s:
         patients = (await s.scalars(query)).all()
-        for p in patients:
-            await audit.record(s, request, who, "list", "patient", p.id, patient_id=p.id)
+        # Each patient listed is a read of their record: one row each, in one INSERT.
+        await audit.record_many(
+            s, request, who, "list", "patient", [audit.Target(p.id, p.id) for p in patients]
+        )
     return respond(
         PatientList(
             items=[
