@@ -10,7 +10,7 @@ from server.edge.auth import principal
 from server.services import audit
 from server.services.access import may, my_patient_ids, patient_for
 from server.services.context import services
-from server.services.drill_report import report_json
+from server.services.drill_report import reports_json
 from server.services.drill_views import (
     DrillReportOut,
     DrillTrends,
@@ -70,9 +70,10 @@ async def drill_trends(request: web.Request) -> web.StreamResponse:
                 .limit(TREND_LIMIT)
             )
         ).all()
+        reports = await reports_json(s, drills)
         items = []
         for drill in reversed(drills):
-            report = await report_json(s, drill)
+            report = reports[drill.id]
             assert drill.started_at is not None
             items.append(
                 TrendPoint(

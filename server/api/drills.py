@@ -34,6 +34,7 @@ from server.services.drill_views import (
     drill_detail,
     drill_for,
     drill_out,
+    drills_out,
 )
 from server.services.errors import ApiError, forbidden
 from server.store.drills import Drill
@@ -179,7 +180,7 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
                 .limit(LIST_LIMIT)
             )
         ).all()
-        items = [await drill_out(s, d) for d in rows]
+        items = await drills_out(s, rows)
         await audit.record(
             s,
             request,

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.careplan import CarePlan, default_care_plan
@@ -27,6 +28,29 @@ async def current_plan(s: AsyncSession, patient_id: int) -> CarePlan:
     """The patient's plan, or the defaults when the care team has not written one yet."""
     row = await latest_version(s, patient_id)
     return validate_care_plan(row.plan) if row else default_care_plan()
+
+
+async def current_plans(s: AsyncSession, patient_ids: Collection[int]) -> dict[int, CarePlan]:
+    """``current_plan`` of each patient, the latest versions of all of them in one query."""
+    if not patient_ids:
+        return {}
+    latest = (
+        select(CarePlanVersion.patient_id, func.max(CarePlanVersion.version).label("version"))
+        .where(CarePlanVersion.patient_id.in_(patient_ids))
+        .group_by(CarePlanVersion.patient_id)
+        .subquery()
+    )
+    rows = await s.scalars(
+        select(CarePlanVersion).join(
+            latest,
+            and_(
+                CarePlanVersion.patient_id == latest.c.patient_id,
+                CarePlanVersion.version == latest.c.version,
+            ),
+        )
+    )
+    found = {row.patient_id: validate_care_plan(row.plan) for row in rows}
+    return {p: found[p] if p in found else default_care_plan() for p in patient_ids}
 
 
 async def save_plan(

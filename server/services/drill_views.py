@@ -5,6 +5,7 @@ these shapes and the drill pages draw from them."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from typing import Any, Literal
 
 from aiohttp import web
@@ -158,16 +159,39 @@ def _time(value: dt.datetime | None) -> str | None:
 
 
 async def drill_out(s: AsyncSession, drill: Drill) -> DrillOut:
-    scenario, _ = from_snapshot(drill.scenario)
     patient = await s.get(Patient, drill.patient_id)
     clinician = await s.get(User, drill.clinician_id)
+    return _drill_out(
+        drill, patient.name if patient else None, clinician.name if clinician else None
+    )
+
+
+async def drills_out(s: AsyncSession, drills: Sequence[Drill]) -> list[DrillOut]:
+    """``drill_out`` for a list: the names of every drill's patient and clinician in one
+    query each, not two lookups per drill."""
+    patients = await _names(s, Patient, {d.patient_id for d in drills})
+    clinicians = await _names(s, User, {d.clinician_id for d in drills})
+    return [
+        _drill_out(d, patients.get(d.patient_id), clinicians.get(d.clinician_id)) for d in drills
+    ]
+
+
+async def _names(s: AsyncSession, model: type[Patient | User], ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    rows = await s.execute(select(model.id, model.name).where(model.id.in_(ids)))
+    return {int(i): str(n) for i, n in rows}
+
+
+def _drill_out(drill: Drill, patient_name: str | None, clinician_name: str | None) -> DrillOut:
+    scenario, _ = from_snapshot(drill.scenario)
     return DrillOut(
         id=drill.id,
         patient_id=drill.patient_id,
-        patient_name=patient.name if patient else None,
+        patient_name=patient_name,
         encounter_id=drill.encounter_id,
         clinician_id=drill.clinician_id,
-        clinician_name=clinician.name if clinician else None,
+        clinician_name=clinician_name,
         created_by=drill.created_by,
         scenario_id=drill.scenario_id,
         title=scenario.title,
