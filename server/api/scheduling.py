@@ -7,13 +7,15 @@ are applied by ``server.services.booking`` inside each request's one transaction
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
+from collections.abc import Sequence
 from zoneinfo import ZoneInfo
 
 from aiohttp import web
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from encounters.availability import parse_kind
+from encounters.availability import Availability, parse_kind
 from encounters.scheduling import free_slots_by_clinician
 from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.api.scheduling_schemas import (
@@ -156,6 +158,35 @@ def _day(request: web.Request, name: str) -> dt.date | None:
         ) from exc
 
 
+async def _availabilities(s: AsyncSession, clinicians: Sequence[User]) -> dict[int, Availability]:
+    """Each clinician's availability, by id: hours, time off and kinds of them all in one
+    query each (``availability_rows`` asks three per clinician)."""
+    ids = [c.id for c in clinicians]
+    hours: dict[int, list[ClinicianHours]] = defaultdict(list)
+    time_off: dict[int, list[ClinicianTimeOff]] = defaultdict(list)
+    kinds: dict[int, list[ClinicianKind]] = defaultdict(list)
+    if ids:
+        for h in await s.scalars(
+            select(ClinicianHours)
+            .where(ClinicianHours.clinician_id.in_(ids))
+            .order_by(ClinicianHours.weekday, ClinicianHours.start_minute)
+        ):
+            hours[h.clinician_id].append(h)
+        for t in await s.scalars(
+            select(ClinicianTimeOff)
+            .where(ClinicianTimeOff.clinician_id.in_(ids))
+            .order_by(ClinicianTimeOff.starts_at)
+        ):
+            time_off[t.clinician_id].append(t)
+        for k in await s.scalars(
+            select(ClinicianKind)
+            .where(ClinicianKind.clinician_id.in_(ids))
+            .order_by(ClinicianKind.kind)
+        ):
+            kinds[k.clinician_id].append(k)
+    return {c.id: availability_of(c, hours[c.id], time_off[c.id], kinds[c.id]) for c in clinicians}
+
+
 @api(
     "GET",
     "/api/slots",
@@ -202,10 +233,7 @@ async def list_slots(request: web.Request) -> web.StreamResponse:
                 .order_by(User.name)
             )
         ).all()
-        availabilities = {}
-        for clinician in clinicians:
-            hours, time_off, kinds = await availability_rows(s, clinician.id)
-            availabilities[clinician.id] = availability_of(clinician, hours, time_off, kinds)
+        availabilities = await _availabilities(s, clinicians)
         bookings = await load_bookings(
             s,
             clinician_ids=list(availabilities),
