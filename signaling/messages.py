@@ -6,13 +6,21 @@ from typing import Any
 
 from signaling.errors import SignalingError
 
+# The largest whole number a message may carry. Ids are the server's INTEGER columns (signed
+# 32 bits on PostgreSQL): a larger one names nothing, and a database refuses to compare with it.
+MAX_INT = 2**31 - 1
+
 
 def require_field(data: Any, key: str, kind: type) -> Any:
     if not isinstance(data, dict) or key not in data:
         raise SignalingError("bad_request", f"The message needs a {key!r} field.")
     value = data[key]
-    if kind is int and (isinstance(value, bool) or not isinstance(value, int)):
-        raise SignalingError("bad_request", f"The field {key!r} must be a whole number.")
+    if kind is int and (
+        isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_INT
+    ):
+        raise SignalingError(
+            "bad_request", f"The field {key!r} must be a whole number from 0 to {MAX_INT}."
+        )
     if not isinstance(value, kind):
         raise SignalingError("bad_request", f"The field {key!r} must be a {kind.__name__}.")
     return value

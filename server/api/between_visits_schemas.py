@@ -7,7 +7,8 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
-from server.api.schemas import Body, Id
+from server.api.schemas import Body
+from server.core.bounds import Id
 
 Text500 = Annotated[str, Field(min_length=1, max_length=500)]
 
@@ -25,12 +26,12 @@ class ChangeOut(BaseModel):
 
 
 class CarePlanOut(BaseModel):
-    patient_id: int
+    patient_id: Id
     version: int
     plan: dict[str, Any]
     changes: list[ChangeOut]
     created_at: dt.datetime | None
-    created_by: int | None
+    created_by: Id | None
 
 
 class CarePlanVersions(BaseModel):
@@ -39,7 +40,7 @@ class CarePlanVersions(BaseModel):
 
 class DiaryLinkOut(BaseModel):
     diary_link: str
-    diary_link_id: int
+    diary_link_id: Id
     expires_at: dt.datetime
 
 
@@ -56,8 +57,8 @@ class DiaryStored(BaseModel):
 
 
 class AlertOut(BaseModel):
-    id: int
-    patient_id: int
+    id: Id
+    patient_id: Id
     patient_name: str | None
     rule_id: str
     severity: str
@@ -68,14 +69,14 @@ class AlertOut(BaseModel):
     tier_label: str | None
     next_deadline: dt.datetime | None
     exhausted: bool
-    assignee_id: int | None
+    assignee_id: Id | None
     raised_at: dt.datetime
     acknowledged_at: dt.datetime | None
     resolved_at: dt.datetime | None
     outcome: str | None
     history: list[dict[str, Any]]
     is_drill: bool
-    drill_id: int | None = None
+    drill_id: Id | None = None
     # The diary entries the alert quotes (in the queue listing; empty elsewhere).
     evidence_entries: list[dict[str, Any]] = []
 
@@ -100,9 +101,9 @@ class SameDayVisitBody(Body):
 
 
 class SameDayVisitOut(BaseModel):
-    encounter_id: int
+    encounter_id: Id
     family_link: str
-    family_link_id: int
+    family_link_id: Id
 
 
 class FiguresOut(BaseModel):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp import web
 from sqlalchemy import select
 
-from server.api.registry import api, int_param, respond
+from server.api.registry import api, int_param, query_int, respond
 from server.edge.auth import principal
 from server.services import audit
 from server.services.access import may, my_patient_ids, patient_for
@@ -17,7 +17,7 @@ from server.services.drill_views import (
     TrendPoint,
     read_report,
 )
-from server.services.errors import ApiError, forbidden
+from server.services.errors import forbidden
 from server.store.drills import Drill
 
 # Trends read the most recent finished drills; a team runs a few a month.
@@ -53,13 +53,11 @@ async def drill_trends(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     if not may(who, "drill.read"):
         raise forbidden()
-    raw = request.query.get("patient_id")
-    if raw is not None and not raw.isdigit():
-        raise ApiError(422, "invalid_field", "patient_id must be a number.", field="patient_id")
+    wanted = query_int(request, "patient_id")
     async with services(request).db.begin() as s:
-        if raw is not None:
-            await patient_for(s, who, int(raw), "drill.read")
-            patient_ids = [int(raw)]
+        if wanted is not None:
+            await patient_for(s, who, wanted, "drill.read")
+            patient_ids = [wanted]
         else:
             patient_ids = await my_patient_ids(s, who)
         drills = (
@@ -95,12 +93,12 @@ async def drill_trends(request: web.Request) -> web.StreamResponse:
             "list",
             "drill_report",
             None,
-            patient_id=int(raw) if raw is not None else None,
+            patient_id=wanted,
         )
     return respond(
         DrillTrends(
-            scope="family" if raw is not None else "team",
-            patient_id=int(raw) if raw is not None else None,
+            scope="family" if wanted is not None else "team",
+            patient_id=wanted,
             items=items,
         )
     )

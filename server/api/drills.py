@@ -19,7 +19,7 @@ from encounters.drills import family_steps_for
 from encounters.errors import ConflictError, DataFileError
 from encounters.scenarios import check_against_ladder
 from encounters.scenarios.model import plan_misfits
-from server.api.registry import api, int_param, parse_body, respond
+from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.edge.auth import principal
 from server.services import audit
 from server.services.access import may, my_patient_ids, patient_for
@@ -161,15 +161,11 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     if not may(who, "drill.read"):
         raise forbidden()
-    raw = request.query.get("patient_id")
+    wanted = query_int(request, "patient_id")
     async with services(request).db.begin() as s:
-        if raw is not None:
-            if not raw.isdigit():
-                raise ApiError(
-                    422, "invalid_field", "patient_id must be a number.", field="patient_id"
-                )
-            await patient_for(s, who, int(raw), "drill.read")
-            patient_ids = [int(raw)]
+        if wanted is not None:
+            await patient_for(s, who, wanted, "drill.read")
+            patient_ids = [wanted]
         else:
             patient_ids = await my_patient_ids(s, who)
         rows = (
@@ -188,7 +184,7 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
             "list",
             "drill",
             None,
-            patient_id=patient_ids[0] if raw is not None else None,
+            patient_id=wanted,
         )
     return respond(DrillList(items=items))
 

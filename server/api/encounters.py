@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
 from encounters.encounter_state import state_from_dict
-from server.api.registry import api, int_param, parse_body, query_int, respond
+from server.api.registry import api, int_param, parse_body, query_datetime, query_int, respond
 from server.api.schemas import (
     EncounterCreate,
     EncounterCreated,
@@ -135,26 +135,6 @@ async def get_encounter(request: web.Request) -> web.StreamResponse:
     return respond(out)
 
 
-def _parse_time(request: web.Request, name: str) -> dt.datetime | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        value = dt.datetime.fromisoformat(raw)
-    except ValueError as exc:
-        raise ApiError(
-            422, "invalid_field", f"{name!r} must be an ISO-8601 time.", field=name
-        ) from exc
-    if value.tzinfo is None:
-        raise ApiError(
-            422,
-            "naive_datetime",
-            f"{name!r} needs a time zone, e.g. 2026-03-01T09:00Z.",
-            field=name,
-        )
-    return value.astimezone(dt.UTC)
-
-
 @api(
     "GET",
     "/api/encounters",
@@ -163,8 +143,8 @@ def _parse_time(request: web.Request, name: str) -> dt.datetime | None:
     response=EncounterList,
     auth="staff",
     query=(
-        ("from", "string", "ISO-8601 start (default: start of today UTC)"),
-        ("to", "string", "ISO-8601 end (default: from + 1 day)"),
+        ("from", "date-time", "ISO-8601 start (default: start of today UTC)"),
+        ("to", "date-time", "ISO-8601 end (default: from + 1 day)"),
         ("clinician_id", "integer", "only this clinician's visits"),
         ("patient_id", "integer", "only this patient's visits"),
     ),
@@ -173,8 +153,10 @@ def _parse_time(request: web.Request, name: str) -> dt.datetime | None:
 async def list_encounters(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["encounter.list"])
     now = services(request).clock.now()
-    start = _parse_time(request, "from") or now.replace(hour=0, minute=0, second=0, microsecond=0)
-    end = _parse_time(request, "to") or start + dt.timedelta(days=1)
+    start = query_datetime(request, "from") or now.replace(
+        hour=0, minute=0, second=0, microsecond=0
+    )
+    end = query_datetime(request, "to") or start + dt.timedelta(days=1)
     if end <= start or end - start > MAX_LIST_RANGE:
         raise ApiError(
             422, "bad_range", "'to' must be after 'from' and at most 62 days later.", field="to"

@@ -9,6 +9,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from server.api.registry import ApiRoute
+from server.core.storable import MAX_ID
 
 ERROR_SCHEMA = {
     "type": "object",
@@ -29,6 +30,13 @@ STATUS_TEXT = {
     422: "A field is invalid",
     429: "Too many attempts",
     503: "Database unavailable",
+}
+# A query parameter is read by ``query_int`` (an id) or by ``query_datetime``/``query_date``
+# (server/api/registry.py), which refuse what these schemas do not allow.
+QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
+    "integer": {"type": "integer", "minimum": 0, "maximum": MAX_ID},
+    "date-time": {"type": "string", "format": "date-time"},
+    "date": {"type": "string", "format": "date"},
 }
 
 
@@ -56,7 +64,7 @@ def _paths(routes: tuple[ApiRoute, ...]) -> tuple[dict[str, Any], dict[str, Any]
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 1},
+                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
             }
             for name in re.findall(r"{(\w+)}", route.path)
         ]
@@ -66,7 +74,7 @@ def _paths(routes: tuple[ApiRoute, ...]) -> tuple[dict[str, Any], dict[str, Any]
                 "in": "query",
                 "required": False,
                 "description": desc,
-                "schema": {"type": kind},
+                "schema": QUERY_SCHEMAS.get(kind, {"type": kind}),
             }
             for name, kind, desc in route.query
         ]

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 
 from aiohttp import web
 from pydantic import BaseModel
 from sqlalchemy import select
 
-from server.api.registry import api, int_param, respond
+from server.api.registry import api, int_param, query_datetime, respond
 from server.core.storable import parse_id
 from server.edge.auth import staff
 from server.edge.errors import read_json
@@ -41,7 +40,7 @@ class ReadingAck(BaseModel):
     auth="staff",
     query=(
         ("kind", "string", "one kind, e.g. spo2"),
-        ("since", "string", "ISO-8601 time with zone"),
+        ("since", "date-time", "ISO-8601 time with zone"),
         ("encounter_id", "integer", "one visit's readings (a drill's only this way)"),
     ),
     errors=(401, 403, 404, 422),
@@ -54,7 +53,6 @@ async def list_readings(request: web.Request) -> web.StreamResponse:
         raise ApiError(
             422, "invalid_field", f"'kind' must be one of {', '.join(KINDS)}.", field="kind"
         )
-    since_raw = request.query.get("since")
     query = select(ReadingRow).where(ReadingRow.patient_id == patient_id)
     encounter_raw = request.query.get("encounter_id")
     if encounter_raw is not None:
@@ -67,15 +65,8 @@ async def list_readings(request: web.Request) -> web.StreamResponse:
     else:
         # A drill's simulated readings never mix into the patient's real record.
         query = query.where(ReadingRow.is_drill.is_(False))
-    if since_raw:
-        try:
-            since = dt.datetime.fromisoformat(since_raw)
-        except ValueError as exc:
-            raise ApiError(
-                422, "invalid_field", "'since' must be an ISO-8601 time.", field="since"
-            ) from exc
-        if since.tzinfo is None:
-            raise ApiError(422, "naive_datetime", "'since' needs a time zone.", field="since")
+    since = query_datetime(request, "since")
+    if since is not None:
         query = query.where(ReadingRow.taken_at >= since)
     if kind:
         query = query.where(ReadingRow.kind == kind)

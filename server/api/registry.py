@@ -1,8 +1,9 @@
 """Declaring an API route beside its handler, once, for the router and for the OpenAPI
-document alike; parsing bodies and ids, and answering with a response model."""
+document alike; parsing bodies, ids and query dates, and answering with a response model."""
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -11,6 +12,7 @@ from typing import TypeVar
 from aiohttp import web
 from pydantic import BaseModel
 
+from server.core.bounds import year_out_of_range
 from server.core.storable import MAX_ID, parse_id
 from server.edge.errors import read_json
 from server.services.errors import ApiError
@@ -106,4 +108,53 @@ def query_int(request: web.Request, name: str) -> int | None:
             f"The query parameter {name!r} must be a whole number from 0 to {MAX_ID}.",
             field=name,
         )
+    return value
+
+
+def _refuse_year(name: str, year: int) -> None:
+    problem = year_out_of_range(year)
+    if problem is not None:
+        raise ApiError(422, "out_of_range", f"{name!r} {problem}.", field=name)
+
+
+def query_datetime(request: web.Request, name: str) -> dt.datetime | None:
+    """A time in the query string, in UTC; None when absent. 422 naming the parameter when it
+    is not ISO 8601, has no time zone, or is out of range (``server.core.bounds``)."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = dt.datetime.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(
+            422,
+            "invalid_field",
+            f"{name!r} must be an ISO-8601 time, e.g. 2026-03-01T09:00Z.",
+            field=name,
+        ) from None
+    if value.tzinfo is None:
+        raise ApiError(
+            422,
+            "naive_datetime",
+            f"{name!r} needs a time zone, e.g. 2026-03-01T09:00Z.",
+            field=name,
+        )
+    # Before converting: 9999-12-31T23:00-05:00 is past the last time Python can hold in UTC.
+    _refuse_year(name, value.year)
+    return value.astimezone(dt.UTC)
+
+
+def query_date(request: web.Request, name: str) -> dt.date | None:
+    """A calendar day in the query string (``2026-03-02``); None when absent. 422 naming the
+    parameter when it is not one or is out of range (``server.core.bounds``)."""
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        value = dt.date.fromisoformat(raw)
+    except ValueError:
+        raise ApiError(
+            422, "invalid_field", f"{name!r} must be a date such as 2026-03-02.", field=name
+        ) from None
+    _refuse_year(name, value.year)
     return value

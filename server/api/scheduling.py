@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.availability import Availability, parse_kind
 from encounters.scheduling import free_slots_by_clinician
-from server.api.registry import api, int_param, parse_body, query_int, respond
+from server.api.registry import api, int_param, parse_body, query_date, query_int, respond
 from server.api.scheduling_schemas import (
     AvailabilityIn,
     AvailabilityOut,
@@ -146,18 +146,6 @@ async def put_availability(request: web.Request) -> web.StreamResponse:
     return respond(out)
 
 
-def _day(request: web.Request, name: str) -> dt.date | None:
-    raw = request.query.get(name)
-    if not raw:
-        return None
-    try:
-        return dt.date.fromisoformat(raw)
-    except ValueError as exc:
-        raise ApiError(
-            422, "invalid_field", f"{name!r} must be a date such as 2026-03-02.", field=name
-        ) from exc
-
-
 async def _availabilities(s: AsyncSession, clinicians: Sequence[User]) -> dict[int, Availability]:
     """Each clinician's availability, by id: hours, time off and kinds of them all in one
     query each (``availability_rows`` asks three per clinician)."""
@@ -197,8 +185,8 @@ async def _availabilities(s: AsyncSession, clinicians: Sequence[User]) -> dict[i
     query=(
         ("kind", "string", "visit kind: video_visit, in_person, pharmacy_review, social_work"),
         ("patient_id", "integer", "the patient to book for"),
-        ("from", "string", "first day, YYYY-MM-DD on each clinician's calendar (default today)"),
-        ("to", "string", "last day, inclusive (default from + 6 days)"),
+        ("from", "date", "first day, YYYY-MM-DD on each clinician's calendar (default today)"),
+        ("to", "date", "last day, inclusive (default from + 6 days)"),
         ("encounter_id", "integer", "a visit being moved: its own time counts as free"),
     ),
     errors=(401, 403, 404, 422),
@@ -216,8 +204,8 @@ async def list_slots(request: web.Request) -> web.StreamResponse:
         patient = await patient_for(s, who, patient_id, "encounter.create")
         viewer = await s.get(User, who.user_id)
         today = now.astimezone(ZoneInfo(viewer.time_zone if viewer else "UTC")).date()
-        first_day = _day(request, "from") or today
-        last_day = _day(request, "to") or first_day + dt.timedelta(days=WEEK_DAYS - 1)
+        first_day = query_date(request, "from") or today
+        last_day = query_date(request, "to") or first_day + dt.timedelta(days=WEEK_DAYS - 1)
         if last_day < first_day:
             raise ApiError(422, "end_before_start", "'to' must not be before 'from'.", field="to")
         clinicians = (

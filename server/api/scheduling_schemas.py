@@ -5,9 +5,10 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from server.api.schemas import Body, EncounterKind, TimeZone
+from server.core.bounds import AwareTime, Id
 
 # "HH:MM" on a 24-hour clock; "24:00" (or "00:00" as an end) is midnight at the day's end.
 ClockTime = Annotated[str, Field(pattern=r"^(([01][0-9]|2[0-3]):[0-5][0-9]|24:00)$")]
@@ -22,8 +23,8 @@ class WeeklyHoursIn(Body):
 
 
 class TimeOffIn(Body):
-    starts_at: AwareDatetime
-    ends_at: AwareDatetime
+    starts_at: AwareTime
+    ends_at: AwareTime
     label: Annotated[str, Field(min_length=1, max_length=80)] | None = None
 
 
@@ -43,14 +44,14 @@ class WeeklyHoursOut(BaseModel):
 
 
 class TimeOffOut(BaseModel):
-    id: int
+    id: Id
     starts_at: dt.datetime
     ends_at: dt.datetime
     label: str | None
 
 
 class AvailabilityOut(BaseModel):
-    clinician_id: int
+    clinician_id: Id
     time_zone: str
     weekly: list[WeeklyHoursOut]
     time_off: list[TimeOffOut]
@@ -63,7 +64,7 @@ class SlotOut(BaseModel):
 
 
 class ClinicianSlots(BaseModel):
-    clinician_id: int
+    clinician_id: Id
     name: str
     time_zone: str
     length_minutes: int
@@ -72,14 +73,14 @@ class ClinicianSlots(BaseModel):
 
 class SlotsOut(BaseModel):
     kind: str
-    patient_id: int
+    patient_id: Id
     first_day: dt.date
     last_day: dt.date
     clinicians: list[ClinicianSlots]
 
 
 class RescheduleIn(Body):
-    starts_at: AwareDatetime
+    starts_at: AwareTime
     duration_minutes: Annotated[int, Field(ge=5, le=480)] | None = None
     override_reason: Reason | None = None
 
@@ -90,5 +91,5 @@ class CancelIn(Body):
 
 class FeedOut(BaseModel):
     url: str
-    feed_id: int
+    feed_id: Id
     created_at: dt.datetime

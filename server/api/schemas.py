@@ -7,8 +7,9 @@ import re
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from server.core.bounds import AwareTime, Id
 from server.store.models import ENCOUNTER_KINDS, STAFF_ROLES
 
 StaffRole = Literal["clinician", "coordinator", "scheduler", "admin"]
@@ -52,7 +53,6 @@ Language = Annotated[str, Field(max_length=16), AfterValidator(_language)]
 Phone = Annotated[str, Field(max_length=40), AfterValidator(_phone)]
 Email = Annotated[str, Field(max_length=254), AfterValidator(_email)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
-Id = Annotated[int, Field(ge=1, le=2**31 - 1)]
 
 
 class Body(BaseModel):
@@ -68,9 +68,9 @@ class LoginBody(Body):
 class SessionOut(BaseModel):
     kind: Literal["staff", "family"]
     role: str
-    user_id: int | None
+    user_id: Id | None
     name: str | None
-    encounter_id: int | None
+    encounter_id: Id | None
     csrf_token: str
     expires_at: dt.datetime
     idle_minutes: int | None
@@ -95,7 +95,7 @@ class UserUpdate(Body):
 
 
 class UserOut(BaseModel):
-    id: int
+    id: Id
     email: str
     name: str
     role: str
@@ -125,7 +125,7 @@ class FamilyCreate(Body):
 
 
 class FamilyOut(BaseModel):
-    id: int
+    id: Id
     name: str
     relationship: str
     email: str | None
@@ -133,13 +133,13 @@ class FamilyOut(BaseModel):
 
 
 class TeamMemberOut(BaseModel):
-    id: int
+    id: Id
     name: str
     role: str
 
 
 class PatientOut(BaseModel):
-    id: int
+    id: Id
     name: str
     birth_date: dt.date
     time_zone: str
@@ -149,7 +149,7 @@ class PatientOut(BaseModel):
 
 
 class PatientSummary(BaseModel):
-    id: int
+    id: Id
     name: str
     time_zone: str
     language: str
@@ -163,7 +163,7 @@ class PatientList(BaseModel):
 class EncounterCreate(Body):
     patient_id: Id
     clinician_id: Id
-    starts_at: AwareDatetime
+    starts_at: AwareTime
     duration_minutes: Annotated[int, Field(ge=5, le=480)]
     kind: EncounterKind
     template: Annotated[str, Field(min_length=1, max_length=80)] = "home_palliative_visit"
@@ -172,10 +172,10 @@ class EncounterCreate(Body):
 
 
 class EncounterOut(BaseModel):
-    id: int
-    patient_id: int
+    id: Id
+    patient_id: Id
     patient_name: str | None
-    clinician_id: int
+    clinician_id: Id
     clinician_name: str
     kind: str
     template: str
@@ -192,7 +192,7 @@ class EncounterOut(BaseModel):
 
 class EncounterCreated(EncounterOut):
     family_link: str | None
-    family_link_id: int | None
+    family_link_id: Id | None
     family_link_expires_at: dt.datetime | None
 
 
@@ -202,12 +202,12 @@ class EncounterList(BaseModel):
 
 class LinkOut(BaseModel):
     family_link: str
-    family_link_id: int
+    family_link_id: Id
     expires_at: dt.datetime
 
 
 class LinkInfo(BaseModel):
-    id: int
+    id: Id
     created_at: dt.datetime
     expires_at: dt.datetime
     revoked_at: dt.datetime | None
@@ -225,22 +225,22 @@ class JoinBody(Body):
 
 
 class JoinOut(BaseModel):
-    encounter_id: int
+    encounter_id: Id
     csrf_token: str
 
 
 # -- audit --------------------------------------------------------------------------------
 class AuditItem(BaseModel):
-    id: int
+    id: Id
     at: dt.datetime
-    actor_id: int | None
-    link_id: int | None
+    actor_id: Id | None
+    link_id: Id | None
     role: str | None
     action: str
     resource_type: str
     resource_id: str | None
-    patient_id: int | None
-    encounter_id: int | None
+    patient_id: Id | None
+    encounter_id: Id | None
     address: str | None
     outcome: str
 

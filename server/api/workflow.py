@@ -8,6 +8,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from server.api.registry import api, int_param, respond
+from server.core.bounds import Id
 from server.edge.auth import principal
 from server.edge.errors import read_json
 from server.services import audit, encounter_events
@@ -18,7 +19,7 @@ from server.services.workflow_view import describe_template, family_view
 
 
 class WorkflowState(BaseModel):
-    encounter_id: int
+    encounter_id: Id
     status: str
     state: dict[str, Any]
     # Per instrument, each answered item's flags and change since the previous visit.

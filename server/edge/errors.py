@@ -78,6 +78,20 @@ def error_middleware(render_page: ErrorPageRenderer) -> Any:
             if fault is None:  # SQLAlchemy refusing a query it was given: a bug
                 return _internal(request, error)
             return await _database_error(request, render_page, error, fault)
+        except web.RequestPayloadError:
+            # The body could not be read as sent: a corrupt gzip or deflate stream, or a
+            # chunked body cut short. The client's fault, wherever the body is read.
+            message = "The request body could not be decoded as it was sent."
+            refusal: web.StreamResponse
+            if _wants_json(request):
+                refusal = _json_error(400, "malformed_body", message)
+            else:
+                refusal = await render_page(request, 400, message)
+            # The rest of the body is unreadable: aiohttp would try to read it after this
+            # answer and log the same error as unhandled. The connection closes instead.
+            request.content.feed_eof()
+            refusal.force_close()
+            return refusal
         except web.HTTPException as exc:
             if exc.status >= 400 and _wants_json(request):
                 code = {404: "not_found", 405: "method_not_allowed", 413: "too_large"}.get(

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.drill_json import from_snapshot
+from server.core.bounds import Id
 from server.services import audit
 from server.services.access import may, patient_for
 from server.services.audit import Denied
@@ -30,10 +31,10 @@ from server.store.models import Patient, User
 class DrillBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    patient_id: int
+    patient_id: Id
     scenario_id: str = Field(min_length=1, max_length=80)
     # The clinician who takes the call; they must be on the patient's care team.
-    clinician_id: int
+    clinician_id: Id
     duration_minutes: int = Field(default=60, ge=15, le=240)
 
 
@@ -51,13 +52,13 @@ class DrillActionBody(BaseModel):
 
 
 class DrillOut(BaseModel):
-    id: int
-    patient_id: int
+    id: Id
+    patient_id: Id
     patient_name: str | None
-    encounter_id: int
-    clinician_id: int
+    encounter_id: Id
+    clinician_id: Id
     clinician_name: str | None
-    created_by: int
+    created_by: Id
     scenario_id: str
     title: str
     summary: str
@@ -93,7 +94,7 @@ class DrillDetail(BaseModel):
 class FamilyDrillView(BaseModel):
     """What the family's page shows: the prompts so far and their plan's first steps."""
 
-    drill_id: int
+    drill_id: Id
     status: str
     title: str
     prompts: list[dict[str, Any]]
@@ -111,8 +112,8 @@ class DrillReportOut(BaseModel):
 
 
 class TrendPoint(BaseModel):
-    drill_id: int
-    patient_id: int
+    drill_id: Id
+    patient_id: Id
     scenario_id: str
     title: str
     started_at: str
@@ -124,7 +125,7 @@ class TrendPoint(BaseModel):
 
 class DrillTrends(BaseModel):
     scope: Literal["team", "family"]
-    patient_id: int | None
+    patient_id: Id | None
     items: list[TrendPoint]
 
 
