@@ -27,9 +27,15 @@ STATUS_TEXT = {
     404: "Not found (or not yours to see)",
     409: "Conflicts with the current state",
     413: "Too large",
-    422: "A field is invalid",
+    422: "A field or query parameter is invalid",
     429: "Too many attempts",
     503: "Database unavailable",
+}
+UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+# A path parameter is an id, read by ``int_param``, unless it is named here.
+ID_SCHEMA = {"type": "integer", "minimum": 1, "maximum": MAX_ID}
+PATH_SCHEMAS: dict[str, dict[str, Any]] = {
+    "template_id": {"type": "string", "minLength": 1, "maxLength": 80},  # home_palliative_visit
 }
 # A query parameter is read by ``query_int`` (an id) or by ``query_datetime``/``query_date``
 # (server/api/registry.py), which refuse what these schemas do not allow.
@@ -38,6 +44,24 @@ QUERY_SCHEMAS: dict[str, dict[str, Any]] = {
     "date-time": {"type": "string", "format": "date-time"},
     "date": {"type": "string", "format": "date"},
 }
+
+
+def implicit_errors(route: ApiRoute) -> set[int]:
+    """The refusals every route of its kind can give before or besides its handler's own: the
+    document lists them, as clients meet them, without each handler repeating them."""
+    found = {
+        422,  # the error middleware: a query parameter no database can store
+        503,  # the database not answering
+    }
+    if route.auth != "none":
+        found.add(401)  # no session, or it ended
+    if route.auth in ("staff", "admin") or route.method in UNSAFE_METHODS:
+        found.add(403)  # the wrong role; a foreign Origin or a missing CSRF token
+    if "{" in route.path:
+        found.add(404)  # an id in the path that names nothing the caller may see
+    if route.body is not None:
+        found |= {400, 413}  # not JSON (or not decodable); over the size limit
+    return found
 
 
 def _schema_ref(model: type[BaseModel], components: dict[str, Any]) -> dict[str, str]:
@@ -64,7 +88,7 @@ def _paths(routes: tuple[ApiRoute, ...]) -> tuple[dict[str, Any], dict[str, Any]
                 "name": name,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ID},
+                "schema": PATH_SCHEMAS.get(name, ID_SCHEMA),
             }
             for name in re.findall(r"{(\w+)}", route.path)
         ]
@@ -91,7 +115,7 @@ def _paths(routes: tuple[ApiRoute, ...]) -> tuple[dict[str, Any], dict[str, Any]
                 "application/json": {"schema": _schema_ref(route.response, components)}
             }
         op["responses"][str(route.status)] = ok
-        for status in sorted(set(route.errors) | {503}):
+        for status in sorted(set(route.errors) | implicit_errors(route)):
             op["responses"][str(status)] = {
                 "description": STATUS_TEXT.get(status, "Error"),
                 "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
