@@ -201,9 +201,13 @@ async def store_rate(url: str, encounter_id: int, seconds: float, workers: int =
     """Readings validated and committed per second by the storing service alone, no network:
     the ceiling the data channel path works under."""
     from server.core.clock import SystemClock
+    from server.core.crypto import audit_chain_key
     from server.services.readings import Enterer, accept_message
+    from server.store import audit_chain
 
     db = Database(url)
+    # Each stored batch writes an audit row, chained under the server's key.
+    audit_chain.use_key(db.sessionmaker, audit_chain_key(None, SECRET) or b"")
     stop = time.perf_counter() + seconds
     done = 0
 

@@ -1,4 +1,5 @@
-"""Paging through the audit log: ``GET /api/audit`` (admin only)."""
+"""Paging through the audit log, ``GET /api/audit``, and checking its hash chain,
+``GET /api/audit/verify`` (admin only)."""
 
 from __future__ import annotations
 
@@ -6,13 +7,15 @@ from aiohttp import web
 from sqlalchemy import select
 
 from server.api.registry import api, query_int, respond
-from server.api.schemas import AuditItem, AuditPage
+from server.api.schemas import AuditItem, AuditPage, AuditVerification
+from server.core.crypto import audit_chain_key
 from server.core.storable import parse_id
 from server.edge.auth import staff
 from server.services import audit
 from server.services.access import PERMISSIONS
 from server.services.context import services
 from server.services.errors import ApiError
+from server.store import audit_chain
 from server.store.models import AuditEvent
 
 PAGE_SIZE = 100
@@ -72,5 +75,34 @@ async def list_audit(request: web.Request) -> web.StreamResponse:
                 for r in page
             ],
             next=str(page[-1].id) if more else None,
+        )
+    )
+
+
+@api(
+    "GET",
+    "/api/audit/verify",
+    summary="Check the audit log's hash chain from its first row (admin)",
+    tag="audit",
+    response=AuditVerification,
+    auth="admin",
+    errors=(401, 403),
+)
+async def verify_audit(request: web.Request) -> web.StreamResponse:
+    who = staff(request, PERMISSIONS["audit.read"])
+    svc = services(request)
+    key = audit_chain_key(svc.settings.audit_key, svc.settings.secret_key)
+    assert key is not None
+    async with svc.db.begin() as s:
+        report = await audit_chain.verify(s, key)
+        await audit.record(s, request, who, "verify", "audit_log", None)
+    return respond(
+        AuditVerification(
+            intact=report.intact,
+            rows=report.rows,
+            last_id=report.last_id,
+            last_hash=report.last_hash,
+            broken_at=report.broken.row_id if report.broken else None,
+            reason=report.broken.reason if report.broken else None,
         )
     )

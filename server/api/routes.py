@@ -36,6 +36,7 @@ from server.api.registry import API_ROUTES, ApiRoute, Handler, declaration
 API_HANDLERS: tuple[Handler, ...] = (
     # audit_log
     audit_log.list_audit,  # GET /api/audit
+    audit_log.verify_audit,  # GET /api/audit/verify
     # alerts
     alerts.list_alerts,  # GET /api/alerts
     alerts.acknowledge_alert,  # POST /api/alerts/{alert_id}/acknowledge

@@ -250,6 +250,18 @@ class AuditPage(BaseModel):
     next: str | None
 
 
+class AuditVerification(BaseModel):
+    """The audit log's hash chain checked from its first row: ``intact``, or the first row at
+    which it fails (``broken_at``) and why."""
+
+    intact: bool
+    rows: int
+    last_id: int | None
+    last_hash: str | None
+    broken_at: int | None
+    reason: str | None
+
+
 class Health(BaseModel):
     status: str
     database: str

@@ -1,4 +1,4 @@
-"""The ``hearth`` command: serve, migrate the database, add staff logins."""
+"""The ``hearth`` command: serve, migrate the database, add staff logins, verify the audit log."""
 
 from __future__ import annotations
 
@@ -10,7 +10,10 @@ import sys
 from typing import Any
 
 from server.core.clock import SystemClock
+from server.core.crypto import audit_chain_key
 from server.core.settings import Settings, SettingsError, load_settings, with_secret
+from server.core.storable import parse_id
+from server.store.audit_chain import ChainReport, verify
 from server.store.db import Database
 from server.store.migrate import current_revision, head_revision, upgrade
 
@@ -51,6 +54,19 @@ def _parser() -> argparse.ArgumentParser:
     )
     add.add_argument("--time-zone", default="UTC")
     add.add_argument("--database-url")
+
+    audit = sub.add_parser("audit", help="the audit log")
+    audit_sub = audit.add_subparsers(dest="audit_command", required=True)
+    check = audit_sub.add_parser(
+        "verify",
+        help="check every audit row's hash and link; exit 1 naming the first row that fails",
+    )
+    check.add_argument(
+        "--anchor",
+        metavar="ID:HASH",
+        help="the last row an earlier verify printed: it must still be there, unchanged",
+    )
+    check.add_argument("--database-url")
     return parser
 
 
@@ -70,13 +86,18 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "serve":
             return _serve(settings)
         if args.command == "db":
-            upgrade(settings.database_url)
+            upgrade(
+                settings.database_url,
+                audit_key=audit_chain_key(settings.audit_key, settings.secret_key),
+            )
             print(
                 json.dumps(
                     {"database": "upgraded", "revision": head_revision(settings.database_url)}
                 )
             )
             return 0
+        if args.command == "audit":
+            return _audit_verify(settings, args.anchor)
         return _user_add(settings, args)
     except SettingsError as exc:
         print(f"hearth: {exc}", file=sys.stderr)
@@ -93,7 +114,10 @@ def _serve(settings: Settings) -> int:
     configure_logging()
     settings = with_secret(settings)
     if settings.demo:
-        upgrade(settings.database_url)
+        upgrade(
+            settings.database_url,
+            audit_key=audit_chain_key(settings.audit_key, settings.secret_key),
+        )
     else:
         problem = asyncio.run(_schema_problem(settings.database_url))
         if problem:
@@ -123,6 +147,53 @@ async def _schema_problem(url: str) -> str | None:
             f"the database schema is at {current or 'nothing'}, not {head}: run `hearth db upgrade`"
         )
     return None
+
+
+async def verify_audit_log(
+    settings: Settings, anchor: tuple[int, str] | None = None
+) -> ChainReport:
+    """What ``hearth audit verify`` checks: the whole log's chain, under the server's key."""
+    if not settings.audit_key:
+        settings = with_secret(settings)
+    key = audit_chain_key(settings.audit_key, settings.secret_key)
+    assert key is not None
+    db = Database(settings.database_url)
+    try:
+        async with db.begin() as s:
+            return await verify(s, key, anchor=anchor)
+    finally:
+        await db.dispose()
+
+
+def _anchor(raw: str) -> tuple[int, str]:
+    raw_id, _, row_hash = raw.partition(":")
+    row_id = parse_id(raw_id)
+    if row_id is None or len(row_hash) != 64:
+        raise SettingsError(
+            "--anchor must be a row id and its 64-character hash as verify printed them: ID:HASH"
+        )
+    return row_id, row_hash.lower()
+
+
+def _audit_verify(settings: Settings, anchor: str | None) -> int:
+    parsed = _anchor(anchor) if anchor else None
+    problem = asyncio.run(_schema_problem(settings.database_url))
+    if problem:
+        print(f"hearth: {problem}", file=sys.stderr)
+        return 2
+    report = asyncio.run(verify_audit_log(settings, parsed))
+    if report.broken is not None:
+        print(f"audit log: chain broken at row {report.broken.row_id}: {report.broken.reason}")
+        print(f"{report.rows} rows before it verify")
+        return 1
+    print(f"audit log: {report.rows} rows, chain intact")
+    if report.last_id is not None:
+        print(
+            f"last row {report.last_id}:{report.last_hash} - keep it elsewhere: "
+            f"`hearth audit verify --anchor {report.last_id}:{report.last_hash}` later "
+            "shows whether rows were cut from the end"
+        )
+    return 0
 
 
 def _user_add(settings: Settings, args: argparse.Namespace) -> int:

@@ -17,6 +17,7 @@ from server.api.health import REDIS_PING, RedisPing
 from server.api.routes import setup_routes
 from server.app.metrics import METRICS, CountsCollector, Metrics, metrics_middleware, metrics_view
 from server.core.clock import Clock, SystemClock
+from server.core.crypto import audit_chain_key
 from server.core.logs import protect_logs, request_id_var
 from server.core.settings import Settings
 from server.edge.auth import PRINCIPAL, auth_middleware, forwarded_address
@@ -31,6 +32,7 @@ from server.services.audit import denial_middleware
 from server.services.context import SCENARIOS, SERVICES, Services
 from server.services.ratelimit import make_attempts
 from server.services.sessions import SessionStore
+from server.store import audit_chain
 from server.store.db import Database
 from web import STATIC_DIR
 
@@ -150,6 +152,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
 def _services_ctx(settings: Settings, clock: Clock) -> Any:
     async def ctx(app: web.Application) -> AsyncIterator[None]:
         db = Database(settings.database_url, timeout_s=settings.database_timeout_seconds)
+        # Every audit row this app's sessions write is chained under this key.
+        audit_key = audit_chain_key(settings.audit_key, settings.secret_key)
+        assert audit_key is not None
+        audit_chain.use_key(db.sessionmaker, audit_key)
         assert settings.secret_key is not None
         # With several nodes (HEARTH_REDIS_URL) the login and link-guess counters live in
         # Redis, so that every node counts into the same windows.

@@ -51,3 +51,19 @@ def keyed_hash(secret_key: str, token: str) -> str:
 
 def same(a: str, b: str) -> bool:
     return hmac.compare_digest(a.encode(), b.encode())
+
+
+# Domain separation: the audit chain's key derived from HEARTH_SECRET_KEY is not any HMAC the
+# secret computes elsewhere (session ids, link tokens), so no stored hash doubles as a chain
+# hash. "v1" names the derivation, should it ever have to change.
+AUDIT_KEY_LABEL = "hearth audit chain v1"
+
+
+def audit_chain_key(audit_key: str | None, secret_key: str | None) -> bytes | None:
+    """The key of the audit log's hash chain: ``HEARTH_AUDIT_KEY`` when it is set, else one
+    derived from ``HEARTH_SECRET_KEY``; None when neither is set."""
+    if audit_key:
+        return audit_key.encode()
+    if secret_key:
+        return hmac.new(secret_key.encode(), AUDIT_KEY_LABEL.encode(), hashlib.sha256).digest()
+    return None

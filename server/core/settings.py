@@ -61,6 +61,12 @@ class Settings:
         "Secret used to key the hashes of session ids and link tokens. Required unless --demo, "
         "which generates one and keeps it under the var directory.",
     )
+    audit_key: str | None = _setting(
+        "HEARTH_AUDIT_KEY",
+        "Key of the HMAC that chains the audit log's rows, so that `hearth audit verify` finds "
+        "an edited, deleted or forged row. Unset: derived from HEARTH_SECRET_KEY. Changing it "
+        "(or, while it is unset, the secret key) makes the rows before the change fail to verify.",
+    )
     public_url: str | None = _setting(
         "HEARTH_PUBLIC_URL",
         "Base URL people reach Hearth at; family links are {public_url}/join/{token}. "

@@ -5,6 +5,10 @@ become a second copy of the record.
 Reads and changes are recorded in the same transaction as the work they describe, so an
 audited change can't commit without its row; refusals are recorded in a transaction of
 their own, since the work they refused is rolled back.
+
+Rows are queued on the session and written when it commits, chained to the rows before them
+by a keyed hash (``server/store/audit_chain.py``), so ``hearth audit verify`` can tell when a
+row has been edited, deleted or forged.
 """
 
 from __future__ import annotations
@@ -15,7 +19,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.logs import request_id_var
@@ -23,7 +26,7 @@ from server.core.storable import storable_text
 from server.services.context import services
 from server.services.errors import ApiError
 from server.services.sessions import Principal
-from server.store.models import AuditEvent
+from server.store import audit_chain
 
 
 @dataclass(frozen=True)
@@ -92,9 +95,10 @@ async def record_event(
     detail: str | None = None,
 ) -> None:
     """An audit row for work that did not come in as an HTTP request (a socket event)."""
-    s.add(
-        AuditEvent(
-            **_values(
+    audit_chain.queue(
+        s,
+        [
+            _values(
                 at,
                 actor,
                 action,
@@ -105,7 +109,7 @@ async def record_event(
                 outcome=outcome,
                 detail=detail,
             )
-        )
+        ],
     )
 
 
@@ -146,11 +150,6 @@ class Target:
     encounter_id: int | None = None
 
 
-# Rows per INSERT: at 14 values a row, one statement stays far below the 32,766 parameters
-# that SQLite and PostgreSQL (asyncpg) each allow.
-ROWS_PER_INSERT = 1000
-
-
 async def record_many(
     s: AsyncSession,
     request: web.Request,
@@ -162,8 +161,9 @@ async def record_many(
     """One audit row per record a list showed, exactly as ``record`` would write each, but
     in one multi-row INSERT: a page of 200 visits is one statement, not 200.
 
-    The rows are written here rather than left to the session's flush: the ORM sends a
-    flush's rows one INSERT each wherever it must read every new id back (SQLite).
+    Like every audit row they are queued and written at commit, with the transaction's
+    other audit rows, by one multi-row INSERT (``audit_chain.append``), not by the ORM, which
+    sends a flush's rows one INSERT each wherever it must read every new id back (SQLite).
     """
     actor = who if isinstance(who, Actor) else actor_of(request, who)
     at = services(request).clock.now()
@@ -181,8 +181,7 @@ async def record_many(
         )
         for t in targets
     ]
-    for start in range(0, len(rows), ROWS_PER_INSERT):
-        await s.execute(insert(AuditEvent).values(rows[start : start + ROWS_PER_INSERT]))
+    audit_chain.queue(s, rows)
 
 
 class Denied(ApiError):

@@ -11,16 +11,20 @@ from alembic.script import ScriptDirectory
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 
-def alembic_config(database_url: str) -> Config:
+def alembic_config(database_url: str, audit_key: bytes | None = None) -> Config:
     config = Config()
     config.set_main_option("script_location", str(Path(__file__).parent / "migrations"))
     config.set_main_option("hearth.database_url", database_url)
+    # The audit chain's key, for a revision that chains existing audit rows (0007).
+    config.attributes["hearth.audit_key"] = audit_key
     return config
 
 
-def upgrade(database_url: str, revision: str = "head") -> None:
-    """Apply migrations up to ``revision``. Runs its own event loop: call it from sync code."""
-    command.upgrade(alembic_config(database_url), revision)
+def upgrade(database_url: str, revision: str = "head", *, audit_key: bytes | None = None) -> None:
+    """Apply migrations up to ``revision``. Runs its own event loop: call it from sync code.
+
+    ``audit_key`` is needed only where audit rows exist from before their chain (0007)."""
+    command.upgrade(alembic_config(database_url, audit_key), revision)
 
 
 def head_revision(database_url: str) -> str | None:

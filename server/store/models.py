@@ -220,7 +220,10 @@ class Session(Base):
 class AuditEvent(Base):
     """Append-only record of who read or changed what. Never holds clinical values.
 
-    UPDATE and DELETE are refused by a database trigger (see the initial migration).
+    UPDATE and DELETE are refused by a database trigger (see the initial migration), TRUNCATE
+    too on PostgreSQL. Each row is chained to the one before it by ``prev_hash`` and
+    ``row_hash`` (``server/store/audit_chain.py``): write rows only through
+    ``server.services.audit``, which chains them.
     """
 
     __tablename__ = "audit_events"
@@ -244,6 +247,8 @@ class AuditEvent(Base):
     outcome: Mapped[str] = mapped_column(String(20))
     request_id: Mapped[str | None] = mapped_column(String(40))
     detail: Mapped[str | None] = mapped_column(Text)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    row_hash: Mapped[str] = mapped_column(String(64))
 
 
 class Reading(Base):
