@@ -28,7 +28,7 @@ from server.jobs.escalation import escalation_ctx
 from server.jobs.reminders import reminder_jobs_ctx
 from server.pages.routes import setup_page_routes
 from server.realtime.wiring import setup_realtime
-from server.services.audit import denial_middleware
+from server.services.audit import PROBES, ProbeTally, denial_middleware
 from server.services.context import SCENARIOS, SERVICES, Services
 from server.services.ratelimit import make_attempts
 from server.services.sessions import SessionStore
@@ -143,6 +143,16 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             "and packets or datagrams dropped, by reason",
             "event",
             realtime.hub.totals,
+        )
+    )
+    app[PROBES] = ProbeTally()
+    app[METRICS].registry.register(
+        CountsCollector(
+            "hearth_unknown_token_refusals",
+            "Refusals of join and diary tokens that match no link, since start, by whether they "
+            "got an audit row of their own (at most one per address per 10 minutes)",
+            "audit",
+            app[PROBES].totals,
         )
     )
     app.router.add_static("/static", STATIC_DIR, follow_symlinks=False, append_version=True)

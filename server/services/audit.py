@@ -50,6 +50,87 @@ def actor_of(request: web.Request, who: Principal | None) -> Actor:
     )
 
 
+# Unknown tokens. A page or call with a join or diary token that matches no link is refused
+# and audited with detail "unknown". Such a refusal is anonymous and names no record: anyone
+# can cause as many as they like, and one row each would let them grow the audit log (and
+# queue on its chain lock) without bound. So ``ProbeTally`` lets through one row per address
+# per window, and at most ``PROBE_ROWS_PER_WINDOW`` for all addresses together; the rest are
+# counted, and an address's next row says how many of its own went unrecorded. The link
+# throttle still counts every one of them where it applies (``POST /api/join`` and
+# ``POST /api/diary``), and the counts are in /metrics.
+UNKNOWN_TOKEN = "unknown"
+PROBE_WINDOW = dt.timedelta(minutes=10)
+PROBE_ROWS_PER_WINDOW = 100
+# Addresses remembered at once: the oldest are forgotten first (their unrecorded counts stay
+# in the totals).
+PROBE_ADDRESSES = 100_000
+
+
+def _unknown_token(actor: Actor, outcome: str, detail: str | None) -> bool:
+    return (
+        actor.user_id is None
+        and actor.link_id is None
+        and outcome == "denied"
+        and detail == UNKNOWN_TOKEN
+    )
+
+
+@dataclass
+class _Since:
+    start: dt.datetime
+    unrecorded: int = 0
+
+
+class ProbeTally:
+    """Which refusals of unknown tokens get an audit row; in this process's memory, so with
+    several nodes each lets its own share through."""
+
+    def __init__(
+        self,
+        window: dt.timedelta = PROBE_WINDOW,
+        rows_per_window: int = PROBE_ROWS_PER_WINDOW,
+        max_addresses: int = PROBE_ADDRESSES,
+    ) -> None:
+        self._window, self._rows_per_window = window, rows_per_window
+        self._max_addresses = max_addresses
+        # Oldest window first: every change re-inserts its address at the end.
+        self._addresses: dict[str, _Since] = {}
+        self._window_start: dt.datetime | None = None
+        self._rows_in_window = 0
+        self.recorded = 0
+        self.unrecorded = 0
+
+    def admit(self, address: str | None, now: dt.datetime) -> int | None:
+        """None: count this one and write no row. Else write its row, which notes this many
+        earlier ones from the address that got none."""
+        key = address or "-"
+        since = self._addresses.pop(key, None)
+        if since is not None and now - since.start < self._window:
+            since.unrecorded += 1
+            self.unrecorded += 1
+            self._addresses[key] = since
+            return None
+        if self._window_start is None or now - self._window_start >= self._window:
+            self._window_start, self._rows_in_window = now, 0
+        earlier = since.unrecorded if since is not None else 0
+        if len(self._addresses) >= self._max_addresses:
+            self._addresses.pop(next(iter(self._addresses)))
+        if self._rows_in_window >= self._rows_per_window:
+            self._addresses[key] = _Since(now, earlier + 1)
+            self.unrecorded += 1
+            return None
+        self._addresses[key] = _Since(now)
+        self._rows_in_window += 1
+        self.recorded += 1
+        return earlier
+
+    def totals(self) -> dict[str, int]:
+        return {"recorded": self.recorded, "unrecorded": self.unrecorded}
+
+
+PROBES = web.AppKey("audit_probes", ProbeTally)
+
+
 def _values(
     at: dt.datetime,
     actor: Actor,
@@ -127,9 +208,16 @@ async def record(
     detail: str | None = None,
 ) -> None:
     actor = who if isinstance(who, Actor) else actor_of(request, who)
+    now = services(request).clock.now()
+    if _unknown_token(actor, outcome, detail):
+        earlier = request.app[PROBES].admit(actor.address, now)
+        if earlier is None:
+            return
+        if earlier:
+            detail = f"{UNKNOWN_TOKEN}; {earlier} earlier from this address not recorded singly"
     await record_event(
         s,
-        services(request).clock.now(),
+        now,
         actor,
         action,
         resource_type,

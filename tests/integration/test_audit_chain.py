@@ -31,7 +31,7 @@ from server.store.db import Database, to_async_url
 from server.store.migrate import alembic_config, upgrade
 from server.store.models import AuditEvent
 from tests.builders import World
-from tests.conftest import WORKER, missing_service
+from tests.conftest import WORKER, FakeClock, missing_service
 from tests.integration.conftest import PG_URL, _admin_execute
 
 CHAIN_REVISION = "0007"
@@ -343,6 +343,54 @@ async def test_the_command_exits_1_naming_the_first_broken_row(
         _hearth, ["audit", "verify", "--anchor", "12:not-a-hash"], settings
     )
     assert done.returncode == 2 and "--anchor" in done.stderr
+
+
+async def test_anonymous_probes_of_token_pages_add_a_bounded_number_of_rows(
+    client, world, db, clock: FakeClock
+) -> None:
+    async def probe_rows() -> list[str]:
+        async with db.begin() as s:
+            rows = await s.scalars(
+                select(AuditEvent.detail)
+                .where(AuditEvent.detail.like("unknown%"))
+                .order_by(AuditEvent.id)
+            )
+            return [r or "" for r in rows]
+
+    stranger = await world.agent()
+    for n in range(100):
+        status, _ = await stranger.call("GET", f"/join/not-a-real-token-{n:04d}")
+        assert status == 404
+        status, _ = await stranger.call("GET", f"/diary/not-a-real-token-{n:04d}")
+        assert status == 404
+    for n in range(20):
+        status, _ = await stranger.call(
+            "POST", "/api/join", {"token": f"not-a-real-token-{n}", "display_name": "X"}
+        )
+        assert status in (401, 429)
+    assert await probe_rows() == ["unknown"]
+
+    # The next window: one row more, which says how many went unrecorded before it.
+    clock.advance(minutes=11)
+    status, _ = await stranger.call("GET", "/join/not-a-real-token-again")
+    assert status == 404
+    rows = await probe_rows()
+    assert len(rows) == 2
+    counted = re.fullmatch(r"unknown; (\d+) earlier from this address not recorded singly", rows[1])
+    assert counted and int(counted.group(1)) >= 199
+
+    # A link that exists but no longer works is still audited every time: it names a record.
+    family = await world.agent()
+    for _ in range(3):
+        status, _ = await family.call("GET", f"/join/{world.tokens['a']}")
+        assert status == 200
+    async with db.begin() as s:
+        opened = await s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "open", AuditEvent.actor_link_id == world.link_ids["a"])
+        )
+    assert opened == 3
 
 
 # -- the migration that chains the rows already there --------------------------------------

@@ -1,4 +1,4 @@
-"""The audit chain's hash and its key."""
+"""The audit chain's hash, its key, and the tally that keeps token probes from flooding the log."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import hmac
 import pytest
 
 from server.core.crypto import AUDIT_KEY_LABEL, audit_chain_key
+from server.services.audit import ProbeTally
 from server.store.audit_chain import GENESIS, canonical, chain, row_hash
 
 ROW = {
@@ -76,3 +77,35 @@ def test_the_key_is_its_own_setting_or_derived_from_the_secret() -> None:
     assert derived == hmac.new(b"secret", AUDIT_KEY_LABEL.encode(), hashlib.sha256).digest()
     assert derived != audit_chain_key(None, "another secret")
     assert audit_chain_key(None, None) is None
+
+
+NOW = dt.datetime(2026, 3, 2, 9, 0, tzinfo=dt.UTC)
+
+
+def test_one_row_per_address_per_window_and_the_rest_counted() -> None:
+    tally = ProbeTally(window=dt.timedelta(minutes=10))
+    assert tally.admit("203.0.113.9", NOW) == 0
+    for s in range(1, 200):
+        assert tally.admit("203.0.113.9", NOW + dt.timedelta(seconds=s)) is None
+    assert tally.admit("198.51.100.1", NOW) == 0
+    # The next window's first row says how many went unrecorded before it.
+    assert tally.admit("203.0.113.9", NOW + dt.timedelta(minutes=10)) == 199
+    assert tally.admit("203.0.113.9", NOW + dt.timedelta(minutes=10, seconds=1)) is None
+    assert tally.totals() == {"recorded": 3, "unrecorded": 200}
+
+
+def test_many_addresses_share_one_ceiling() -> None:
+    tally = ProbeTally(window=dt.timedelta(minutes=10), rows_per_window=100)
+    admitted = [tally.admit(f"10.0.{n // 256}.{n % 256}", NOW) for n in range(1000)]
+    assert sum(a is not None for a in admitted) == 100
+    later = NOW + dt.timedelta(minutes=10)
+    # An address refused by the ceiling reports itself with its next row.
+    assert tally.admit("10.0.3.200", later) == 1
+
+
+def test_the_tally_forgets_the_oldest_addresses_first() -> None:
+    tally = ProbeTally(max_addresses=10, rows_per_window=1000)
+    for n in range(50):
+        tally.admit(f"10.0.0.{n}", NOW + dt.timedelta(seconds=n))
+    assert len(tally._addresses) <= 10
+    assert "10.0.0.49" in tally._addresses and "10.0.0.0" not in tally._addresses
