@@ -74,6 +74,7 @@ def daytime_zone(now: dt.datetime) -> str:
     raise AssertionError("some zone always has daytime")
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Browser tests run one after another on one xdist worker (`--dist loadgroup`) while the
     other workers take the rest: two Chromiums with fake camera streams on two cores starve
@@ -83,6 +84,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.xdist_group("e2e"))
+
+
+@pytest.fixture(autouse=True)
+def grouped_under_xdist(request: pytest.FixtureRequest) -> None:
+    """A pytest or xdist upgrade that breaks the grouping fails the browser tests, rather than
+    silently running them side by side (see the pytest pin in pyproject.toml)."""
+    if getattr(request.config.option, "loadgroup", False) and "@" not in request.node.nodeid:
+        pytest.fail("--dist loadgroup did not put this browser test in the e2e group")
 
 
 @pytest.fixture(scope="session")
