@@ -70,13 +70,15 @@ async def test_offline_entry_raises_alert_that_escalates_once_across_a_restart(
     )
     assert status == 200, body
     token = await diary_token(world)
-    console = VisitClient(coord)
-    await console.connect()
     family = await world.agent()
+    # Made on the phone while offline, sent two hours later.
+    made_at = clock.now()
+    clock.advance(hours=2)
+    # The coordinator's console, signed in now: a socket of a session that has idled out is
+    # closed by the sweep within seconds.
+    console = VisitClient(await world.agent("coord_a"))
+    await console.connect()
     try:
-        # Made on the phone while offline, sent two hours later.
-        made_at = clock.now()
-        clock.advance(hours=2)
         status, body = await family.call(
             "POST", "/api/diary", {"token": token, "entry": entry("e1", made_at, pain=9)}
         )
@@ -110,6 +112,11 @@ async def test_offline_entry_raises_alert_that_escalates_once_across_a_restart(
         try:
             clock.advance(minutes=14, seconds=59)
             assert await restarted.app[ALERTS].run_due(clock.now()) == 0
+            # Both consoles' sessions are used just before the deadline (as a page's requests
+            # would), so neither idles out as the escalation is pushed.
+            for agent in (console.agent, coord_after):
+                status, _ = await agent.call("GET", "/api/session")
+                assert status == 200
             clock.advance(seconds=1)
             applied = await asyncio.gather(
                 client.app[ALERTS].run_due(clock.now()),
