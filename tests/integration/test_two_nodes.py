@@ -92,7 +92,9 @@ async def test_readiness_asks_redis_when_nodes_share_rooms(
     async def redis_down() -> None:
         raise ConnectionError("Redis is not answering")
 
-    node.app[REDIS_PING] = redis_down
+    cut_off = create_app(dataclasses.replace(settings, redis_url=REDIS_URL), clock=clock)
+    cut_off[REDIS_PING] = redis_down  # type: ignore[assignment]
+    node = await aiohttp_client(cut_off)
     response = await node.get("/readyz")
     assert response.status == 503
     assert await response.json() == {
