@@ -1,7 +1,7 @@
 """Real headless Chromium (Debian's) driven by Playwright against a running Hearth.
 
-The recipe is ../shared/docs/testing.md: Debian's Chromium with Playwright's client, fake
-camera and microphone, loopback ICE. The server runs in-process on a free port with the
+Debian's Chromium with Playwright's client, fake camera and microphone, loopback ICE
+(docs/testing.md). The server runs in-process on a free port with the
 real clock, on a fresh SQLite file per test.
 """
 
@@ -211,7 +211,7 @@ async def new_page(browser: Any) -> AsyncIterator[Any]:
 @pytest.fixture(autouse=True)
 def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
     """The server gathers 127.0.0.1, which Chromium uses with --allow-loopback-in-peer-
-    connection (../shared/docs/testing.md §4.1)."""
+    connection (docs/testing.md, "WebRTC on loopback")."""
     import aioice.ice
 
     monkeypatch.setattr(aioice.ice, "get_host_addresses", lambda use_ipv4, use_ipv6: ["127.0.0.1"])

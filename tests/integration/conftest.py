@@ -180,7 +180,7 @@ async def world(client, db: Database, clock: FakeClock) -> AsyncIterator[World]:
 
 @pytest.fixture
 def loopback_ice(monkeypatch: pytest.MonkeyPatch) -> None:
-    """ICE on 127.0.0.1 only (../shared/docs/testing.md §4.1): aioice skips loopback by
+    """ICE on 127.0.0.1 only (docs/testing.md, "WebRTC on loopback"): aioice skips loopback by
     default, which leaves a sandbox with only `lo` without a single candidate."""
     import aioice.ice
 
