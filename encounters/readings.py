@@ -20,7 +20,7 @@ import math
 import re
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Final, TypeVar, cast, get_args, get_origin, get_type_hints
+from typing import Final, TypeGuard, TypeVar, cast, get_args, get_origin, get_type_hints
 
 from encounters import gatt
 from encounters.gatt_readings import readings_from_gatt
@@ -60,18 +60,26 @@ __all__ = [
     "ReadingError",
     "Source",
     "TimeSource",
+    "CLIENT_ID_CHARS",
     "check_plausible",
+    "is_client_id",
     "parse_message",
     "reading_to_dict",
     "readings_from_gatt",
 ]
 
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)  # phone clocks often run a little fast
-_ID_PATTERN: Final = re.compile(r"[A-Za-z0-9_.:-]{1,64}")  # a UUID fits; nothing to escape
+CLIENT_ID_CHARS: Final = r"[A-Za-z0-9_.:-]{1,64}"  # a UUID fits; nothing to escape
+_ID_PATTERN: Final = re.compile(CLIENT_ID_CHARS)
 _DETAIL_TEXT: Final = re.compile(r"[A-Za-z0-9_.:\[\]-]{1,64}")  # slugs, UCUM, ISO times
 _DETAIL_ITEMS_MAX: Final = 64
 _DETAIL_TYPES: Final = get_type_hints(ReadingDetails)
 _T = TypeVar("_T", bound=str)
+
+
+def is_client_id(value: object) -> TypeGuard[str]:
+    """Whether ``value`` is a message id as the readings channel accepts one."""
+    return isinstance(value, str) and _ID_PATTERN.fullmatch(value) is not None
 
 
 def parse_message(

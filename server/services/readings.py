@@ -19,7 +19,14 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.detection import VitalSample
-from encounters.readings import Reading, ReadingError, parse_message, reading_to_dict
+from encounters.readings import (
+    CLIENT_ID_CHARS,
+    Reading,
+    ReadingError,
+    is_client_id,
+    parse_message,
+    reading_to_dict,
+)
 from encounters.vitals import DEFAULT_HOME_BANDS, evaluate_reading
 from server.core.clock import Clock
 from server.core.storable import find_unstorable
@@ -194,7 +201,7 @@ async def _store(
     return fresh
 
 
-_SNIFFED_ID = re.compile(r'"id"\s*:\s*"([A-Za-z0-9_.:-]{1,64})"')
+_SNIFFED_ID = re.compile(r'"id"\s*:\s*"(' + CLIENT_ID_CHARS + ')"')
 
 
 def _sniff_id(text: str) -> str | None:
@@ -205,9 +212,7 @@ def _sniff_id(text: str) -> str | None:
 
 def _usable_id(value: object) -> str | None:
     """An id that can be echoed in a nack: a short plain string, else none."""
-    if isinstance(value, str) and _SNIFFED_ID.fullmatch(f'"id":"{value}"'):
-        return value
-    return None
+    return value if is_client_id(value) else None
 
 
 async def accept_message(
