@@ -347,6 +347,11 @@ def _reopening_from(value: object, where: str) -> Reopening:
     )
 
 
+def stored_state(data: Mapping[str, object] | None) -> EncounterState | None:
+    """The state stored for a visit, or None for a visit whose workflow has not started."""
+    return state_from_dict(data) if data else None
+
+
 def state_from_dict(data: Mapping[str, object]) -> EncounterState:
     """The state a :func:`state_to_dict` dict describes; a malformed dict is refused."""
     if data.get("format") != STATE_FORMAT_VERSION:

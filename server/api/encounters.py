@@ -9,7 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
-from encounters.encounter_state import state_from_dict
+from encounters.encounter_state import stored_state
 from server.api.registry import api, int_param, parse_body, query_datetime, query_int, respond
 from server.api.schemas import (
     EncounterCreate,
@@ -51,7 +51,7 @@ async def encounter_out(s: AsyncSession, who: Principal, e: Encounter) -> Encoun
     if who.role in CLINICAL:
         state = e.state
     elif who.role == "family":
-        state = family_view(state_from_dict(e.state) if e.state else None)
+        state = family_view(stored_state(e.state))
     return EncounterOut(
         id=e.id,
         patient_id=e.patient_id,
@@ -130,7 +130,7 @@ async def get_encounter(request: web.Request) -> web.StreamResponse:
         )
         out = await encounter_out(s, who, e)
         if who.role in CLINICAL:
-            state = state_from_dict(e.state) if e.state else None
+            state = stored_state(e.state)
             out.comparison = await compare_assessment(s, e, state)
     return respond(out)
 

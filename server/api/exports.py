@@ -8,7 +8,7 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from encounters.encounter_state import state_from_dict
+from encounters.encounter_state import stored_state
 from server.api.registry import api, int_param
 from server.core.i18n import pick_language, translations
 from server.edge.auth import staff
@@ -60,7 +60,7 @@ async def _visit(s: AsyncSession, e: Encounter) -> VisitRecord:
         "family": [{"id": f.id, "name": f.name, "relationship": f.relationship_} for f in family],
         "readings": [row_to_dict(r) | {"is_drill": r.is_drill} for r in rows],
         # The stored JSON becomes the domain's typed state here, once, for both outputs.
-        "state": state_from_dict(e.state) if e.state else None,
+        "state": stored_state(e.state),
         "actor_names": staff_names | {f"link:{i}": "Family" for i in links},
     }
 

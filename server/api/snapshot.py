@@ -14,7 +14,7 @@ from aiohttp import web
 from pydantic import BaseModel
 
 from encounters import workflow
-from encounters.encounter_state import state_from_dict
+from encounters.encounter_state import stored_state
 from media.analysis import count_faces, to_jpeg
 from server.api.registry import api, int_param, respond
 from server.edge.auth import staff
@@ -47,7 +47,7 @@ async def take_snapshot(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     async with svc.db.begin() as s:
         e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
-        state = state_from_dict(e.state) if e.state else None
+        state = stored_state(e.state)
         if state is None or not workflow.is_snapshot_allowed(state):
             raise ApiError(
                 409,

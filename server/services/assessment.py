@@ -16,7 +16,7 @@ from encounters.encounter_state import (
     JsonValue,
     StepState,
     StepStatus,
-    state_from_dict,
+    stored_state,
 )
 from encounters.instruments.comparison import compare_scores
 from encounters.templates import StepKind
@@ -47,7 +47,7 @@ async def _previous_answers(s: AsyncSession, encounter: Encounter) -> Mapping[st
         )
     ).all()
     for other in earlier:
-        step = _assessment(state_from_dict(other.state) if other.state else None)
+        step = _assessment(stored_state(other.state))
         if step is not None and step.status is StepStatus.COMPLETED:
             return step.answers
     return {}
