@@ -19,6 +19,11 @@ from server.core.i18n import pick_language
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.rendering import render, render_error
+from server.pages.link_throttle import (
+    reserve_link_lookup,
+    settle_link_lookup,
+    throttled_link_page,
+)
 from server.services import audit
 from server.services.access import patient_for
 from server.services.context import services
@@ -31,6 +36,9 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     token = request.match_info["token"]
     now = svc.clock.now()
+    attempt = await reserve_link_lookup(request)
+    if attempt.retry_after is not None:
+        return await throttled_link_page(request, attempt.retry_after)
     async with svc.db.begin() as s:
         link = await find_diary_link(s, svc.settings, token)
         status = diary_link_status(link, now) if link else "unknown"
@@ -46,6 +54,7 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
             outcome="success" if status == "active" else "denied",
             detail=status,
         )
+    await settle_link_lookup(request, attempt, status)
     lang = pick_language(
         request.headers.get("Accept-Language"), patient.language if patient else None
     )

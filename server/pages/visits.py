@@ -13,6 +13,11 @@ from server.core.i18n import pick_language
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.rendering import local_time, render, render_error
+from server.pages.link_throttle import (
+    reserve_link_lookup,
+    settle_link_lookup,
+    throttled_link_page,
+)
 from server.services import audit
 from server.services.access import encounter_for
 from server.services.context import services
@@ -76,6 +81,9 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     token = request.match_info["token"]
     now = svc.clock.now()
+    attempt = await reserve_link_lookup(request)
+    if attempt.retry_after is not None:
+        return await throttled_link_page(request, attempt.retry_after)
     async with svc.db.begin() as s:
         link = await find_link(s, svc.settings, token)
         encounter = await s.get(Encounter, link.encounter_id) if link else None
@@ -100,6 +108,7 @@ async def join_page(request: web.Request) -> web.StreamResponse:
             outcome="success" if status == "active" else "denied",
             detail=status,
         )
+    await settle_link_lookup(request, attempt, status)
     language = patient.language if patient else None
     lang = pick_language(request.headers.get("Accept-Language"), language)
     contact = {

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import datetime as dt
 import uuid
 from collections import Counter
 from collections.abc import AsyncIterator, Callable
@@ -338,8 +339,6 @@ async def test_a_visit_socket_works_through_the_trusted_proxy(proxied, world: Wo
 
 @pytest.mark.parametrize("store", ["memory", "redis"])
 async def test_both_stores_count_the_same_sliding_window(store: str) -> None:
-    import datetime as dt
-
     from server.services.ratelimit import Limit, MemoryAttempts, RedisAttempts
 
     if store == "redis" and not await _redis_answers():
@@ -374,8 +373,6 @@ async def test_both_stores_count_the_same_sliding_window(store: str) -> None:
 
 
 async def test_a_redis_that_does_not_answer_refuses_rather_than_lets_through() -> None:
-    import datetime as dt
-
     from server.services.errors import ApiError
     from server.services.ratelimit import Limit, RedisAttempts
 
@@ -388,3 +385,107 @@ async def test_a_redis_that_does_not_answer_refuses_rather_than_lets_through() -
         assert refused.value.status == 503 and refused.value.headers["Retry-After"]
     finally:
         await attempts.close()
+
+
+# -- the family's link pages -------------------------------------------------------------------
+
+
+@pytest.fixture
+async def behind_proxy(start_node, settings, world) -> Any:  # type: ignore[no-untyped-def]
+    """A node behind the trusted reverse proxy, for requests that name their client address."""
+    return await start_node(settings, trusted_proxies=PROXY)
+
+
+async def _open(node: Any, path: str, address: str | None = None) -> tuple[int, str, Any]:
+    """GET a page as a browser at ``address`` (forwarded by the proxy): status, body, headers."""
+    headers = {"X-Forwarded-For": address} if address else {}
+    response = await node.get(path, headers=headers, allow_redirects=False)
+    body = await response.text()
+    return int(response.status), body, response.headers
+
+
+async def _diary_token(world: World) -> str:
+    coordinator = await world.agent("coord_a")
+    status, link = await coordinator.call(
+        "POST", f"/api/patients/{world.patients['a'].id}/diary-links"
+    )
+    assert status == 201, link
+    return str(link["diary_link"].rsplit("/", 1)[1])
+
+
+@pytest.mark.parametrize("page", ["join", "diary"])
+async def test_parallel_guesses_at_a_link_page_are_throttled_while_a_real_link_opens_elsewhere(
+    behind_proxy, world: World, page: str
+) -> None:
+    real = world.tokens["a"] if page == "join" else await _diary_token(world)
+    opened = await asyncio.gather(
+        *(_open(behind_proxy, f"/{page}/guess-{i:040d}", ALICE) for i in range(30))
+    )
+    assert Counter(status for status, _, _ in opened) == {404: 10, 429: 20}
+    status, body, headers = next(o for o in opened if o[0] == 429)
+    # A page a family member may see, not an API error: calm words, who to call, when to retry.
+    assert headers["Content-Type"].startswith("text/html")
+    assert 1 <= int(headers["Retry-After"]) <= 61
+    assert "Please wait a moment" in body and "+44 20 7946 0000" in body
+    assert '"code"' not in body
+    # The guesser is still throttled, with the real link too; a family elsewhere is not.
+    assert (await _open(behind_proxy, f"/{page}/{real}", ALICE))[0] == 429
+    assert (await _open(behind_proxy, f"/{page}/{real}", BOB))[0] == 200
+
+
+async def test_link_pages_and_the_link_api_share_one_window(behind_proxy, world: World) -> None:
+    for i in range(5):
+        assert (await _open(behind_proxy, f"/join/guess-{i:040d}", ALICE))[0] == 404
+        assert (await _open(behind_proxy, f"/diary/guess-{i:040d}", ALICE))[0] == 404
+    response = await behind_proxy.post(
+        "/api/join",
+        json={"token": world.tokens["a"], "display_name": "Eve"},
+        headers={"X-Forwarded-For": ALICE},
+    )
+    assert response.status == 429, await response.text()
+
+
+async def test_a_family_reloading_its_own_links_is_never_throttled(
+    behind_proxy, world: World
+) -> None:
+    diary = await _diary_token(world)
+    # A reload follows the last one's answer: each view is given back before the next. (Views
+    # sent all at once hold places in the window until their lookups end, as guesses do.)
+    views = []
+    for _ in range(30):
+        views.append((await _open(behind_proxy, f"/join/{world.tokens['a']}", BOB))[0])
+        views.append((await _open(behind_proxy, f"/diary/{diary}", BOB))[0])
+    assert views == [200] * 60
+    # Those sixty views were given back: ten guesses still get as far as the lookup.
+    guesses = [(await _open(behind_proxy, f"/join/guess-{i:040d}", BOB))[0] for i in range(11)]
+    assert guesses == [404] * 10 + [429]
+
+
+async def test_expired_and_revoked_links_count_as_failed_lookups(
+    behind_proxy, world: World, clock
+) -> None:
+    scheduler = await world.agent("sched")
+    encounter_id = world.encounters["a"].id
+    status, _ = await scheduler.call(
+        "DELETE", f"/api/encounters/{encounter_id}/links/{world.link_ids['a']}"
+    )
+    assert status == 204
+    clock.set(world.encounters["b"].ends_at + dt.timedelta(hours=3))
+    revoked = [
+        (await _open(behind_proxy, f"/join/{world.tokens['a']}", ALICE))[0] for _ in range(5)
+    ]
+    expired = [
+        (await _open(behind_proxy, f"/join/{world.tokens['b']}", ALICE))[0] for _ in range(6)
+    ]
+    assert revoked == [410] * 5
+    assert expired == [410] * 5 + [429]
+
+
+async def test_link_page_guesses_on_two_nodes_sharing_redis_count_together(
+    redis_nodes,
+) -> None:
+    node_a, node_b = redis_nodes
+    opened = await asyncio.gather(
+        *(_open(node_a if i % 2 else node_b, f"/join/guess-{i:040d}") for i in range(30))
+    )
+    assert Counter(status for status, _, _ in opened) == {404: 10, 429: 20}
