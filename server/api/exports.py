@@ -5,10 +5,7 @@ from __future__ import annotations
 import json
 
 from aiohttp import web
-from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
 
-from encounters.encounter_state import stored_state
 from server.api.registry import api, int_param
 from server.core.i18n import pick_language, translations
 from server.edge.auth import staff
@@ -18,51 +15,8 @@ from server.services.access import encounter_for
 from server.services.context import services
 from server.services.fhir import build_bundle
 from server.services.note import render_note
-from server.services.readings import row_to_dict
 from server.services.templates import templates
-from server.services.visit_record import VisitRecord
-from server.store.models import Encounter, FamilyMember, JoinLink, Patient, User
-from server.store.models import Reading as ReadingRow
-
-
-async def _visit(s: AsyncSession, e: Encounter) -> VisitRecord:
-    patient = await s.get(Patient, e.patient_id)
-    clinician = await s.get(User, e.clinician_id)
-    assert patient is not None and clinician is not None
-    family = (
-        await s.scalars(select(FamilyMember).where(FamilyMember.patient_id == patient.id))
-    ).all()
-    rows = (
-        await s.scalars(
-            select(ReadingRow).where(ReadingRow.encounter_id == e.id).order_by(ReadingRow.taken_at)
-        )
-    ).all()
-    links = (await s.scalars(select(JoinLink.id).where(JoinLink.encounter_id == e.id))).all()
-    staff_names = {f"user:{clinician.id}": clinician.name}
-    return {
-        "encounter": {
-            "id": e.id,
-            "kind": e.kind,
-            "status": e.status,
-            "template": e.template,
-            "starts_at": e.starts_at,
-            "ends_at": e.ends_at,
-            "is_drill": e.is_drill,
-        },
-        "patient": {
-            "id": patient.id,
-            "name": patient.name,
-            "birth_date": patient.birth_date,
-            "time_zone": patient.time_zone,
-            "language": patient.language,
-        },
-        "clinician": {"id": clinician.id, "name": clinician.name},
-        "family": [{"id": f.id, "name": f.name, "relationship": f.relationship_} for f in family],
-        "readings": [row_to_dict(r) | {"is_drill": r.is_drill} for r in rows],
-        # The stored JSON becomes the domain's typed state here, once, for both outputs.
-        "state": stored_state(e.state),
-        "actor_names": staff_names | {f"link:{i}": "Family" for i in links},
-    }
+from server.services.visit_record import read_visit
 
 
 @api(
@@ -79,7 +33,7 @@ async def fhir_bundle(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     async with svc.db.begin() as s:
         e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
-        visit = await _visit(s, e)
+        visit = await read_visit(s, e)
         await audit.record(
             s,
             request,
@@ -119,7 +73,7 @@ async def visit_note(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     async with svc.db.begin() as s:
         e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
-        visit = await _visit(s, e)
+        visit = await read_visit(s, e)
         await audit.record(
             s,
             request,
@@ -143,5 +97,8 @@ async def visit_note(request: web.Request) -> web.StreamResponse:
         translate=translations(language).gettext,
         language=language,
         actor_names=visit["actor_names"],
+        reading_flags=visit["reading_flags"],
+        note_record=visit["note"],
+        note_names=visit["note_names"],
     )
     return web.Response(text=html, content_type="text/html")

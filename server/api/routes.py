@@ -21,6 +21,7 @@ from server.api import (
     exports,
     health,
     join,
+    notes,
     patients,
     readings,
     scenarios,
@@ -84,6 +85,9 @@ API_HANDLERS: tuple[Handler, ...] = (
     # exports
     exports.fhir_bundle,  # GET /api/encounters/{encounter_id}/fhir
     exports.visit_note,  # GET /api/encounters/{encounter_id}/note
+    notes.put_narrative,  # PUT /api/encounters/{encounter_id}/note/narrative
+    notes.post_sign_off,  # POST /api/encounters/{encounter_id}/note/sign-off
+    notes.post_addendum,  # POST /api/encounters/{encounter_id}/note/addenda
     # patients
     patients.create_patient,  # POST /api/patients
     patients.list_patients,  # GET /api/patients

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.pages import availability, between_visits, drills, visits
+from server.pages import availability, between_visits, drills, visit_note, visits
 
 
 def setup_page_routes(app: web.Application) -> None:
@@ -15,6 +15,7 @@ def setup_page_routes(app: web.Application) -> None:
     app.router.add_get("/join/{token}", visits.join_page, name="join")
     app.router.add_get("/family", visits.family_page, name="family")
     app.router.add_get("/visit/{encounter_id}", visits.visit_page, name="visit")
+    visit_note.add_note_page_routes(app)
     between_visits.add_between_visits_pages(app)
     drills.add_drill_page_routes(app)
     availability.add_availability_page_routes(app)

@@ -51,6 +51,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "drill.run": frozenset({"coordinator"}),
     "drill.read": CLINICAL,
     "drill.act": CLINICAL | {"family"},
+    # The visit note (issue 15): the care team writes the narrative, signs it once, and
+    # adds addenda after the sign-off.
+    "note.write": CLINICAL,
+    "note.sign": CLINICAL,
     "audit.read": frozenset({"admin"}),
     "user.create": frozenset({"admin"}),
     "user.update": frozenset({"admin"}),

@@ -5,16 +5,21 @@ of :mod:`server.services.visit_record`, the workflow state as the domain's typed
 ``EncounterState``, the stored readings, and the visit's ``Template``) and a ``translate``
 gettext callable; nothing is read from the database or the clock. Every sentence a person reads
 is in ``web/templates/note.html`` and goes through ``translate``; this module only shapes the
-data (times in the patient's own zone, the latest reading of each kind, instrument answers
-beside their wording, scores as exact numbers written the reader's way). Instrument wording is
-shown as its data file has it: ESAS-r may not be changed, and a translated instrument needs its
-own validated data file.
+data (times in the patient's own zone, the latest reading of each kind, every reading that
+crossed the patient's band or raised an alert, instrument answers beside their wording, scores
+as exact numbers written the reader's way, the clinician's narrative, the sign-off and the
+addenda). Instrument wording is shown as its data file has it: ESAS-r may not be changed, and
+a translated instrument needs its own validated data file.
+
+With ``editor`` the same note is the clinician's page for writing it: the narrative form and
+the Sign button before the sign-off, the addendum form after it, and the page's script. The
+forms are hidden on paper, so the printed note is the same either way.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from decimal import Decimal
 from types import MappingProxyType
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -28,6 +33,8 @@ from encounters.answers import stored_instrument_answers
 from encounters.encounter_state import Actor, EncounterState, JsonValue, StepState
 from encounters.instruments import Answer, Item, ItemKind
 from encounters.templates import Step, Template
+from encounters.visit_note import ADDENDUM_MAX_CHARS, EMPTY_NOTE, NARRATIVE_MAX_CHARS, NoteRecord
+from server.services.reading_flags import ReadingFlag, ReadingKey
 from server.services.visit_record import (
     ClinicianFacts,
     EncounterFacts,
@@ -158,6 +165,7 @@ def _instruments(step: StepState, definition: Step, clock: _Clock) -> list[dict[
     return used
 
 
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NO_ANSWERS: Mapping[str, JsonValue] = MappingProxyType({})
 
 
@@ -186,6 +194,33 @@ def _step(
     }
 
 
+def _unit(ucum: str) -> str:
+    return UNIT_SHOWN.get(ucum, ucum)
+
+
+def _reading_row(reading: StoredReading, clock: _Clock) -> dict[str, object]:
+    """One reading as a row of the note: its value and unit written for a reader."""
+    value = reading.get("value")
+    if isinstance(value, Mapping):
+        # A component the device could not measure is a dash, never "None".
+        systolic, diastolic = (
+            "–" if part is None else clock.number(part)
+            for part in (value.get("systolic"), value.get("diastolic"))
+        )
+        shown = f"{systolic}/{diastolic}"
+    else:
+        shown = "" if value is None else clock.number(value)
+    unit = str(reading.get("unit", ""))
+    return {
+        "kind": str(reading["kind"]),
+        "value": shown,
+        "unit": _unit(unit),
+        "absent_reason": reading.get("absent_reason"),
+        "source": reading.get("source"),
+        "at": clock.at(reading["taken_at"]),
+    }
+
+
 def _latest_readings(readings: Sequence[StoredReading], clock: _Clock) -> list[dict[str, object]]:
     latest: dict[str, StoredReading] = {}
     for reading in readings:
@@ -195,28 +230,65 @@ def _latest_readings(readings: Sequence[StoredReading], clock: _Clock) -> list[d
         held = latest.get(kind)
         if held is None or (taken and taken > (_datetime(held["taken_at"]) or taken)):
             latest[kind] = reading
-    rows: list[dict[str, object]] = []
     order = {kind: index for index, kind in enumerate(READING_ORDER)}
-    for kind in sorted(latest, key=lambda k: (order.get(k, len(order)), k)):
-        reading = latest[kind]
-        value = reading.get("value")
-        if isinstance(value, Mapping):
-            systolic, diastolic = value.get("systolic"), value.get("diastolic")
-            shown = f"{clock.number(systolic)}/{clock.number(diastolic)}"
-        else:
-            shown = "" if value is None else clock.number(value)
-        unit = str(reading.get("unit", ""))
-        rows.append(
+    return [
+        _reading_row(latest[kind], clock)
+        for kind in sorted(latest, key=lambda k: (order.get(k, len(order)), k))
+    ]
+
+
+def _flagged_readings(
+    readings: Sequence[StoredReading], flags: Mapping[ReadingKey, ReadingFlag], clock: _Clock
+) -> list[dict[str, object]]:
+    """Every reading that crossed a band or raised an alert, in the order they were taken:
+    the latest of a kind may be back in range, and the note must still show what was not."""
+    rows: list[dict[str, object]] = []
+    for reading in sorted(readings, key=lambda r: _datetime(r["taken_at"]) or _EPOCH):
+        flag = flags.get((str(reading["id"]), str(reading["kind"])))
+        if flag is None or reading.get("is_drill"):
+            continue
+        row = _reading_row(reading, clock)
+        row["crossings"] = [
             {
-                "kind": kind,
-                "value": shown,
-                "unit": UNIT_SHOWN.get(unit, unit),
-                "absent_reason": reading.get("absent_reason"),
-                "source": reading.get("source"),
-                "at": clock.at(reading["taken_at"]),
+                "parameter": crossing.parameter,
+                "side": crossing.side,
+                "inclusive": crossing.inclusive,
+                "limit": f"{clock.number(crossing.limit)} {_unit(crossing.unit)}",
             }
-        )
+            for crossing in flag.crossings
+        ]
+        row["alerts"] = [
+            {"severity": alert.severity, "at": clock.at(alert.raised_at)} for alert in flag.alerts
+        ]
+        rows.append(row)
     return rows
+
+
+def _written(note: NoteRecord, names: Mapping[int, str], clock: _Clock) -> dict[str, object]:
+    """What the clinicians wrote: the narrative, the sign-off and the addenda, in order."""
+
+    def person(user_id: int | None) -> dict[str, str]:
+        if user_id is None:
+            return {"kind": "unknown", "name": ""}
+        name = names.get(user_id)
+        return {"kind": "named", "name": name} if name else {"kind": "clinician", "name": ""}
+
+    signed = note.sign_off
+    return {
+        "narrative": note.narrative,
+        "paragraphs": _paragraphs(note.narrative),
+        "narrative_by": person(note.narrative_by),
+        "narrative_at": clock.at(note.narrative_at),
+        "signed": None
+        if signed is None
+        else {"by": person(signed.user_id), "at": clock.at(signed.at)},
+        "addenda": [
+            {"by": person(a.author_id), "at": clock.at(a.at), "paragraphs": _paragraphs(a.text)}
+            for a in note.addenda
+        ],
+        "narrative_max": NARRATIVE_MAX_CHARS,
+        "addendum_max": ADDENDUM_MAX_CHARS,
+    }
 
 
 def render_note(
@@ -231,12 +303,19 @@ def render_note(
     translate: Translate,
     language: str = "en",
     actor_names: Mapping[str, str] | None = None,
+    reading_flags: Mapping[ReadingKey, ReadingFlag] | None = None,
+    note_record: NoteRecord = EMPTY_NOTE,
+    note_names: Mapping[int, str] | None = None,
+    editor: Mapping[str, str] | None = None,
 ) -> str:
     """The visit note as a standalone HTML page (``web/templates/note.html``).
 
     ``state`` is ``None`` before the visit starts; ``template`` is the visit's, whose steps the
     note walks in order. ``language`` sets how dates and numbers are written (``translate``
     should speak it); ``actor_names`` maps workflow actor ids (``user:7``, ``link:3``) to names.
+    ``reading_flags`` says which readings crossed a band or raised an alert; ``note_record`` is
+    what the clinicians wrote, naming people by user id (``note_names``). ``editor`` (the
+    page's JSON data block, already safe for a script element) makes it the writing page.
     """
     clock = _Clock(patient["time_zone"] or "UTC", language)
     names = dict(actor_names or {})
@@ -274,6 +353,9 @@ def render_note(
         "steps": steps,
         "reopenings": reopenings,
         "readings": _latest_readings(readings, clock),
+        "flagged": _flagged_readings(readings, reading_flags or {}, clock),
+        "written": _written(note_record, note_names or {}, clock),
+        "editor": editor,
         "number": clock.number,
     }
     note = env.get_template(NOTE_TEMPLATE)

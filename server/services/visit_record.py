@@ -1,9 +1,10 @@
 """One visit as its outputs (the FHIR bundle, the printable note) are made from it.
 
-The handler that exports a visit reads these facts from the database once: the booking, the
-people, the readings, and the workflow state loaded into the domain's typed
-:class:`~encounters.encounter_state.EncounterState` (``None`` before the visit starts). The
-outputs are pure functions of this record.
+``read_visit`` reads these facts from the database once: the booking, the people, the
+readings and which of them crossed a band or raised an alert, the workflow state loaded into
+the domain's typed :class:`~encounters.encounter_state.EncounterState` (``None`` before the
+visit starts), and what the clinicians wrote on the note. The outputs are pure functions of
+this record.
 """
 
 from __future__ import annotations
@@ -12,7 +13,17 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
-from encounters.encounter_state import EncounterState
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from encounters.encounter_state import EncounterState, stored_state
+from encounters.visit_note import NoteRecord
+from server.services.note_record import people_of
+from server.services.reading_flags import ReadingFlag, ReadingKey, flag_readings
+from server.services.readings import row_to_dict
+from server.store.models import Encounter, FamilyMember, JoinLink, Patient, User
+from server.store.models import Reading as ReadingRow
+from server.store.notes import load_note
 
 # A stored reading as the API sends it (``server.services.readings.row_to_dict``, with
 # ``is_drill``): JSON, read by key where a bundle or a note needs one of its values.
@@ -57,3 +68,53 @@ class VisitRecord(TypedDict):
     state: EncounterState | None
     # Workflow actor ids (``user:7``, ``link:3``) to the names the note shows for them.
     actor_names: Mapping[str, str]
+    # The readings that crossed the patient's band or raised an alert, by (client id, kind).
+    reading_flags: Mapping[ReadingKey, ReadingFlag]
+    # The narrative, the sign-off and the addenda, and the names of the people they name.
+    note: NoteRecord
+    note_names: Mapping[int, str]
+
+
+async def read_visit(s: AsyncSession, e: Encounter) -> VisitRecord:
+    """Everything the visit's outputs show, read in one unit of work."""
+    patient = await s.get(Patient, e.patient_id)
+    clinician = await s.get(User, e.clinician_id)
+    assert patient is not None and clinician is not None
+    family = (
+        await s.scalars(select(FamilyMember).where(FamilyMember.patient_id == patient.id))
+    ).all()
+    rows = (
+        await s.scalars(
+            select(ReadingRow).where(ReadingRow.encounter_id == e.id).order_by(ReadingRow.taken_at)
+        )
+    ).all()
+    links = (await s.scalars(select(JoinLink.id).where(JoinLink.encounter_id == e.id))).all()
+    staff_names = {f"user:{clinician.id}": clinician.name}
+    note = await load_note(s, e.id)
+    return {
+        "encounter": {
+            "id": e.id,
+            "kind": e.kind,
+            "status": e.status,
+            "template": e.template,
+            "starts_at": e.starts_at,
+            "ends_at": e.ends_at,
+            "is_drill": e.is_drill,
+        },
+        "patient": {
+            "id": patient.id,
+            "name": patient.name,
+            "birth_date": patient.birth_date,
+            "time_zone": patient.time_zone,
+            "language": patient.language,
+        },
+        "clinician": {"id": clinician.id, "name": clinician.name},
+        "family": [{"id": f.id, "name": f.name, "relationship": f.relationship_} for f in family],
+        "readings": [row_to_dict(r) | {"is_drill": r.is_drill} for r in rows],
+        # The stored JSON becomes the domain's typed state here, once, for both outputs.
+        "state": stored_state(e.state),
+        "actor_names": staff_names | {f"link:{i}": "Family" for i in links},
+        "reading_flags": await flag_readings(s, patient.id, rows),
+        "note": note,
+        "note_names": await people_of(s, note),
+    }

@@ -10,9 +10,11 @@ from typing import Any
 import pytest
 
 from encounters.templates import Role, load_template
+from encounters.visit_note import EMPTY_NOTE, add_addendum, sign, write_narrative
 from encounters.workflow import EncounterState, Event, EventType, apply, initial_state
 from server.edge.rendering import make_jinja
 from server.services.note import render_note
+from server.services.reading_flags import Crossing, RaisedAlert, ReadingFlag
 
 TEMPLATE = load_template()
 ESAS_ACKNOWLEDGEMENT = next(
@@ -208,3 +210,64 @@ def test_every_sentence_goes_through_translate() -> None:
     assert "«Visit note»" in text["h1"] and "«Identity check»" in text["step-identity"]
     assert "«Skipped: %(reason)s»" not in str(text)  # formatted after translating
     assert "«Yes»" in text["step-consent"] and "«Heart rate»" in text["readings"]
+
+
+def _flags() -> dict[tuple[str, str], ReadingFlag]:
+    return {
+        ("heart_rate-10", "heart_rate"): ReadingFlag(
+            (Crossing("heart_rate", "high", 90.0, "/min", False),),
+            (RaisedAlert(3, "high", T0 + timedelta(minutes=11)),),
+        ),
+        ("blood_pressure-21", "blood_pressure"): ReadingFlag(
+            (Crossing("systolic_bp", "low", 115.0, "mm[Hg]", False),), ()
+        ),
+        # A drill's reading is never the patient's, flagged or not.
+        ("heart_rate-30", "heart_rate"): ReadingFlag(
+            (Crossing("heart_rate", "high", 90.0, "/min", False),), ()
+        ),
+    }
+
+
+def test_flagged_readings_are_listed_with_their_limits_and_alerts_in_time_order() -> None:
+    flagged = sections(render(reading_flags=_flags()))["flagged"]
+    # 92 /min was not the latest heart rate, and it is still in the note.
+    assert flagged.index("Heart rate 92 /min") < flagged.index("Blood pressure 112/68 mmHg")
+    assert "above the patient's upper limit of 90 /min" in flagged
+    assert "Raised an alert (high): Sunday, March 1, 2026 at 9:11" in flagged
+    assert "Systolic: below the patient's lower limit of 115 mmHg" in flagged
+    assert "150" not in flagged
+
+
+def test_no_flagged_reading_is_said_in_words() -> None:
+    assert "No reading of this visit crossed the patient's limits" in sections(render())["flagged"]
+
+
+def test_narrative_sign_off_and_addenda_are_printed_in_order() -> None:
+    draft = write_narrative(EMPTY_NOTE, f"Comfortable.\n{SCRIPT}", by=7, now=T0)
+    signed = sign(draft, by=7, now=T0 + timedelta(hours=1), visit_finished=True)
+    note = add_addendum(signed, "Daughter called.", by=9, now=T0 + timedelta(hours=2))
+    html = render(note_record=note, note_names={7: "Nurse Rowan Example", 9: "Dr Ada Example"})
+    text = sections(html)
+    assert "Comfortable." in text["narrative"] and "<script" not in html
+    assert "Signed by Nurse Rowan Example, Sunday, March 1, 2026 at 10:00" in text["narrative"]
+    assert "Addendum 1 by Dr Ada Example, Sunday, March 1, 2026 at 11:00" in text["addenda"]
+    assert "Daughter called." in text["addenda"]
+    unsigned = sections(render(note_record=draft))
+    assert "Not signed yet." in unsigned["narrative"] and "addenda" not in unsigned
+
+
+def test_the_writing_page_has_the_forms_the_script_and_translated_strings() -> None:
+    draft = write_narrative(EMPTY_NOTE, "Comfortable.", by=7, now=T0)
+    page = render(
+        note_record=draft, editor={"page_data": '{"page": "note"}'}, translate=lambda m: f"«{m}»"
+    )
+    assert 'id="narrative-form"' in page and 'id="sign-confirm"' in page
+    assert ">Comfortable.</textarea>" in page
+    assert '<script type="module" src="/static/js/pages/note.js"></script>' in page
+    assert "«Yes, sign the note»" in page
+    # The page's script shows its strings from a JSON block (non-ASCII written as escapes).
+    assert "\\u00abWrite the narrative before signing the note.\\u00bb" in page
+    assert 'id="addendum-form"' not in page
+    signed = sign(draft, by=7, now=T0, visit_finished=True)
+    page = render(note_record=signed, editor={"page_data": "{}"})
+    assert 'id="addendum-form"' in page and 'id="narrative-form"' not in page

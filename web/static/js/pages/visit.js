@@ -271,7 +271,7 @@ async function loadSteps() {
       template, strings,
       context: { patient_name: page.patient_name, birth_date: page.birth_date, scenarios: scenarios.items,
         carePlan, takeStill: () => apiRequest("POST", `${visitApi}/snapshot`) },
-      noteUrl: `${visitApi}/note`,
+      noteUrl: `/visit/${page.encounter_id}/note`,
       postEvent: (body) => apiRequest("POST", `${visitApi}/events`, body),
       onMessage: (text, kind) => { message.textContent = text; message.className = `message ${kind || ""}`; },
     });
