@@ -55,6 +55,8 @@ async def fhir_bundle(request: web.Request) -> web.StreamResponse:
         bundle_id=f"encounter-{encounter_id}",
         now=svc.clock.now(),
         id_base=svc.settings.base_url + "/fhir",
+        note=visit["note"],
+        note_names=visit["note_names"],
     )
     return web.Response(text=json.dumps(bundle), content_type="application/fhir+json")
 

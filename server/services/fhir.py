@@ -25,6 +25,8 @@ from encounters.answers import stored_instrument_answers
 from encounters.encounter_state import Actor, EncounterState, JsonValue, StepState, StepStatus
 from encounters.instruments import Answer, Instrument, InstrumentScore, Item, ItemKind, Number
 from encounters.templates import InstrumentUse, StepKind, Template
+from encounters.visit_note import EMPTY_NOTE, NoteRecord
+from server.services.fhir_note import add_note
 from server.services.templates import templates
 from server.services.visit_record import (
     ClinicianFacts,
@@ -168,6 +170,8 @@ def _done_at(step: StepState) -> datetime:
 
 # --- the Bundle and the people of the visit ---------------------------------------------
 
+SINGLE_IDENTIFIER = ("QuestionnaireResponse", "Composition")
+
 
 class _Bundle:
     """The Bundle's entries, each a conditional create on its Hearth identifier."""
@@ -184,8 +188,9 @@ class _Bundle:
             return full_url
         system = f"{self.id_base}/{kind.lower()}"
         identifier = {"system": system, "value": key}
-        # R4: QuestionnaireResponse.identifier is 0..1, everywhere else 0..*.
-        identifiers = identifier if kind == "QuestionnaireResponse" else [identifier]
+        # R4: QuestionnaireResponse.identifier and Composition.identifier are 0..1, everywhere
+        # else 0..*.
+        identifiers = identifier if kind in SINGLE_IDENTIFIER else [identifier]
         resource = {"resourceType": kind, "identifier": identifiers, **resource}
         request = {"method": "POST", "url": kind, "ifNoneExist": f"identifier={system}|{key}"}
         self.entries.append({"fullUrl": full_url, "resource": resource, "request": request})
@@ -525,12 +530,16 @@ def build_bundle(
     family: Sequence[FamilyMemberFacts] = (),
     template: Template | None = None,
     id_base: str = DEFAULT_ID_BASE,
+    note: NoteRecord = EMPTY_NOTE,
+    note_names: Mapping[int, str] | None = None,
 ) -> JsonObject:
     """The visit as a FHIR R4 transaction Bundle, ready for ``json.dumps``.
 
     ``state``: the visit's workflow state, ``None`` before it starts; ``readings``: stored
     readings (drills left out); ``family``: the family on the visit; ``template``: the
-    state's by default; ``id_base``: the deployment's base for identifier systems.
+    state's by default; ``id_base``: the deployment's base for identifier systems;
+    ``note``: the clinician's narrative, sign-off and addenda (``server.services.fhir_note``),
+    naming people by user id (``note_names``); a drill's note is practice and left out.
     """
     bundle = _Bundle(id_base)
     people = _People(bundle, encounter["id"], patient, clinician)
@@ -551,6 +560,16 @@ def build_bundle(
                     _instrument(bundle, people, encounter_url, step, use)
     # Filled in last: a surrogate who consented is one of the encounter's participants.
     bundle.resources[encounter_url].update(_encounter(people, encounter, state))
+    if not encounter["is_drill"]:
+        add_note(
+            bundle.add,
+            note=note,
+            names=note_names or {},
+            encounter_id=encounter["id"],
+            subject=people.patient,
+            encounter=encounter_url,
+            clinician=people.practitioner,
+        )
     for reading in readings:
         if not (encounter["is_drill"] or reading.get("is_drill")):
             key = f"{patient['id']}-{reading['kind']}-{reading['id']}"

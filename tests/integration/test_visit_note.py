@@ -5,6 +5,7 @@ changes only by addenda. Walked through the API as the care team, outsiders and 
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import uuid
 from html.parser import HTMLParser
@@ -340,6 +341,55 @@ async def test_outside_the_care_team_and_the_family_cannot_write_or_sign(world: 
     outsider_id = world.users["clin_b"].id
     assert (outsider_id, "note.write") in denied and (outsider_id, "note.sign") in denied
     assert len(denied) >= 7  # every refused attempt, family and scheduler included
+
+
+async def test_the_fhir_bundle_carries_the_note_preliminary_then_final_with_addenda(
+    world: World, clock
+) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    nurse = await world.agent("clin_a")
+    encounter_id = world.encounters["a"].id
+    note = f"/api/encounters/{encounter_id}/note"
+
+    async def compositions() -> list[dict[str, Any]]:
+        status, text = await nurse.call("GET", f"/api/encounters/{encounter_id}/fhir")
+        assert status == 200
+        bundle = json.loads(text)
+        Bundle.model_validate(bundle)
+        return [
+            e["resource"] for e in bundle["entry"] if e["resource"]["resourceType"] == "Composition"
+        ]
+
+    await finish_visit(nurse, encounter_id)
+    assert await compositions() == []  # nothing written, nothing to carry
+    await nurse.call("PUT", f"{note}/narrative", {"narrative": "Seen at home. <script>"})
+    (draft,) = await compositions()
+    assert draft["status"] == "preliminary" and "attester" not in draft
+    assert draft["type"]["coding"][0]["code"] == "11506-3"
+    assert "Seen at home. &lt;script&gt;" in draft["section"][0]["text"]["div"]
+
+    clock.advance(minutes=2)
+    await nurse.call("POST", f"{note}/sign-off")
+    (final,) = await compositions()
+    assert final["status"] == "final"
+    (attester,) = final["attester"]
+    assert attester["mode"] == "legal"
+    assert dt.datetime.fromisoformat(attester["time"]) == clock.now()
+
+    clock.advance(minutes=2)
+    await nurse.call("POST", f"{note}/addenda", {"text": "Called back: settled."})
+    original, addendum = await compositions()
+    assert original["status"] == "amended"
+    assert addendum["status"] == "final"
+    (relation,) = addendum["relatesTo"]
+    assert relation["code"] == "appends"
+    status, text = await nurse.call("GET", f"/api/encounters/{encounter_id}/fhir")
+    bundle = json.loads(text)
+    urls = {e["resource"]["identifier"]["value"]: e["fullUrl"] for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Composition"}  # fmt: skip
+    assert relation["targetReference"]["reference"] == urls[f"{encounter_id}-note"]
+    assert "Called back: settled." in addendum["section"][0]["text"]["div"]
 
 
 async def test_the_writing_page_is_the_note_with_its_forms(world: World) -> None:
