@@ -276,6 +276,8 @@ class Reading(Base):
     unit: Mapped[str] = mapped_column(String(20))
     loinc: Mapped[str] = mapped_column(String(20))
     absent_reason: Mapped[str | None] = mapped_column(String(30))
+    # A blood pressure's diastolic (value2) has its own reason; absent_reason is value's.
+    absent_reason2: Mapped[str | None] = mapped_column(String(30))
     source: Mapped[str] = mapped_column(String(20))
     device_model: Mapped[str | None] = mapped_column(String(120))
     device_id: Mapped[str | None] = mapped_column(String(120))
