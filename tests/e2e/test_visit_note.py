@@ -6,6 +6,8 @@ from __future__ import annotations
 from playwright.async_api import expect
 
 from tests.builders import PASSWORD
+from tests.e2e.test_accessibility import violations
+from tests.e2e.test_video_visit import PHONE
 from tests.integration.test_visit_note import finish_visit
 
 
@@ -61,3 +63,34 @@ async def test_clinician_writes_signs_and_adds_an_addendum(live_server, new_page
         "PUT", f"/api/encounters/{encounter_id}/note/narrative", {"narrative": "Rewritten"}
     )
     assert (status, body["code"]) == (409, "note_signed")
+
+
+async def test_the_note_page_is_accessible_and_fits_a_phone(live_server, browser) -> None:
+    world = live_server.world
+    encounter_id = world.encounters["a"].id
+    nurse = await world.agent("clin_a")
+    await finish_visit(nurse, encounter_id)
+    # axe is injected as a script, which Hearth's CSP would refuse: this context bypasses it.
+    context = await browser.new_context(bypass_csp=True, **PHONE)
+    try:
+        page = await context.new_page()
+        await page.goto(live_server.url + "/login")
+        await page.fill("#email", "clin_a@hearth.test")
+        await page.fill("#password", PASSWORD)
+        await page.click("button[type=submit]")
+        await page.wait_for_url("**/today")
+        await page.goto(f"{live_server.url}/visit/{encounter_id}/note")
+        await expect(page.locator("#narrative-form")).to_be_visible()
+        assert await violations(page) == []
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+
+        note = f"/api/encounters/{encounter_id}/note"
+        await nurse.call("PUT", f"{note}/narrative", {"narrative": "Comfortable."})
+        await nurse.call("POST", f"{note}/sign-off")
+        await nurse.call("POST", f"{note}/addenda", {"text": "Daughter phoned."})
+        await page.reload()
+        await expect(page.locator("#addendum-form")).to_be_visible()
+        assert await violations(page) == []
+        assert await page.evaluate("document.documentElement.scrollWidth <= window.innerWidth")
+    finally:
+        await context.close()
