@@ -20,7 +20,7 @@ from typing import TypeAlias
 from encounters.diary import DIARY_SCORE_ITEMS
 from encounters.escalation import EscalationLadder, Tier
 from encounters.instruments.model import Instrument, ItemKind, Thresholds
-from encounters.vitals import DEFAULT_HOME_BANDS, Band
+from encounters.vital_signs import BAND_UNITS, DEFAULT_HOME_BANDS, Band
 
 # ESAS-r common bands: >=4 moderate-or-worse, >=7 severe (Selby et al. 2010).
 DEFAULT_MODERATE_THRESHOLD = 4
@@ -32,11 +32,8 @@ ESAS_ITEMS = frozenset(
     | {"depression", "anxiety", "wellbeing", "other"}
 )
 SYMPTOM_ITEMS: frozenset[str] = DIARY_SCORE_ITEMS | ESAS_ITEMS
-# UCUM units the readings are stored in (docs/api.md, data channel `readings`).
-VITAL_UNITS: Mapping[str, str] = MappingProxyType(
-    {"spo2": "%", "heart_rate": "/min", "respiratory_rate": "/min", "temperature": "Cel"}
-    | {"systolic_bp": "mm[Hg]", "diastolic_bp": "mm[Hg]", "weight": "kg"}
-)
+# The usual UCUM unit of each parameter a plan may set a band for (the vital-sign catalogue's).
+VITAL_UNITS: Mapping[str, str] = MappingProxyType({p: units[0] for p, units in BAND_UNITS.items()})
 SHORT_TEXT_MAX_CHARS = 200
 LONG_TEXT_MAX_CHARS = 4000
 LIST_MAX_ITEMS = 50
@@ -246,6 +243,15 @@ def instrument_thresholds(plan: CarePlan, instrument: Instrument) -> dict[str, T
 
 def band_for(plan: CarePlan, parameter: str) -> Band | None:
     return plan.vital_bands.get(parameter, DEFAULT_HOME_BANDS.get(parameter))
+
+
+def bands_in_effect(plan: CarePlan) -> dict[str, Band]:
+    """Every band readings are checked against for this patient: the plan's own, the home
+    default where it is silent, none at all with monitoring off."""
+    if not plan.monitoring_enabled:
+        return {}
+    found = {name: band_for(plan, name) for name in BAND_UNITS}
+    return {name: band for name, band in found.items() if band is not None}
 
 
 def has_dnr_on_file(plan: CarePlan) -> bool:

@@ -53,7 +53,7 @@ from encounters.careplan import (
 )
 from encounters.errors import ValidationError
 from encounters.escalation import ACK_DEADLINE_MAX_MIN, ACK_DEADLINE_MIN_MIN, EscalationLadder, Tier
-from encounters.vitals import Band
+from encounters.vital_signs import BAND_UNITS, Band
 
 
 def care_plan_to_dict(plan: CarePlan) -> dict[str, JSONValue]:
@@ -306,11 +306,14 @@ def _threshold(value: object, path: str) -> SymptomThreshold:
 
 def _band(parameter: str, value: object, path: str) -> Band:
     r = _Reader(value, path, ["parameter", "unit", "low", "high", "high_inclusive"])
-    unit = VITAL_UNITS[parameter]
+    units = BAND_UNITS[parameter]
+    unit = r.obj.get("unit", units[0])
     if r.obj.get("parameter", parameter) != parameter:
         raise r._fail("parameter", f"{parameter!r}, the key it is stored under")
-    if r.obj.get("unit", unit) != unit:
-        raise r._fail("unit", f"{unit!r} (UCUM), the unit {parameter} readings are stored in")
+    if unit not in units:
+        shown = " or ".join(repr(u) for u in units)
+        raise r._fail("unit", f"{shown} (UCUM), a unit {parameter} readings are stored in")
+    assert isinstance(unit, str)
     low, high = r.number("low"), r.number("high")
     if low is None and high is None:
         raise r._fail("low", "a number when high is null: a band needs at least one limit")

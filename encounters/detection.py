@@ -37,7 +37,16 @@ from enum import StrEnum
 from encounters.careplan import CarePlan, band_for, threshold_for
 from encounters.diary import DIARY_ITEM_LABELS, DIARY_ITEMS, DiaryEntry
 from encounters.errors import ValidationError
-from encounters.vitals import out_of_band
+from encounters.reading_types import Reading
+from encounters.vital_signs import (
+    PARAMETERS,
+    VITAL_SIGNS,
+    Band,
+    Direction,
+    convert,
+    out_of_band,
+    shown,
+)
 
 # A week of daily check-ins: long enough to smooth one bad night, short enough to follow
 # a decline that palliative patients go through over days.
@@ -75,25 +84,91 @@ _RULE_ORDER = tuple(Rule)
 # Tie-break among findings of equal severity for one item: the more specific rule wins.
 _RULE_PREFERENCE = (Rule.SYMPTOM_RISE, Rule.SYMPTOM_THRESHOLD, Rule.SYMPTOM_NEW_SEVERE)
 _ITEM_ORDER = {item.item_id: i for i, item in enumerate(DIARY_ITEMS)}
-_VITAL_LABELS = {
-    "spo2": "SpO2",
-    "heart_rate": "Heart rate",
-    "respiratory_rate": "Breathing rate",
-    "temperature": "Temperature",
-    "systolic_bp": "Systolic BP",
-    "diastolic_bp": "Diastolic BP",
-    "weight": "Weight",
-}
-# Written as vitals.py writes them, so a reading reads the same in the chart and the queue.
-_UNIT_SHOWN = {"%": " %", "/min": "/min", "Cel": " °C", "mm[Hg]": " mmHg", "kg": " kg"}
 
 
 @dataclass(frozen=True)
 class VitalSample:
+    """One number of one reading, named by its parameter in the vital-sign catalogue."""
+
     reading_id: str
     parameter: str
     value: float
     taken_at: datetime
+    unit: str | None = None  # the reading's unit; None: the parameter's own
+
+
+def samples_of(reading: Reading) -> list[VitalSample]:
+    """The numbers a reading carries, each under its parameter (a blood pressure has two;
+    a component the device could not measure has none)."""
+    values = (
+        (reading.value, reading.value2) if reading.kind == "blood_pressure" else (reading.value,)
+    )
+    parameters = VITAL_SIGNS[reading.kind].parameters
+    return [
+        VitalSample(reading.client_id, parameter, value, reading.taken_at, reading.unit)
+        for parameter, value in zip(parameters, values, strict=True)
+        if value is not None
+    ]
+
+
+@dataclass(frozen=True)
+class VitalCrossing:
+    """One sample outside the patient's band for its parameter."""
+
+    sample: VitalSample
+    direction: Direction
+    band: Band
+
+    @property
+    def in_band_unit(self) -> float:
+        return convert(self.sample.value, self.unit, self.band.unit)
+
+    @property
+    def unit(self) -> str:
+        return self.sample.unit or PARAMETERS[self.sample.parameter].unit
+
+    @property
+    def reason(self) -> str:
+        """A sentence for the clinician; it holds the value, so it is never logged."""
+        return f"{self.label} {self.shown_value} — {self.limit}"
+
+    @property
+    def label(self) -> str:
+        return PARAMETERS[self.sample.parameter].label
+
+    @property
+    def shown_value(self) -> str:
+        text = shown(self.sample.value, self.unit)
+        if self.unit != self.band.unit:
+            text += f" ({shown(self.in_band_unit, self.band.unit)})"
+        return text
+
+    @property
+    def limit(self) -> str:
+        band = self.band
+        if self.direction == "low":
+            return f"below the lower limit ({shown(band.low, band.unit)})"
+        edge = "at or above" if band.high_inclusive else "above"
+        return f"{edge} the upper limit ({shown(band.high, band.unit)})"
+
+
+def vital_crossings(samples: Sequence[VitalSample], care_plan: CarePlan) -> list[VitalCrossing]:
+    """Every sample outside its band: the patient's own where the plan sets one, else the
+    home default. With monitoring off (where it is not within the goals of care) none is.
+
+    The one check of a reading against a band: the in-call alert, the queue's alerts and the
+    drill report all ask this."""
+    if not care_plan.monitoring_enabled:
+        return []
+    found = []
+    for sample in samples:
+        band = band_for(care_plan, sample.parameter)
+        if band is None or not math.isfinite(sample.value):
+            continue
+        direction = out_of_band(sample.value, band, sample.unit or band.unit)
+        if direction is not None:
+            found.append(VitalCrossing(sample, direction, band))
+    return found
 
 
 @dataclass(frozen=True)
@@ -270,45 +345,24 @@ def detect_vitals(readings: Sequence[VitalSample], care_plan: CarePlan) -> list[
     Bands are the patient's own where set, else the default home bands. With monitoring off
     (where it is not within the goals of care) vitals raise nothing.
     """
-    if not care_plan.monitoring_enabled:
-        return []
-    groups: dict[tuple[str, str], list[VitalSample]] = {}
-    for reading in sorted(readings, key=lambda r: (r.taken_at, r.reading_id)):
-        band = band_for(care_plan, reading.parameter)
-        if band is None or not math.isfinite(reading.value):
-            continue
-        direction = out_of_band(reading.value, band)
-        if direction is not None:
-            groups.setdefault((reading.parameter, direction), []).append(reading)
+    groups: dict[tuple[str, str], list[VitalCrossing]] = {}
+    ordered = sorted(readings, key=lambda r: (r.taken_at, r.reading_id))
+    for crossing in vital_crossings(ordered, care_plan):
+        groups.setdefault((crossing.sample.parameter, crossing.direction), []).append(crossing)
     found: list[AlertCandidate] = []
     for (parameter, side), group in groups.items():
-        band = band_for(care_plan, parameter)
-        assert band is not None
-        unit = _UNIT_SHOWN.get(band.unit, f" {band.unit}")
-        if side == "low":
-            worst = min(group, key=lambda r: r.value)
-            limit = f"below the lower limit ({_shown(band.low, unit)})"
-        else:
-            worst = max(group, key=lambda r: r.value)
-            edge = "at or above" if band.high_inclusive else "above"
-            limit = f"{edge} the upper limit ({_shown(band.high, unit)})"
-        label = _VITAL_LABELS.get(parameter, parameter)
+        extreme = min if side == "low" else max
+        worst = extreme(group, key=lambda c: c.in_band_unit)
         found.append(
             AlertCandidate(
                 Rule.VITAL_OUT_OF_BAND,
                 Severity.HIGH,
-                f"{label} {_shown(worst.value, unit)} — {limit}",
-                tuple(r.reading_id for r in group),
+                worst.reason,
+                tuple(c.sample.reading_id for c in group),
                 f"vital:{parameter}:{side}",
             )
         )
     return found
-
-
-def _shown(value: float | None, unit: str) -> str:
-    text = f"{value:g}"
-    # Temperature is charted to one decimal place: 38.0, not 38.
-    return f"{value:.1f}{unit}" if unit == " °C" and "." not in text else f"{text}{unit}"
 
 
 def detect_missed_checkin(entries: Sequence[DiaryEntry], *, now: datetime) -> list[AlertCandidate]:

@@ -23,6 +23,7 @@ from typing import Final
 from encounters.errors import ValidationError
 from encounters.gatt_measurements import (
     BMI_STEP_KG_M2,
+    EXERCISE_DURATION_OVERRUN,
     HEIGHT_STEP_IN,
     HEIGHT_STEP_M,
     KG_PER_LB,
@@ -34,6 +35,8 @@ from encounters.gatt_measurements import (
     WEIGHT_UNSUCCESSFUL,
     BloodPressureMeasurement,
     GattMeasurement,
+    GlucoseContext,
+    GlucoseMeasurement,
     HeartRateMeasurement,
     PlxContinuousMeasurement,
     PlxSpotCheckMeasurement,
@@ -41,12 +44,19 @@ from encounters.gatt_measurements import (
     TemperatureMeasurement,
     WeightMeasurement,
 )
-from encounters.gatt_status import BpMeasurementStatus, PlxMeasurementStatus, PlxSensorStatus
+from encounters.gatt_status import (
+    BpMeasurementStatus,
+    GlucoseSensorStatus,
+    PlxMeasurementStatus,
+    PlxSensorStatus,
+)
 from encounters.ieee11073 import MderNumber, decode_float, decode_sfloat
 
 __all__ = [
     "BMI_STEP_KG_M2",
     "DECODERS",
+    "EXERCISE_DURATION_OVERRUN",
+    "GLUCOSE_CONTEXT_UUID",
     "HEIGHT_STEP_IN",
     "HEIGHT_STEP_M",
     "KG_PER_LB",
@@ -59,6 +69,8 @@ __all__ = [
     "BloodPressureMeasurement",
     "GattDecodeError",
     "GattMeasurement",
+    "GlucoseContext",
+    "GlucoseMeasurement",
     "HeartRateMeasurement",
     "PlxContinuousMeasurement",
     "PlxSpotCheckMeasurement",
@@ -67,6 +79,8 @@ __all__ = [
     "WeightMeasurement",
     "decode_blood_pressure",
     "decode_characteristic",
+    "decode_glucose",
+    "decode_glucose_context",
     "decode_heart_rate",
     "decode_plx_continuous",
     "decode_plx_spot_check",
@@ -104,6 +118,9 @@ class _Cursor:
 
     def uint(self, size: int, field: str) -> int:
         return int.from_bytes(self._take(size, field), "little")
+
+    def sint(self, size: int, field: str) -> int:
+        return int.from_bytes(self._take(size, field), "little", signed=True)
 
     def sfloat(self, field: str) -> MderNumber:
         return decode_sfloat(self.uint(2, field))
@@ -251,6 +268,71 @@ def decode_weight(data: bytes) -> WeightMeasurement:
     return WeightMeasurement(flags, weight_raw, timestamp, user_id, bmi_raw, height_raw)
 
 
+def decode_glucose(data: bytes) -> GlucoseMeasurement:
+    """Glucose Measurement 0x2A18; its context (0x2A34) is decoded on its own and joined by
+    sequence number (:func:`decode_glucose_context`)."""
+    cursor = _Cursor(data, "Glucose Measurement (0x2A18)")
+    flags = cursor.uint(1, "flags")
+    sequence = cursor.uint(2, "sequence number")
+    base_time = cursor.date_time("base time")  # always present in this format
+    offset = cursor.sint(2, "time offset") if flags & 0x01 else None
+    concentration = type_location = None
+    if flags & 0x02:
+        concentration = cursor.sfloat("glucose concentration")
+        type_location = cursor.uint(1, "type and sample location")
+    status = GlucoseSensorStatus(cursor.uint(2, "sensor status")) if flags & 0x08 else None
+    cursor.finish()
+    measurement = GlucoseMeasurement(
+        flags, sequence, base_time, offset, concentration, type_location, status
+    )
+    try:
+        measurement.timestamp  # noqa: B018 - a base time plus offset past year 9999 is malformed
+    except OverflowError:
+        raise GattDecodeError(
+            "Glucose Measurement (0x2A18): the base time plus the time offset is not a date.",
+            field="data",
+        ) from None
+    return measurement
+
+
+def decode_glucose_context(data: bytes) -> GlucoseContext:
+    cursor = _Cursor(data, "Glucose Measurement Context (0x2A34)")
+    flags = cursor.uint(1, "flags")
+    sequence = cursor.uint(2, "sequence number")
+    # The extended flags come straight after the sequence number when bit 7 says so.
+    extended = cursor.uint(1, "extended flags") if flags & 0x80 else None
+    carbohydrate_id = carbohydrate = None
+    if flags & 0x01:
+        carbohydrate_id = cursor.uint(1, "carbohydrate id")
+        carbohydrate = cursor.sfloat("carbohydrate")
+    meal = cursor.uint(1, "meal") if flags & 0x02 else None
+    tester_health = cursor.uint(1, "tester and health") if flags & 0x04 else None
+    duration = intensity = None
+    if flags & 0x08:
+        duration = cursor.uint(2, "exercise duration")
+        intensity = cursor.uint(1, "exercise intensity")
+    medication_id = medication = None
+    if flags & 0x10:
+        medication_id = cursor.uint(1, "medication id")
+        medication = cursor.sfloat("medication")
+    hba1c = cursor.sfloat("HbA1c") if flags & 0x40 else None
+    cursor.finish()
+    return GlucoseContext(
+        flags,
+        sequence,
+        extended,
+        carbohydrate_id,
+        carbohydrate,
+        meal,
+        tester_health,
+        duration,
+        intensity,
+        medication_id,
+        medication,
+        hba1c,
+    )
+
+
 DECODERS: Final[Mapping[str, Callable[[bytes], GattMeasurement]]] = {
     "2a37": decode_heart_rate,
     "2a5e": decode_plx_spot_check,
@@ -258,7 +340,10 @@ DECODERS: Final[Mapping[str, Callable[[bytes], GattMeasurement]]] = {
     "2a35": decode_blood_pressure,
     "2a1c": decode_temperature,
     "2a9d": decode_weight,
+    "2a18": decode_glucose,
 }
+# Sent beside its measurement (the message's "context"), never as a reading of its own.
+GLUCOSE_CONTEXT_UUID: Final = "2a34"
 _BASE_UUID_SUFFIX: Final = "-0000-1000-8000-00805f9b34fb"
 
 
@@ -272,6 +357,13 @@ def normalize_uuid(uuid: str) -> str:
         text = text[2:]
     if len(text) == 36 and text.startswith("0000") and text.endswith(_BASE_UUID_SUFFIX):
         text = text[4:8]
+    if text == GLUCOSE_CONTEXT_UUID:
+        raise GattDecodeError(
+            "A Glucose Measurement Context (0x2A34) is sent as the 'context' of its Glucose "
+            "Measurement (0x2A18) message, not on its own.",
+            code="unknown_characteristic",
+            field="gatt",
+        )
     if text not in DECODERS:
         raise GattDecodeError(
             f"Field 'gatt' must name a supported characteristic: one of {', '.join(DECODERS)}.",

@@ -8,14 +8,22 @@ exact decimal arithmetic.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Context, Decimal
 from enum import Enum
 from typing import Final, Literal
 
 from encounters.gatt_status import (
+    GLUCOSE_CARBOHYDRATES,
+    GLUCOSE_HEALTH,
+    GLUCOSE_MEALS,
+    GLUCOSE_MEDICATIONS,
+    GLUCOSE_SAMPLE_LOCATIONS,
+    GLUCOSE_SAMPLE_TYPES,
+    GLUCOSE_TESTERS,
     TEMPERATURE_SITES,
     BpMeasurementStatus,
+    GlucoseSensorStatus,
     PlxMeasurementStatus,
     PlxSensorStatus,
 )
@@ -32,6 +40,10 @@ HEIGHT_STEP_M: Final = Decimal("0.001")
 HEIGHT_STEP_IN: Final = Decimal("0.1")
 BMI_STEP_KG_M2: Final = Decimal("0.1")
 WEIGHT_UNSUCCESSFUL: Final = 0xFFFF
+# Glucose concentration: kg/L to mg/dL (1 kg/L = 10^6 mg per 10 dL) and mol/L to mmol/L.
+MG_DL_PER_KG_L: Final = Decimal(100000)
+MMOL_PER_MOL: Final = Decimal(1000)
+EXERCISE_DURATION_OVERRUN: Final = 0xFFFF
 USER_ID_UNKNOWN: Final = 0xFF
 # Conversions use their own context so a caller's decimal settings cannot change results.
 _DECIMAL: Final = Context(prec=50)
@@ -205,6 +217,114 @@ class WeightMeasurement:
         return None if self.bmi_raw is None else _scale(self.bmi_raw, BMI_STEP_KG_M2)
 
 
+@dataclass(frozen=True)
+class GlucoseContext:
+    """Glucose Measurement Context 0x2A34: what surrounded the measurement of the same
+    sequence number (meal, tester, health, exercise, medication, HbA1c)."""
+
+    flags: int
+    sequence_number: int
+    extended_flags: int | None
+    carbohydrate_id: int | None
+    carbohydrate_kg: MderNumber | None
+    meal_code: int | None
+    tester_health: int | None
+    exercise_duration_s: int | None  # 0xFFFF = overrun
+    exercise_intensity_pct: int | None
+    medication_id: int | None
+    medication: MderNumber | None  # kg, or litres when flags bit 5 is set
+    hba1c_pct: MderNumber | None
+
+    @property
+    def medication_in_litres(self) -> bool:
+        return bool(self.flags & 0x20)
+
+    @property
+    def meal(self) -> str | None:
+        return None if self.meal_code is None else GLUCOSE_MEALS.get(self.meal_code)
+
+    @property
+    def carbohydrate(self) -> str | None:
+        code = self.carbohydrate_id
+        return None if code is None else GLUCOSE_CARBOHYDRATES.get(code)
+
+    @property
+    def tester(self) -> str | None:
+        code = self.tester_health
+        return None if code is None else GLUCOSE_TESTERS.get(code & 0x0F)
+
+    @property
+    def health(self) -> str | None:
+        code = self.tester_health
+        return None if code is None else GLUCOSE_HEALTH.get(code >> 4)
+
+    @property
+    def medication_name(self) -> str | None:
+        code = self.medication_id
+        return None if code is None else GLUCOSE_MEDICATIONS.get(code)
+
+
+@dataclass(frozen=True)
+class GlucoseMeasurement:
+    """Glucose Measurement 0x2A18 (Glucose service 0x1808)."""
+
+    flags: int
+    sequence_number: int
+    base_time: datetime | None
+    time_offset_min: int | None  # sint16 minutes, added to the base time
+    concentration: MderNumber | None  # kg/L, or mol/L when flags bit 2 is set
+    type_sample_location: int | None
+    sensor_status: GlucoseSensorStatus | None
+    context: GlucoseContext | None = None  # 0x2A34 of the same sequence number, when sent
+
+    @property
+    def unit(self) -> Literal["kg/L", "mol/L"]:
+        return "mol/L" if self.flags & 0x04 else "kg/L"
+
+    @property
+    def stored_unit(self) -> Literal["mg/dL", "mmol/L"]:
+        return "mmol/L" if self.unit == "mol/L" else "mg/dL"
+
+    @property
+    def is_context_announced(self) -> bool:
+        return bool(self.flags & 0x10)
+
+    @property
+    def timestamp(self) -> datetime | None:
+        if self.base_time is None:
+            return None
+        return self.base_time + timedelta(minutes=self.time_offset_min or 0)
+
+    @property
+    def in_stored_unit(self) -> Decimal | None:
+        """The concentration in mg/dL (from kg/L) or mmol/L (from mol/L); None for a special."""
+        value = None if self.concentration is None else self.concentration.to_decimal()
+        if value is None:
+            return None
+        factor = MMOL_PER_MOL if self.unit == "mol/L" else MG_DL_PER_KG_L
+        return _DECIMAL.multiply(value, factor)
+
+    @property
+    def sample_type_code(self) -> int | None:
+        code = self.type_sample_location
+        return None if code is None else code & 0x0F
+
+    @property
+    def sample_location_code(self) -> int | None:
+        code = self.type_sample_location
+        return None if code is None else code >> 4
+
+    @property
+    def sample_type(self) -> str | None:
+        code = self.sample_type_code
+        return None if code is None else GLUCOSE_SAMPLE_TYPES.get(code)
+
+    @property
+    def sample_location(self) -> str | None:
+        code = self.sample_location_code
+        return None if code is None else GLUCOSE_SAMPLE_LOCATIONS.get(code)
+
+
 def _scale(raw: int, *factors: Decimal) -> Decimal:
     value = Decimal(raw)
     for factor in factors:
@@ -219,4 +339,5 @@ GattMeasurement = (
     | BloodPressureMeasurement
     | TemperatureMeasurement
     | WeightMeasurement
+    | GlucoseMeasurement
 )

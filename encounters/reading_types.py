@@ -14,61 +14,51 @@ from typing import Final, Literal, TypedDict, get_args
 
 from encounters.errors import ValidationError
 from encounters.ieee11073 import AbsentReason
+from encounters.vital_signs import (
+    KINDS,
+    LOINC,
+    PARAMETERS,
+    UNITS,
+    VITAL_SIGNS,
+    Kind,
+    convert,
+    loinc_for,
+)
 
-Kind = Literal["spo2", "heart_rate", "blood_pressure", "temperature", "weight", "respiratory_rate"]
+__all__ = [
+    "ABSENT_REASONS",
+    "BP_COMPONENT_LOINC",
+    "KINDS",
+    "LOINC",
+    "PLAUSIBLE",
+    "SOURCES",
+    "TIME_SOURCES",
+    "UNITS",
+    "Kind",
+    "Reading",
+    "ReadingDetails",
+    "ReadingError",
+    "Source",
+    "TimeSource",
+    "check_plausible",
+    "require_aware",
+]
+
 Source = Literal["ble", "manual", "simulator"]
 # "received": taken_at is the message's own; "device": it is the device's timestamp.
 TimeSource = Literal["device", "received"]
-KINDS: Final[tuple[Kind, ...]] = get_args(Kind)
 SOURCES: Final[tuple[Source, ...]] = get_args(Source)
 TIME_SOURCES: Final[tuple[TimeSource, ...]] = get_args(TimeSource)
 ABSENT_REASONS: Final[tuple[AbsentReason, ...]] = get_args(AbsentReason)
-
-# The one stored unit per kind (UCUM), part of the API (docs/api.md).
-UNITS: Final[Mapping[Kind, str]] = {
-    "spo2": "%",
-    "heart_rate": "/min",
-    "respiratory_rate": "/min",
-    "blood_pressure": "mm[Hg]",
-    "temperature": "Cel",
-    "weight": "kg",
-}
-# FHIR Observation.code codings (LOINC). US Core pulse oximetry needs both SpO2
-# codes; the BP panel has no value of its own, only the components below.
-LOINC: Final[Mapping[Kind, tuple[str, ...]]] = {
-    "spo2": ("2708-6", "59408-5"),
-    "heart_rate": ("8867-4",),
-    "respiratory_rate": ("9279-1",),
-    "blood_pressure": ("85354-9",),
-    "temperature": ("8310-5",),
-    "weight": ("29463-7",),
-}
+# Blood pressure components' LOINC codes (the panel itself has no value).
 BP_COMPONENT_LOINC: Final[Mapping[str, str]] = {
     "systolic": "8480-6",
     "diastolic": "8462-4",
     "mean_arterial": "8478-0",
 }
-
-# Physical plausibility (inclusive), not clinical bands: a value outside is a device or
-# typing error and is refused. Wide on purpose: in the last days of life real values go
-# far below hospital norms (SpO2 in the 50s, systolic in the 50s, pulse in the 20s, long
-# apnoeic pauses), and such patients need individual targets, not refusals.
+# Physical plausibility by parameter (the catalogue's, in each parameter's first unit).
 PLAUSIBLE: Final[Mapping[str, tuple[float, float]]] = {
-    # 100 % is the ceiling. Oximeters show values below their 70-100 % accuracy range
-    # (ISO 80601-2-61), and a dying patient's 40-60 % is real.
-    "spo2": (20.0, 100.0),
-    # Wider than oximeter and cuff display ranges (about 20-300 /min) at both ends.
-    "heart_rate": (10.0, 350.0),
-    # 0 is a real count over a 30-60 s window during Cheyne-Stokes apnoea.
-    "respiratory_rate": (0.0, 80.0),
-    "systolic": (30.0, 300.0),  # home cuffs inflate to about 300 mmHg at most
-    "diastolic": (10.0, 250.0),
-    "mean_arterial": (10.0, 300.0),
-    # The low 30s °C are real peripherally at the end of life; outside 25-45 °C the
-    # thermometer measured the room or a hot drink, not a living body.
-    "temperature": (25.0, 45.0),
-    # Paediatric palliative care includes infants; no home scale reads 500 kg.
-    "weight": (0.5, 500.0),
+    name: parameter.plausible for name, parameter in PARAMETERS.items()
 }
 
 
@@ -84,17 +74,34 @@ class ReadingDetails(TypedDict, total=False):
     energy_expended_kj: int
     pulse_amplitude_index_pct: float
     mean_arterial_pressure_mmhg: float
+    mean_arterial_absent_reason: str  # the cuff sent a special value for the mean
     measurement_status: tuple[str, ...]  # slugs of the status bits set
     sensor_status: tuple[str, ...]
     body_site: str  # thermometer site (Temperature Type code)
     user_id: int
     bmi_kg_m2: float
     height_m: float
+    # Glucose meters (0x2A18 and its context 0x2A34)
+    sequence_number: int
+    sample_type: str  # capillary_whole_blood, capillary_plasma, venous_plasma, ...
+    sample_location: str  # finger, alternate_site, earlobe
+    meal: str  # preprandial, postprandial, fasting, casual, bedtime
+    carbohydrate: str  # breakfast, lunch, dinner, snack, drink, supper, brunch
+    carbohydrate_g: float
+    tester: str  # self, health_care_professional, lab_test
+    health: str  # minor_health_issues, major_health_issues, during_menses, under_stress, ...
+    exercise_duration_s: int
+    exercise_intensity_pct: int
+    medication: str  # rapid_acting_insulin, short_acting_insulin, ...
+    medication_mg: float
+    medication_ml: float
+    hba1c_pct: float
 
 
 @dataclass(frozen=True)
 class Reading:
-    """One validated reading. For blood pressure ``value`` is systolic, ``value2`` diastolic."""
+    """One validated reading. For blood pressure ``value`` is systolic, ``value2`` diastolic
+    (the mean arterial pressure is in ``details``)."""
 
     client_id: str
     kind: Kind
@@ -107,10 +114,18 @@ class Reading:
     time_source: TimeSource = "received"
     # Compared but not hashed, so a Reading stays hashable with a dict inside.
     details: ReadingDetails = field(default_factory=lambda: ReadingDetails(), hash=False)
+    # Blood pressure: the diastolic's own reason, set exactly when value2 is None. Each
+    # component stands on its own: a cuff's NaN systolic does not lose a valid diastolic.
+    absent_reason2: AbsentReason | None = None
+
+    @property
+    def has_value(self) -> bool:
+        """Whether any number was measured (a blood pressure may have one component)."""
+        return self.value is not None or self.value2 is not None
 
     @property
     def loinc(self) -> tuple[str, ...]:
-        return LOINC[self.kind]
+        return loinc_for(self.kind, self.unit, self.details.get("sample_type"))
 
 
 class ReadingError(ValidationError):
@@ -126,18 +141,25 @@ class ReadingError(ValidationError):
 
 
 def check_plausible(reading: Reading) -> None:
-    """Refuse a physically impossible value (PLAUSIBLE gives the limits and why)."""
-    if reading.value is None:
-        return
+    """Refuse a physically impossible value (the catalogue's PARAMETERS give the limits)."""
+    if reading.unit not in VITAL_SIGNS[reading.kind].units:
+        raise ReadingError(
+            f"A {reading.kind} reading cannot be in '{reading.unit}'.",
+            code="wrong_unit",
+            field="unit",
+        )
     if reading.kind != "blood_pressure":
-        _check_range(reading.value, reading.kind, "value")
+        if reading.value is not None:
+            _check_range(reading.value, reading.unit, reading.kind, "value")
         return
-    _check_range(reading.value, "systolic", "value.systolic")
-    diastolic = reading.value2
-    if diastolic is None:
+    systolic, diastolic = reading.value, reading.value2
+    if systolic is not None:
+        _check_range(systolic, reading.unit, "systolic_bp", "value.systolic")
+    if diastolic is None and reading.absent_reason2 is None:
         raise ReadingError("A blood pressure needs a diastolic value.", code="missing_value")
-    _check_range(diastolic, "diastolic", "value.diastolic")
-    if diastolic >= reading.value:
+    if diastolic is not None:
+        _check_range(diastolic, reading.unit, "diastolic_bp", "value.diastolic")
+    if systolic is not None and diastolic is not None and diastolic >= systolic:
         raise ReadingError(
             "Field 'value.diastolic' must be lower than 'value.systolic'.",
             code="out_of_range",
@@ -145,11 +167,15 @@ def check_plausible(reading: Reading) -> None:
         )
 
 
-def _check_range(value: float, name: str, field_name: str) -> None:
-    low, high = PLAUSIBLE[name]
-    if not low <= value <= high:
+def _check_range(value: float, unit: str, name: str, field_name: str) -> None:
+    parameter = PARAMETERS[name]
+    low, high = parameter.plausible
+    # Compared in the parameter's first unit, where the range is written.
+    exact = value if unit == parameter.unit else convert(value, unit, parameter.unit)
+    if not low <= exact <= high:
+        shown_unit = "" if unit == parameter.unit else f" {parameter.unit}"
         raise ReadingError(
-            f"Field '{field_name}' for {name} must be between {low:g} and {high:g}.",
+            f"Field '{field_name}' for {name} must be between {low:g} and {high:g}{shown_unit}.",
             code="out_of_range",
             field=field_name,
         )

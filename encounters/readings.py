@@ -24,6 +24,7 @@ from typing import Final, TypeGuard, TypeVar, cast, get_args, get_origin, get_ty
 
 from encounters import gatt
 from encounters.gatt_readings import readings_from_gatt
+from encounters.ieee11073 import AbsentReason
 from encounters.reading_types import (
     ABSENT_REASONS,
     BP_COMPONENT_LOINC,
@@ -42,6 +43,7 @@ from encounters.reading_types import (
     check_plausible,
     require_aware,
 )
+from encounters.vital_signs import VITAL_SIGNS
 
 # The public names of readings, wherever they are defined; import them from here.
 __all__ = [
@@ -71,7 +73,7 @@ __all__ = [
 FUTURE_TOLERANCE: Final = timedelta(minutes=5)  # phone clocks often run a little fast
 CLIENT_ID_CHARS: Final = r"[A-Za-z0-9_.:-]{1,64}"  # a UUID fits; nothing to escape
 _ID_PATTERN: Final = re.compile(CLIENT_ID_CHARS)
-_DETAIL_TEXT: Final = re.compile(r"[A-Za-z0-9_.:\[\]-]{1,64}")  # slugs, UCUM, ISO times
+_DETAIL_TEXT: Final = re.compile(r"[A-Za-z0-9_.:/\[\]-]{1,64}")  # slugs, UCUM, ISO times
 _DETAIL_ITEMS_MAX: Final = 64
 _DETAIL_TYPES: Final = get_type_hints(ReadingDetails)
 _T = TypeVar("_T", bound=str)
@@ -139,9 +141,16 @@ def _parse_body(
     if not isinstance(uuid, str):
         raise ReadingError("Field 'gatt' must be a string such as '2a37'.", code="bad_gatt")
     data = _strict_base64(message.get("data"))
+    # A glucose meter's context (0x2A34) travels with the measurement of its sequence number.
+    context = _strict_base64(message["context"], "context") if "context" in message else None
     try:
         return readings_from_gatt(
-            uuid, data, client_id=client_id, received_at=taken_at, device_utc_offset=utc_offset
+            uuid,
+            data,
+            client_id=client_id,
+            received_at=taken_at,
+            device_utc_offset=utc_offset,
+            context=context,
         )
     except gatt.GattDecodeError as error:
         raise ReadingError(error.message, code=error.code, field=error.field) from None
@@ -152,47 +161,118 @@ def _parse_decoded(
 ) -> Reading:
     kind = _choice(message, "kind", KINDS, "unknown_kind")
     unit = message.get("unit")
-    if unit != UNITS[kind]:
+    units = VITAL_SIGNS[kind].units
+    if unit not in units:
         raise ReadingError(
-            f"Field 'unit' for kind '{kind}' must be '{UNITS[kind]}'.",
+            f"Field 'unit' for kind '{kind}' must be {' or '.join(repr(u) for u in units)}.",
             code="missing_unit" if unit is None else "wrong_unit",
             field="unit",
         )
-    value = value2 = reason = None
+    value = value2 = reason = reason2 = None
     raw_reason = message.get("absent_reason")
-    if raw_reason is None and kind == "blood_pressure":
-        value, value2 = _parse_pressure(message.get("value"))
-    elif raw_reason is None:
-        value = _number(message.get("value"), "value")
-    elif raw_reason in ABSENT_REASONS and message.get("value") is None:
-        reason = raw_reason
-    else:
+    if raw_reason is not None and (
+        raw_reason not in ABSENT_REASONS or message.get("value") is not None
+    ):
         raise ReadingError(
             f"Field 'absent_reason' must be one of {', '.join(ABSENT_REASONS)}, with a null "
             "'value'.",
             code="bad_value",
             field="absent_reason",
         )
+    if kind == "blood_pressure":
+        value, value2, reason, reason2 = _parse_pressure(
+            message.get("value"), raw_reason, message.get("absent_reasons")
+        )
+    elif "absent_reasons" in message:
+        raise ReadingError(
+            "Field 'absent_reasons' is for the components of a blood_pressure.",
+            code="bad_value",
+            field="absent_reasons",
+        )
+    elif raw_reason is None:
+        value = _number(message.get("value"), "value")
+    else:
+        reason = raw_reason
     time_source: TimeSource = "received"
     if "time_source" in message:
         time_source = _choice(message, "time_source", TIME_SOURCES, "bad_time_source")
     details = _parse_details(message.get("details", {}))
     reading = Reading(
-        client_id, kind, value, unit, source, taken_at, value2, reason, time_source, details
+        client_id,
+        kind,
+        value,
+        unit,
+        source,
+        taken_at,
+        value2,
+        reason,
+        time_source,
+        details,
+        absent_reason2=reason2,
     )
     check_plausible(reading)
     return reading
 
 
-def _parse_pressure(raw: object) -> tuple[float, float]:
-    if not isinstance(raw, Mapping) or set(raw) != {"systolic", "diastolic"}:
+_PRESSURES: Final = ("systolic", "diastolic")
+
+
+def _parse_pressure(
+    raw: object, whole_reason: object, raw_reasons: object
+) -> tuple[float | None, float | None, AbsentReason | None, AbsentReason | None]:
+    """Systolic, diastolic and each one's absent reason. Each component stands on its own: a
+    null component carries its reason in ``absent_reasons``; a null ``value`` with
+    ``absent_reason`` means neither was measured."""
+    reasons = _component_reasons(raw_reasons)
+    if whole_reason is not None:
+        whole = cast(AbsentReason, whole_reason)
+        return None, None, reasons.get("systolic", whole), reasons.get("diastolic", whole)
+    if not isinstance(raw, Mapping) or set(raw) != set(_PRESSURES):
         raise ReadingError(
             "Field 'value' for blood_pressure must be an object with exactly 'systolic' and "
             "'diastolic'.",
             code="missing_value" if raw is None else "bad_value",
             field="value",
         )
-    return _number(raw["systolic"], "value.systolic"), _number(raw["diastolic"], "value.diastolic")
+    numbers: list[float | None] = []
+    for name in _PRESSURES:
+        item = raw[name]
+        if item is not None and name in reasons:
+            raise ReadingError(
+                f"Field 'absent_reasons.{name}' is for a null 'value.{name}'.",
+                code="bad_value",
+                field=f"absent_reasons.{name}",
+            )
+        if item is None and name not in reasons:
+            raise ReadingError(
+                f"Field 'value.{name}' is required; a component the device could not measure "
+                f"is null with its reason in 'absent_reasons.{name}'.",
+                code="missing_value",
+                field=f"value.{name}",
+            )
+        numbers.append(None if item is None else _number(item, f"value.{name}"))
+    return numbers[0], numbers[1], reasons.get("systolic"), reasons.get("diastolic")
+
+
+def _component_reasons(raw: object) -> dict[str, AbsentReason]:
+    if raw is None:
+        return {}
+    if not isinstance(raw, Mapping) or not set(raw) <= set(_PRESSURES):
+        raise ReadingError(
+            "Field 'absent_reasons' must be an object with 'systolic' and/or 'diastolic'.",
+            code="bad_value",
+            field="absent_reasons",
+        )
+    found: dict[str, AbsentReason] = {}
+    for name, reason in raw.items():
+        if reason not in ABSENT_REASONS:
+            raise ReadingError(
+                f"Field 'absent_reasons.{name}' must be one of {', '.join(ABSENT_REASONS)}.",
+                code="bad_value",
+                field=f"absent_reasons.{name}",
+            )
+        found[name] = cast(AbsentReason, reason)
+    return found
 
 
 def _parse_id(raw: object) -> str:
@@ -246,7 +326,7 @@ def _parse_aware_time(raw: object) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def _strict_base64(raw: object) -> bytes:
+def _strict_base64(raw: object, name: str = "data") -> bytes:
     # Strict: standard alphabet and padding, and the canonical encoding of its bytes.
     try:
         data = base64.b64decode(raw, validate=True) if isinstance(raw, str) else None
@@ -254,9 +334,9 @@ def _strict_base64(raw: object) -> bytes:
         data = None
     if data is None or base64.b64encode(data).decode("ascii") != raw:
         raise ReadingError(
-            "Field 'data' must be the standard, padded base64 of the characteristic value.",
+            f"Field '{name}' must be the standard, padded base64 of the characteristic value.",
             code="bad_gatt",
-            field="data",
+            field=name,
         )
     return data
 
@@ -288,10 +368,18 @@ def _detail(kind: object, item: object, key: str) -> object:
 
 
 def reading_to_dict(reading: Reading) -> dict[str, object]:
-    """The stored and broadcast shape (docs/api.md); :func:`parse_message` reads it back."""
+    """The stored and broadcast shape (docs/api.md); :func:`parse_message` reads it back.
+
+    A blood pressure's ``value`` is null only when neither component was measured; a
+    component that was not is null in ``value``, its reason in ``absent_reasons``."""
     value: object = reading.value
-    if reading.kind == "blood_pressure" and reading.value is not None:
+    extra: dict[str, object] = {}
+    if reading.kind == "blood_pressure":
         value = {"systolic": reading.value, "diastolic": reading.value2}
+        pairs = zip(_PRESSURES, (reading.absent_reason, reading.absent_reason2), strict=True)
+        extra["absent_reasons"] = {name: reason for name, reason in pairs if reason is not None}
+        if not reading.has_value:
+            value = None
     return {
         "id": reading.client_id,
         "kind": reading.kind,
@@ -300,7 +388,8 @@ def reading_to_dict(reading: Reading) -> dict[str, object]:
         "taken_at": reading.taken_at.isoformat(),
         "source": reading.source,
         "time_source": reading.time_source,
-        "absent_reason": reading.absent_reason,
+        "absent_reason": None if reading.has_value else reading.absent_reason,
+        **extra,
         "loinc": list(reading.loinc),
         "details": {
             key: list(item) if isinstance(item, tuple) else item

@@ -1,10 +1,10 @@
-"""Vital-sign rules: per-patient bands and the NEWS2 score.
+"""The NEWS2 score.
 
-Bands are the care team's limits for one patient; :data:`DEFAULT_HOME_BANDS` are the
-generic home bands (a convention, not a standard), used only until the team sets its own.
-NEWS2 follows the RCP 2017 chart exactly; it was validated in hospital, not at home, so
-callers show it with its sub-scores and never let it override the patient's ceiling of
-care. NEWS2 © Royal College of Physicians, used unaltered.
+Bands, units, labels and the check against a band are the vital-sign catalogue's
+(:mod:`encounters.vital_signs`, :func:`encounters.detection.vital_crossings`). NEWS2 follows
+the RCP 2017 chart exactly; it was validated in hospital, not at home, so callers show it
+with its sub-scores and never let it override the patient's ceiling of care. NEWS2 © Royal
+College of Physicians, used unaltered.
 """
 
 from __future__ import annotations
@@ -14,56 +14,31 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
-from typing import Final, Literal
+from typing import Literal
 
+from encounters.careplan import CarePlan
+from encounters.detection import samples_of, vital_crossings
 from encounters.errors import ValidationError
-from encounters.readings import Reading
+from encounters.reading_types import Reading
+from encounters.vital_signs import DEFAULT_HOME_BANDS, Band, Direction
 
-Direction = Literal["low", "high"]
-
-
-@dataclass(frozen=True)
-class Band:
-    parameter: str  # "spo2", "heart_rate", "respiratory_rate", "temperature",
-    # "systolic_bp", "diastolic_bp", "weight"
-    unit: str  # UCUM
-    low: float | None = None  # out of band when value < low
-    high: float | None = None  # out of band when value > high (>= high if high_inclusive)
-    high_inclusive: bool = False
-
-    def __post_init__(self) -> None:
-        limits = [limit for limit in (self.low, self.high) if limit is not None]
-        if not all(math.isfinite(limit) for limit in limits) or (
-            len(limits) == 2 and limits[0] > limits[1]
-        ):
-            raise ValidationError(
-                f"Band '{self.parameter}' needs finite limits with low at most high.",
-                code="bad_band",
-                field=self.parameter,
-            )
-
-
-# Generic home bands, a common convention and not a standard: SpO2 < 90 %; RR > 24 or
-# < 10 /min; HR > 120 or < 50 /min; SBP < 90 mmHg; temperature >= 38.0 °C.
-DEFAULT_HOME_BANDS: Final[Mapping[str, Band]] = {
-    "spo2": Band("spo2", "%", low=90.0),
-    "respiratory_rate": Band("respiratory_rate", "/min", low=10.0, high=24.0),
-    "heart_rate": Band("heart_rate", "/min", low=50.0, high=120.0),
-    "systolic_bp": Band("systolic_bp", "mm[Hg]", low=90.0),
-    "temperature": Band("temperature", "Cel", high=38.0, high_inclusive=True),
-}
-
-
-def out_of_band(value: float, band: Band) -> Literal["low", "high"] | None:
-    """Which side of ``band`` the value falls on, or None when it is inside."""
-    if not math.isfinite(value):
-        # A NaN compares as "inside" every band; refuse it rather than stay silent.
-        raise ValidationError("A value checked against a band must be finite.", code="not_finite")
-    if band.low is not None and value < band.low:
-        return "low"
-    if band.high is not None and (value >= band.high if band.high_inclusive else value > band.high):
-        return "high"
-    return None
+__all__ = [
+    "DEFAULT_HOME_BANDS",
+    "BandCrossing",
+    "Consciousness",
+    "News2Observations",
+    "News2Risk",
+    "News2Score",
+    "evaluate_reading",
+    "score_air_or_oxygen",
+    "score_consciousness",
+    "score_news2",
+    "score_pulse",
+    "score_respiratory_rate",
+    "score_spo2",
+    "score_systolic_bp",
+    "score_temperature",
+]
 
 
 @dataclass(frozen=True)
@@ -72,73 +47,18 @@ class BandCrossing:
     direction: Direction
     band: Band
     value: float
-    reason: str  # a sentence for the clinician's alert; it contains the value, so never log it
-
-
-_LABELS: Final[Mapping[str, str]] = {
-    "spo2": "Oxygen saturation",
-    "heart_rate": "Heart rate",
-    "respiratory_rate": "Respiratory rate",
-    "temperature": "Temperature",
-    "systolic_bp": "Systolic blood pressure",
-    "diastolic_bp": "Diastolic blood pressure",
-    "weight": "Weight",
-}
-_UNIT_TEXT: Final[Mapping[str, str]] = {
-    "%": " %",
-    "/min": "/min",
-    "mm[Hg]": " mmHg",
-    "Cel": " °C",
-    "kg": " kg",
-}
+    reason: str
 
 
 def evaluate_reading(reading: Reading, bands: Mapping[str, Band]) -> list[BandCrossing]:
-    """The bands this reading falls outside; none for an absent value or an unset band.
-
-    A blood pressure is checked as ``systolic_bp`` (value) and ``diastolic_bp`` (value2).
-    """
-    if reading.kind == "blood_pressure":
-        checks = [("systolic_bp", reading.value), ("diastolic_bp", reading.value2)]
-    else:
-        checks = [(str(reading.kind), reading.value)]
-    crossings = []
-    for parameter, value in checks:
-        band = bands.get(parameter)
-        if band is None or value is None:
-            continue
-        if band.unit != reading.unit:
-            raise ValidationError(
-                f"Band '{parameter}' is in '{band.unit}' but readings are in '{reading.unit}'.",
-                code="unit_mismatch",
-                field=parameter,
-            )
-        direction = out_of_band(value, band)
-        if direction is not None:
-            crossings.append(
-                BandCrossing(parameter, direction, band, value, _reason(direction, value, band))
-            )
-    return crossings
-
-
-def _reason(direction: Direction, value: float, band: Band) -> str:
-    label = _LABELS.get(band.parameter, band.parameter.replace("_", " ").capitalize())
-    unit = _UNIT_TEXT.get(band.unit, f" {band.unit}")
-    if direction == "low":
-        return f"{label} {_shown(value, unit)} is below the patient's lower limit of " + _shown(
-            band.low, unit
-        )
-    side = "at or above" if band.high_inclusive else "above"
-    return f"{label} {_shown(value, unit)} is {side} the patient's upper limit of " + _shown(
-        band.high, unit
-    )
-
-
-def _shown(number: float | None, unit: str) -> str:
-    text = f"{number or 0.0:.2f}".rstrip("0").rstrip(".")
-    if unit == " °C" and "." not in text:
-        text += ".0"  # temperatures are read to one decimal: 38.0, not 38
-    return text + unit
+    """The bands in ``bands`` this reading falls outside, for callers that hold bands rather
+    than a care plan (the visit note's reading flags, until they ask
+    :func:`encounters.detection.vital_crossings` directly). The check is that one."""
+    crossings = vital_crossings(samples_of(reading), CarePlan(vital_bands=bands))
+    return [
+        BandCrossing(c.sample.parameter, c.direction, c.band, c.sample.value, c.reason)
+        for c in crossings
+    ]
 
 
 # NEWS2 ---------------------------------------------------------------------------------

@@ -8,7 +8,7 @@ import datetime as dt
 
 from aiohttp import web
 
-from encounters.vitals import DEFAULT_HOME_BANDS
+from encounters.careplan import CarePlan, bands_in_effect
 from server.core.i18n import pick_language
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
@@ -20,6 +20,7 @@ from server.pages.link_throttle import (
 )
 from server.services import audit
 from server.services.access import encounter_for
+from server.services.careplans import current_plan
 from server.services.context import services
 from server.services.links import find_link, link_status
 from server.services.sessions import Principal
@@ -32,9 +33,13 @@ def _staff(request: web.Request) -> Principal | None:
     return who if who is not None and who.is_staff else None
 
 
-def band_limits() -> dict[str, dict[str, float | None]]:
-    """The home bands the charts shade (per-patient bands arrive with the care plan)."""
-    return {name: {"low": b.low, "high": b.high} for name, b in DEFAULT_HOME_BANDS.items()}
+def band_limits(plan: CarePlan) -> dict[str, dict[str, float | str | None]]:
+    """The patient's own bands the charts shade (the home default where the plan is silent,
+    none when monitoring is off): the bands the readings are checked against."""
+    return {
+        name: {"low": b.low, "high": b.high, "unit": b.unit}
+        for name, b in bands_in_effect(plan).items()
+    }
 
 
 async def home(request: web.Request) -> web.StreamResponse:
@@ -195,6 +200,7 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
         patient = await s.get(Patient, encounter.patient_id)
         user = await s.get(User, who.user_id)
         drill_id = await drill_of(s, encounter)
+        plan = await current_plan(s, encounter.patient_id)
         await audit.record(
             s,
             request,
@@ -223,7 +229,7 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
             "birth_date": patient.birth_date.isoformat() if patient else "",
             "template": encounter.template,
             "since": (encounter.starts_at - dt.timedelta(hours=24)).isoformat(),
-            "bands": band_limits(),
+            "bands": band_limits(plan),
             "encounter_id": encounter.id,
             "ice_servers": services(request).settings.ice_server_list,
             "is_drill": encounter.is_drill,

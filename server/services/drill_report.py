@@ -19,6 +19,8 @@ from typing import Any, cast
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from encounters.careplan import CarePlan
+from encounters.detection import samples_of, vital_crossings
 from encounters.drill_json import from_snapshot
 from encounters.drills import (
     Acknowledged,
@@ -37,7 +39,6 @@ from encounters.drills import (
 from encounters.errors import ValidationError
 from encounters.reading_types import Kind, Source
 from encounters.readings import Reading
-from encounters.vitals import DEFAULT_HOME_BANDS, evaluate_reading
 from server.services.alerts import event_from_json
 from server.services.careplans import current_plans
 from server.store.between_visits import Alert
@@ -61,7 +62,7 @@ def _who(names: dict[int, str], user_id: int | str | None, role: str | None) -> 
     return FAMILY if role == FAMILY else (role or "system")
 
 
-def _readings(rows: list[ReadingRow], bands: dict[str, Any]) -> list[DrillRecord]:
+def _readings(rows: list[ReadingRow], plan: CarePlan) -> list[DrillRecord]:
     records: list[DrillRecord] = []
     for row in rows:
         if row.value is None:
@@ -76,7 +77,7 @@ def _readings(rows: list[ReadingRow], bands: dict[str, Any]) -> list[DrillRecord
             value2=row.value2,
         )
         try:
-            abnormal = bool(evaluate_reading(reading, bands))
+            abnormal = bool(vital_crossings(samples_of(reading), plan))
         except ValidationError:
             abnormal = False  # a band in another unit: the live check could not judge it either
         records.append(ReadingRecord(row.received_at, row.kind, row.value, abnormal, row.unit))
@@ -182,8 +183,8 @@ async def records_by_drill(
     names = await _names(s, ids)
     out: dict[int, list[DrillRecord]] = {}
     for drill in drills:
-        bands = {**DEFAULT_HOME_BANDS, **plans[drill.patient_id].vital_bands}
-        records = _readings(readings[drill.id], bands) + _alert_records(alerts[drill.id], names)
+        plan = plans[drill.patient_id]
+        records = _readings(readings[drill.id], plan) + _alert_records(alerts[drill.id], names)
         for row in events[drill.id]:
             record = _event_record(row, _who(names, row.actor_user_id, row.actor_role))
             if record is not None:

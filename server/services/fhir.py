@@ -26,6 +26,7 @@ from encounters.encounter_state import Actor, EncounterState, JsonValue, StepSta
 from encounters.instruments import Answer, Instrument, InstrumentScore, Item, ItemKind, Number
 from encounters.templates import InstrumentUse, StepKind, Template
 from encounters.visit_note import EMPTY_NOTE, NoteRecord
+from encounters.vital_signs import LOINC_DISPLAY, PARAMETERS, VITAL_SIGNS
 from server.services.fhir_note import add_note
 from server.services.templates import templates
 from server.services.visit_record import (
@@ -62,21 +63,13 @@ OUR_STATUSES = ("planned", "in_progress", "finished", "cancelled")  # R4's, spel
 # VR: patient and practitioner are not in the same place; an in-person visit at home is HH.
 VIRTUAL_CLASS = {"system": ACT_CODE, "code": "VR", "display": "virtual"}
 ENCOUNTER_CLASS = {"in_person": {"system": ACT_CODE, "code": "HH", "display": "home health"}}
-LOINC_DISPLAY = {
-    "2708-6": "Oxygen saturation in Arterial blood",
-    "59408-5": "Oxygen saturation in Arterial blood by Pulse oximetry",
-    "8867-4": "Heart rate",
-    "9279-1": "Respiratory rate",
-    "85354-9": "Blood pressure panel with all children optional",
-    "8480-6": "Systolic blood pressure",
-    "8462-4": "Diastolic blood pressure",
-    "8478-0": "Mean blood pressure",
-    "8310-5": "Body temperature",
-    "29463-7": "Body weight",
+# A reading left out of the bundle because it is practice (a simulator's or a drill's).
+PRACTICE_TAG = {
+    "system": f"{HEARTH_CS}/bundle-tag",
+    "code": "practice-readings-left-out",
+    "display": "Practice readings (simulator or drill) are not real measurements: left out",
 }
-BP_COMPONENTS = (("systolic", "8480-6"), ("diastolic", "8462-4"))
-BP_MEAN = ("mean", "8478-0")
-UNIT_DISPLAY = {"mm[Hg]": "mmHg", "Cel": "°C"}
+UNIT_DISPLAY = {"mm[Hg]": "mmHg", "Cel": "°C"}  # UCUM codes that are not what a person reads
 # Relationships are free text in Hearth; the common ones also get their v3 RoleCode.
 RELATIONSHIP_CODES = {
     "wife": "WIFE",
@@ -476,7 +469,7 @@ def _vital(people: _People, encounter_url: str, reading: StoredReading) -> JsonO
         # A reader must know whether effectiveDateTime is the device's clock or the receipt time.
         "extension": [{"url": f"{HEARTH_SD}/time-source", "valueCode": time_source}],
         "status": "final",
-        "category": [_concept(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")],
+        "category": [_observation_category(kind)],
         "code": {
             "coding": [_coding(LOINC, code, LOINC_DISPLAY.get(code)) for code in codes],
             "text": LOINC_DISPLAY.get(codes[0], kind),
@@ -493,26 +486,61 @@ def _vital(people: _People, encounter_url: str, reading: StoredReading) -> JsonO
             resource["dataAbsentReason"] = absent
         else:
             resource["valueQuantity"] = _quantity(number, unit)
+            comparator = _beyond_range(reading.get("details"))
+            if comparator:
+                resource["valueQuantity"] = {"comparator": comparator, **_quantity(number, unit)}
         return resource
-    # The BP panel (LOINC 85354-9) has no value of its own: each part is a component.
+    # The BP panel (LOINC 85354-9) has no value of its own: each part is a component, each
+    # with its own value or its own dataAbsentReason.
     parts: dict[str, object] = dict(value) if isinstance(value, Mapping) else {}
-    names = list(BP_COMPONENTS)
+    stored_reasons = reading.get("absent_reasons")
+    reasons = dict(stored_reasons) if isinstance(stored_reasons, Mapping) else {}
     details = reading.get("details")
-    mean = details.get("mean_arterial_pressure_mmhg") if isinstance(details, Mapping) else None
-    if mean is not None:
-        parts["mean"] = mean
-        names.append(BP_MEAN)
+    details = details if isinstance(details, Mapping) else {}
+    names = [("systolic", "systolic_bp"), ("diastolic", "diastolic_bp")]
+    if "mean_arterial_pressure_mmhg" in details:
+        parts["mean"] = details["mean_arterial_pressure_mmhg"]
+    if "mean_arterial_absent_reason" in details:
+        reasons["mean"] = details["mean_arterial_absent_reason"]
+    if "mean" in parts or "mean" in reasons:
+        names.append(("mean", "mean_arterial_bp"))
     components: list[JsonObject] = []
-    for name, code in names:
+    for name, parameter in names:
+        code = str(PARAMETERS[parameter].loinc)
         component: JsonObject = {"code": _concept(LOINC, code, LOINC_DISPLAY[code])}
         number = _reading_number(parts.get(name))
         if number is None:
-            component["dataAbsentReason"] = absent
+            reason = reasons.get(name) or reading.get("absent_reason") or "error"
+            component["dataAbsentReason"] = _concept(DATA_ABSENT, str(reason))
         else:
             component["valueQuantity"] = _quantity(number, unit)
         components.append(component)
     resource["component"] = components
     return resource
+
+
+def _observation_category(kind: str) -> JsonObject:
+    # A meter's blood glucose is a laboratory value (FHIR's vital-signs profile lists its codes).
+    if kind in VITAL_SIGNS and VITAL_SIGNS[kind].fhir_category == "laboratory":  # type: ignore[index]
+        return _concept(OBSERVATION_CATEGORY, "laboratory", "Laboratory")
+    return _concept(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
+
+
+def _beyond_range(details: object) -> str | None:
+    """A glucose meter's HI or LO: the value is its limit, the truth beyond it."""
+    status = details.get("sensor_status") if isinstance(details, Mapping) else None
+    if not isinstance(status, list | tuple):
+        return None
+    if "result_too_high" in status:
+        return ">"
+    return "<" if "result_too_low" in status else None
+
+
+def is_practice(encounter: EncounterFacts, reading: StoredReading) -> bool:
+    """A drill's or a simulator's reading: practice, never exported as a real observation."""
+    return bool(
+        encounter["is_drill"] or reading.get("is_drill") or reading.get("source") == "simulator"
+    )
 
 
 # --- the Bundle --------------------------------------------------------------------------
@@ -570,14 +598,16 @@ def build_bundle(
             encounter=encounter_url,
             clinician=people.practitioner,
         )
+    practice = 0
     for reading in readings:
-        if not (encounter["is_drill"] or reading.get("is_drill")):
-            key = f"{patient['id']}-{reading['kind']}-{reading['id']}"
-            bundle.add("Observation", key, _vital(people, encounter_url, reading))
-    return {
-        "resourceType": "Bundle",
-        "id": bundle_id,
-        "type": "transaction",
-        "timestamp": _iso(now),
-        "entry": bundle.entries,
-    }
+        if is_practice(encounter, reading):
+            practice += 1
+            continue
+        key = f"{patient['id']}-{reading['kind']}-{reading['id']}"
+        bundle.add("Observation", key, _vital(people, encounter_url, reading))
+    result: JsonObject = {"resourceType": "Bundle", "id": bundle_id}
+    if practice:
+        # Said, so a reader of the bundle knows readings were left out and why.
+        result["meta"] = {"tag": [PRACTICE_TAG]}
+    result.update({"type": "transaction", "timestamp": _iso(now), "entry": bundle.entries})
+    return result

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from encounters.detection import VitalSample
+from encounters.detection import samples_of, vital_crossings
 from encounters.readings import (
     CLIENT_ID_CHARS,
     Reading,
@@ -27,7 +27,6 @@ from encounters.readings import (
     parse_message,
     reading_to_dict,
 )
-from encounters.vitals import DEFAULT_HOME_BANDS, evaluate_reading
 from server.core.clock import Clock
 from server.core.storable import find_unstorable
 from server.services import audit
@@ -69,18 +68,27 @@ def nack(client_id: object, code: str, message: str) -> Outcome:
 
 
 def _same(row: ReadingRow, reading: Reading) -> bool:
-    return (row.value, row.value2, row.unit, row.absent_reason) == (
+    stored = (row.value, row.value2, row.unit, row.absent_reason, row.absent_reason2)
+    return stored == (
         reading.value,
         reading.value2,
         reading.unit,
         reading.absent_reason,
+        reading.absent_reason2,
     )
 
 
 def row_to_dict(row: ReadingRow) -> dict[str, Any]:
+    """A stored reading as the API sends it: the shape of ``reading_to_dict``, with where and
+    when it was received, the drill mark and whether it is practice (a drill's, or the
+    simulator's), never a real measurement."""
     value: Any = row.value
-    if row.kind == "blood_pressure" and row.value is not None:
-        value = {"systolic": row.value, "diastolic": row.value2}
+    extra: dict[str, Any] = {}
+    if row.kind == "blood_pressure":
+        has_value = row.value is not None or row.value2 is not None
+        value = {"systolic": row.value, "diastolic": row.value2} if has_value else None
+        reasons = (("systolic", row.absent_reason), ("diastolic", row.absent_reason2))
+        extra["absent_reasons"] = {name: reason for name, reason in reasons if reason}
     return {
         "id": row.client_id,
         "kind": row.kind,
@@ -90,7 +98,10 @@ def row_to_dict(row: ReadingRow) -> dict[str, Any]:
         "received_at": row.received_at.isoformat(),
         "source": row.source,
         "time_source": row.time_source,
-        "absent_reason": row.absent_reason,
+        "absent_reason": None if value is not None else row.absent_reason,
+        **extra,
+        "is_drill": row.is_drill,
+        "is_practice": is_practice(row.source, row.is_drill),
         "loinc": row.loinc.split(","),
         "encounter_id": row.encounter_id,
         "details": row.details or {},
@@ -100,28 +111,9 @@ def row_to_dict(row: ReadingRow) -> dict[str, Any]:
     }
 
 
-# Reading kinds as the detection rules name their parameters (blood pressure: both numbers).
-PARAMETER_OF = {
-    "spo2": "spo2",
-    "heart_rate": "heart_rate",
-    "respiratory_rate": "respiratory_rate",
-    "temperature": "temperature",
-    "weight": "weight",
-}
-
-
-def vital_samples(readings: list[Reading]) -> list[VitalSample]:
-    samples = []
-    for r in readings:
-        if r.value is None:
-            continue
-        if r.kind == "blood_pressure":
-            samples.append(VitalSample(r.client_id, "systolic_bp", r.value, r.taken_at))
-            if r.value2 is not None:
-                samples.append(VitalSample(r.client_id, "diastolic_bp", r.value2, r.taken_at))
-        elif r.kind in PARAMETER_OF:
-            samples.append(VitalSample(r.client_id, PARAMETER_OF[r.kind], r.value, r.taken_at))
-    return samples
+def is_practice(source: str, is_drill: bool) -> bool:
+    """A simulator's or a drill's reading: practice, never a real measurement."""
+    return source == "simulator" or is_drill
 
 
 def device_of(obj: object) -> tuple[str | None, str | None]:
@@ -174,6 +166,7 @@ async def _store(
                 unit=reading.unit,
                 loinc=",".join(reading.loinc),
                 absent_reason=reading.absent_reason,
+                absent_reason2=reading.absent_reason2,
                 source=reading.source,
                 device_model=device[0],
                 device_id=device[1],
@@ -255,11 +248,16 @@ async def accept_message(
                 # without a drill of its own (booked from a drill alert) raises none.
                 if not is_drill or drill_id is not None:
                     queued = await detect_after_readings(
-                        s, encounter.patient_id, vital_samples(fresh), now=now, drill_id=drill_id
+                        s,
+                        encounter.patient_id,
+                        [sample for r in fresh for sample in samples_of(r)],
+                        now=now,
+                        drill_id=drill_id,
                     )
-                # The patient's own bands from the care plan; the home defaults fill the rest.
+                # The in-call check asks what the queue's detection asks: the patient's own
+                # bands, the home defaults where the plan is silent, nothing when monitoring
+                # is off.
                 plan = await current_plan(s, encounter.patient_id)
-                bands = {**DEFAULT_HOME_BANDS, **plan.vital_bands}
             break
         except ReadingError as exc:
             return nack(exc.client_id or client_id, exc.code, exc.message)
@@ -273,16 +271,19 @@ async def accept_message(
     for reading in fresh:
         item = reading_to_dict(reading)
         item["encounter_id"] = encounter_id
+        item["is_drill"] = is_drill
+        item["is_practice"] = is_practice(reading.source, is_drill)
         outcome.stored.append(item)
-        for crossing in evaluate_reading(reading, bands):
+        for crossing in vital_crossings(samples_of(reading), plan):
             outcome.alerts.append(
                 {
                     "kind": "vital_out_of_band",
                     "severity": "high",
                     "reading_id": reading.client_id,
-                    "parameter": crossing.parameter,
+                    "parameter": crossing.sample.parameter,
                     "direction": crossing.direction,
-                    "value": crossing.value,
+                    "value": crossing.sample.value,
+                    "unit": crossing.unit,
                     "summary": crossing.reason,
                     "encounter_id": encounter_id,
                     "is_drill": is_drill,

@@ -26,7 +26,7 @@ from encounters.careplan import (
 from encounters.careplan_json import care_plan_to_dict, diff_care_plans, validate_care_plan
 from encounters.errors import ValidationError
 from encounters.escalation import apply_escalation, escalation_due, raise_alert
-from encounters.vitals import DEFAULT_HOME_BANDS, Band
+from encounters.vital_signs import DEFAULT_HOME_BANDS, Band
 
 
 def full_plan() -> dict[str, Any]:
@@ -258,7 +258,7 @@ def test_refuses_a_band_that_cannot_be_read(band: dict[str, Any]) -> None:
 
 def test_refuses_a_band_for_an_unknown_parameter() -> None:
     obj = full_plan()
-    obj["vital_bands"] = {"glucose": {"low": 4}}
+    obj["vital_bands"] = {"cholesterol": {"low": 4}}
     assert refused(obj).code == "unknown_field"
 
 
@@ -407,3 +407,12 @@ def test_a_diff_is_empty_exactly_when_the_plans_are_equal(
     changes = diff_care_plans(old, new)
     assert (changes == []) == (old == new)
     assert all(c.old != c.new for c in changes)
+
+
+def test_a_glucose_band_may_be_set_in_either_unit_a_meter_reports() -> None:
+    obj = full_plan()
+    obj["vital_bands"] = {"glucose": {"unit": "mg/dL", "low": 70, "high": 250}}
+    plan = validate_care_plan(obj)
+    assert plan.vital_bands["glucose"] == Band("glucose", "mg/dL", 70.0, 250.0)
+    obj["vital_bands"] = {"glucose": {"unit": "kg/L", "low": 0.0007}}
+    assert refused(obj).code == "invalid_value"

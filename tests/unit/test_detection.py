@@ -22,7 +22,7 @@ from encounters.detection import (
 )
 from encounters.diary import DIARY_SCORE_ITEMS, DiaryEntry
 from encounters.errors import ValidationError
-from encounters.vitals import DEFAULT_HOME_BANDS, Band
+from encounters.vital_signs import DEFAULT_HOME_BANDS, Band
 
 NOW = datetime(2025, 3, 10, 9, 0, tzinfo=UTC)
 PLAN = default_care_plan()
@@ -210,15 +210,19 @@ def test_each_item_is_judged_on_its_own_and_the_worst_comes_first() -> None:
 @pytest.mark.parametrize(
     ("reading", "summary", "key"),
     [
-        (sample("r1", "spo2", 86), "SpO2 86 % — below the lower limit (90 %)", "vital:spo2:low"),
+        (
+            sample("r1", "spo2", 86),
+            "Oxygen saturation 86 % — below the lower limit (90 %)",
+            "vital:spo2:low",
+        ),
         (
             sample("r1", "heart_rate", 130),
-            "Heart rate 130/min — above the upper limit (120/min)",
+            "Pulse 130/min — above the upper limit (120/min)",
             "vital:heart_rate:high",
         ),
         (
             sample("r1", "heart_rate", 44),
-            "Heart rate 44/min — below the lower limit (50/min)",
+            "Pulse 44/min — below the lower limit (50/min)",
             "vital:heart_rate:low",
         ),
         (
@@ -252,7 +256,7 @@ def test_several_readings_out_of_band_make_one_alert_quoting_the_worst() -> None
     )
     found = run([], BANDED, readings)
     assert [(c.summary, c.evidence) for c in found] == [
-        ("SpO2 86 % — below the lower limit (90 %)", ("r1", "r2"))
+        ("Oxygen saturation 86 % — below the lower limit (90 %)", ("r1", "r2"))
     ]
 
 
@@ -273,7 +277,7 @@ def test_uses_the_default_home_bands_when_the_plan_sets_none() -> None:
 
 
 def test_ignores_parameters_without_a_band_and_values_that_are_not_numbers() -> None:
-    assert run([], BANDED, (sample("r1", "glucose", 30), sample("r2", "spo2", math.nan))) == []
+    assert run([], BANDED, (sample("r1", "weight", 30), sample("r2", "spo2", math.nan))) == []
 
 
 # --- missed check-in ----------------------------------------------------------------------

@@ -25,6 +25,7 @@ from encounters.readings import (
     parse_message,
     reading_to_dict,
 )
+from encounters.vital_signs import VITAL_SIGNS
 
 NOW = datetime(2024, 3, 5, 14, 35, tzinfo=UTC)
 START = datetime(2024, 3, 5, 14, 0, tzinfo=UTC)
@@ -36,6 +37,7 @@ VALUES: dict[str, Any] = {
     "blood_pressure": {"systolic": 120, "diastolic": 80},
     "temperature": 36.6,
     "weight": 70.5,
+    "glucose": 5.5,
 }
 
 
@@ -94,6 +96,7 @@ def test_loinc_codes_are_those_of_clinical_md_4_6() -> None:
         "blood_pressure": ("85354-9",),
         "temperature": ("8310-5",),
         "weight": ("29463-7",),
+        "glucose": ("14743-9",),  # Glucose [Moles/volume] in Capillary blood by Glucometer
     }
 
 
@@ -117,7 +120,7 @@ def test_taken_at_in_another_zone_is_stored_in_utc() -> None:
         (manual(id="x" * 65), "bad_id"),
         (manual(id="a b"), "bad_id"),
         (manual(id="<script>"), "bad_id"),
-        (manual(kind="glucose"), "unknown_kind"),
+        (manual(kind="cholesterol"), "unknown_kind"),
         (manual(kind=None), "missing_kind"),
         (manual(source="fax"), "unknown_source"),
         (manual(source=None), "missing_source"),
@@ -210,7 +213,7 @@ def test_unknown_top_level_fields_are_ignored_for_forward_compatibility() -> Non
 
 def test_plausible_limits_keep_the_values_seen_at_the_end_of_life() -> None:
     assert PLAUSIBLE["spo2"][0] <= 50
-    assert PLAUSIBLE["systolic"][0] <= 50
+    assert PLAUSIBLE["systolic_bp"][0] <= 50
     assert PLAUSIBLE["heart_rate"][0] <= 20
     assert PLAUSIBLE["respiratory_rate"][0] == 0
     assert PLAUSIBLE["temperature"][0] <= 32
@@ -259,9 +262,39 @@ def test_cuff_in_kpa_is_stored_in_mmhg() -> None:
     assert bp.details["mean_arterial_pressure_mmhg"] == 93.8
 
 
-def test_cuff_with_an_unmeasured_systolic_is_stored_absent_with_its_reason() -> None:
+def test_cuff_with_an_unmeasured_systolic_keeps_its_diastolic_and_mean() -> None:
     [bp] = parse_message(ble("2a35", "00 FF 07 50 00 5D 00"), now=NOW)
-    assert (bp.value, bp.value2, bp.absent_reason) == (None, None, "not-a-number")
+    assert (bp.value, bp.absent_reason) == (None, "not-a-number")
+    assert (bp.value2, bp.absent_reason2) == (80.0, None)
+    assert bp.details["mean_arterial_pressure_mmhg"] == 93.0
+    stored = reading_to_dict(bp)
+    assert stored["value"] == {"systolic": None, "diastolic": 80.0}
+    assert stored["absent_reasons"] == {"systolic": "not-a-number"}
+    assert stored["absent_reason"] is None
+    assert parse_message(stored, now=NOW) == [bp]
+
+
+def test_cuff_with_a_special_mean_keeps_systolic_and_diastolic_and_names_the_reason() -> None:
+    [bp] = parse_message(ble("2a35", "00 78 00 50 00 FE 07"), now=NOW)
+    assert (bp.value, bp.value2) == (120.0, 80.0)
+    assert bp.details["mean_arterial_absent_reason"] == "positive-infinity"
+    assert "mean_arterial_pressure_mmhg" not in bp.details
+
+
+def test_a_typed_blood_pressure_may_name_a_component_the_cuff_could_not_measure() -> None:
+    value = {"systolic": 118, "diastolic": None}
+    message = manual("blood_pressure", value=value, absent_reasons={"diastolic": "error"})
+    [bp] = parse_message(message, now=NOW)
+    assert (bp.value, bp.value2, bp.absent_reason, bp.absent_reason2) == (
+        118.0,
+        None,
+        None,
+        "error",
+    )
+    missing = manual("blood_pressure", value=value)
+    assert refused(missing).code == "missing_value"
+    both = manual("blood_pressure", absent_reasons={"systolic": "error"})
+    assert refused(both).code == "bad_value"
 
 
 def test_thermometer_in_fahrenheit_is_stored_in_celsius_with_its_site() -> None:
@@ -402,8 +435,8 @@ def valid_readings(draw: st.DrawFn) -> Reading:
     kind: Kind = draw(st.sampled_from(KINDS))
     value2 = None
     if kind == "blood_pressure":
-        value2 = draw(_value("diastolic"))
-        value = draw(_value("systolic").filter(lambda systolic: systolic > value2))
+        value2 = draw(_value("diastolic_bp"))
+        value = draw(_value("systolic_bp").filter(lambda systolic: systolic > value2))
     else:
         value = draw(_value(kind))
     reason = draw(st.none() | st.sampled_from(["not-a-number", "error", "positive-infinity"]))
@@ -434,6 +467,7 @@ def valid_readings(draw: st.DrawFn) -> Reading:
         absent_reason=reason,  # type: ignore[arg-type]
         time_source=draw(st.sampled_from(["device", "received"])),
         details=details,
+        absent_reason2=reason if kind == "blood_pressure" else None,  # type: ignore[arg-type]
     )
 
 
@@ -473,7 +507,7 @@ def test_any_json_message_gives_readings_or_a_reading_error(message: object) -> 
         assert error.code and error.message
         return
     for reading in readings:
-        assert reading.kind in KINDS and reading.unit == UNITS[reading.kind]
+        assert reading.kind in KINDS and reading.unit in VITAL_SIGNS[reading.kind].units
         assert (reading.value is None) == (reading.absent_reason is not None)
 
 
@@ -493,7 +527,9 @@ def test_any_bluetooth_value_gives_valid_readings_or_a_reading_error(
         return
     for reading in readings:
         if reading.value is not None:
-            low, high = PLAUSIBLE["systolic" if reading.kind == "blood_pressure" else reading.kind]
+            low, high = PLAUSIBLE[
+                "systolic_bp" if reading.kind == "blood_pressure" else reading.kind
+            ]
             assert low <= reading.value <= high
         assert parse_message(reading_to_dict(reading), now=NOW) == [reading]
 

@@ -1,23 +1,17 @@
-"""Per-patient bands and NEWS2 (the RCP 2017 chart), edge by edge."""
+"""NEWS2 (the RCP 2017 chart), edge by edge. Bands: test_vital_signs.py."""
 
 import math
-from datetime import UTC, datetime
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
 from encounters.errors import ValidationError
-from encounters.readings import Reading
 from encounters.vitals import (
-    DEFAULT_HOME_BANDS,
-    Band,
     Consciousness,
     News2Observations,
     News2Risk,
     News2Score,
-    evaluate_reading,
-    out_of_band,
     score_consciousness,
     score_news2,
     score_pulse,
@@ -26,121 +20,6 @@ from encounters.vitals import (
     score_systolic_bp,
     score_temperature,
 )
-
-TAKEN_AT = datetime(2024, 3, 5, 14, 30, tzinfo=UTC)
-
-
-def reading(kind: str, value: float | None, unit: str, value2: float | None = None) -> Reading:
-    reason = "not-a-number" if value is None else None
-    return Reading("r-1", kind, value, unit, "manual", TAKEN_AT, value2, reason)  # type: ignore[arg-type]
-
-
-# Bands ----------------------------------------------------------------------------------
-
-
-@pytest.mark.parametrize(
-    ("parameter", "value", "expected"),
-    [
-        ("spo2", 90.0, None),
-        ("spo2", 89.9, "low"),
-        ("spo2", 100.0, None),
-        ("respiratory_rate", 10.0, None),
-        ("respiratory_rate", 9.0, "low"),
-        ("respiratory_rate", 24.0, None),
-        ("respiratory_rate", 25.0, "high"),
-        ("heart_rate", 50.0, None),
-        ("heart_rate", 49.0, "low"),
-        ("heart_rate", 120.0, None),
-        ("heart_rate", 121.0, "high"),
-        ("systolic_bp", 90.0, None),
-        ("systolic_bp", 89.0, "low"),
-        ("systolic_bp", 250.0, None),
-        ("temperature", 37.9, None),
-        ("temperature", 38.0, "high"),  # >= 38.0 °C, inclusive
-        ("temperature", 30.0, None),
-    ],
-)
-def test_default_home_bands_match_clinical_md_3_3(
-    parameter: str, value: float, expected: str | None
-) -> None:
-    assert out_of_band(value, DEFAULT_HOME_BANDS[parameter]) == expected
-
-
-def test_default_home_bands_cover_only_the_five_generic_parameters_in_stored_units() -> None:
-    assert {name: band.unit for name, band in DEFAULT_HOME_BANDS.items()} == {
-        "spo2": "%",
-        "respiratory_rate": "/min",
-        "heart_rate": "/min",
-        "systolic_bp": "mm[Hg]",
-        "temperature": "Cel",
-    }
-    assert all(name == band.parameter for name, band in DEFAULT_HOME_BANDS.items())
-
-
-def test_high_limit_is_exclusive_unless_marked_inclusive() -> None:
-    assert out_of_band(100.0, Band("weight", "kg", high=100.0)) is None
-    assert out_of_band(100.0, Band("weight", "kg", high=100.0, high_inclusive=True)) == "high"
-
-
-@pytest.mark.parametrize("value", [math.nan, math.inf, -math.inf])
-def test_a_non_finite_value_is_refused_rather_than_called_inside_the_band(value: float) -> None:
-    with pytest.raises(ValidationError):
-        out_of_band(value, DEFAULT_HOME_BANDS["spo2"])
-
-
-@pytest.mark.parametrize(("low", "high"), [(95.0, 90.0), (math.nan, None), (None, math.inf)])
-def test_a_band_with_crossed_or_non_finite_limits_is_refused(
-    low: float | None, high: float | None
-) -> None:
-    with pytest.raises(ValidationError) as caught:
-        Band("spo2", "%", low=low, high=high)
-    assert caught.value.code == "bad_band"
-
-
-def test_evaluate_reading_explains_the_crossing_in_a_plain_sentence() -> None:
-    [crossing] = evaluate_reading(reading("spo2", 88.0, "%"), DEFAULT_HOME_BANDS)
-    assert (crossing.parameter, crossing.direction, crossing.value) == ("spo2", "low", 88.0)
-    assert crossing.band == DEFAULT_HOME_BANDS["spo2"]
-    assert crossing.reason == "Oxygen saturation 88 % is below the patient's lower limit of 90 %"
-
-
-def test_evaluate_reading_writes_temperatures_to_one_decimal_and_says_at_or_above() -> None:
-    [crossing] = evaluate_reading(reading("temperature", 38.0, "Cel"), DEFAULT_HOME_BANDS)
-    assert crossing.reason == (
-        "Temperature 38.0 °C is at or above the patient's upper limit of 38.0 °C"
-    )
-
-
-def test_evaluate_reading_checks_systolic_and_diastolic_separately() -> None:
-    bands = {
-        "systolic_bp": Band("systolic_bp", "mm[Hg]", low=90.0),
-        "diastolic_bp": Band("diastolic_bp", "mm[Hg]", high=95.0),
-    }
-    crossings = evaluate_reading(reading("blood_pressure", 85.5, "mm[Hg]", 96.0), bands)
-    assert [(c.parameter, c.direction) for c in crossings] == [
-        ("systolic_bp", "low"),
-        ("diastolic_bp", "high"),
-    ]
-    assert crossings[0].reason == (
-        "Systolic blood pressure 85.5 mmHg is below the patient's lower limit of 90 mmHg"
-    )
-    assert crossings[1].reason == (
-        "Diastolic blood pressure 96 mmHg is above the patient's upper limit of 95 mmHg"
-    )
-
-
-def test_evaluate_reading_is_silent_inside_bands_without_a_band_or_without_a_value() -> None:
-    assert evaluate_reading(reading("heart_rate", 80.0, "/min"), DEFAULT_HOME_BANDS) == []
-    assert evaluate_reading(reading("weight", 30.0, "kg"), DEFAULT_HOME_BANDS) == []
-    assert evaluate_reading(reading("spo2", None, "%"), DEFAULT_HOME_BANDS) == []
-
-
-def test_evaluate_reading_refuses_a_band_in_another_unit() -> None:
-    bands = {"temperature": Band("temperature", "[degF]", high=100.4)}
-    with pytest.raises(ValidationError) as caught:
-        evaluate_reading(reading("temperature", 38.5, "Cel"), bands)
-    assert caught.value.code == "unit_mismatch"
-
 
 # NEWS2 sub-scores: every edge of the RCP chart, including the asymmetric ones --
 
