@@ -16,50 +16,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from enum import Enum
 from typing import Literal
 
-from encounters.careplan import CarePlan
-from encounters.detection import samples_of, vital_crossings
 from encounters.errors import ValidationError
-from encounters.reading_types import Reading
-from encounters.vital_signs import DEFAULT_HOME_BANDS, Band, Direction
-
-__all__ = [
-    "DEFAULT_HOME_BANDS",
-    "BandCrossing",
-    "Consciousness",
-    "News2Observations",
-    "News2Risk",
-    "News2Score",
-    "evaluate_reading",
-    "score_air_or_oxygen",
-    "score_consciousness",
-    "score_news2",
-    "score_pulse",
-    "score_respiratory_rate",
-    "score_spo2",
-    "score_systolic_bp",
-    "score_temperature",
-]
-
-
-@dataclass(frozen=True)
-class BandCrossing:
-    parameter: str
-    direction: Direction
-    band: Band
-    value: float
-    reason: str
-
-
-def evaluate_reading(reading: Reading, bands: Mapping[str, Band]) -> list[BandCrossing]:
-    """The bands in ``bands`` this reading falls outside, for callers that hold bands rather
-    than a care plan (the visit note's reading flags, until they ask
-    :func:`encounters.detection.vital_crossings` directly). The check is that one."""
-    crossings = vital_crossings(samples_of(reading), CarePlan(vital_bands=bands))
-    return [
-        BandCrossing(c.sample.parameter, c.direction, c.band, c.sample.value, c.reason)
-        for c in crossings
-    ]
-
 
 # NEWS2 ---------------------------------------------------------------------------------
 

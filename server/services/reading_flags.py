@@ -3,9 +3,9 @@ that raised an alert.
 
 The band is the care plan's as it stood when the reading was taken (a later edit of the plan
 does not rewrite a past visit's note), else the default home band, and none at all where the
-plan switched vital-sign monitoring off. The band check itself is the detection rules'
-(``encounters.detection.detect_vitals``), called from ``_crossings`` only, so that when the
-vital-sign catalogue changes there is one call to follow.
+plan switched vital-sign monitoring off. The band check itself is the domain's one check
+(``encounters.detection.vital_crossings``, over the vital-sign catalogue), called from
+``_crossings`` only.
 
 An alert names its readings by their client ids (``evidence``) and its parameter and side in
 its key (``vital:<parameter>:<side>``); a reading raised it when it is one of those and of
@@ -16,22 +16,26 @@ from __future__ import annotations
 
 import bisect
 import datetime as dt
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from encounters.careplan import CarePlan, band_for, default_care_plan
+from encounters.careplan import CarePlan, default_care_plan
 from encounters.careplan_json import validate_care_plan
-from encounters.detection import Rule, VitalSample, detect_vitals
+from encounters.detection import Rule, samples_of, vital_crossings
 from encounters.errors import ValidationError
+from encounters.reading_types import Reading, Source
+from encounters.vital_signs import VITAL_SIGNS, Kind
 from server.store.between_visits import Alert, CarePlanVersion
 from server.store.models import Reading as ReadingRow
 
-# The reading kind each alert parameter is measured by.
-KIND_OF_PARAMETER = {"systolic_bp": "blood_pressure", "diastolic_bp": "blood_pressure"}
+# The reading kind each alert parameter is measured by (a blood pressure carries two).
+KIND_OF_PARAMETER = {
+    parameter: kind for kind, sign in VITAL_SIGNS.items() for parameter in sign.parameters
+}
 
 
 @dataclass(frozen=True)
@@ -63,31 +67,34 @@ ReadingKey = tuple[str, str]
 
 
 def _crossings(row: ReadingRow, plan: CarePlan) -> tuple[Crossing, ...]:
-    """The patient's bands this reading falls outside under ``plan``: the detection rules'
-    own check (which also honours the plan's monitoring switch), asked of this one reading."""
-    values = (
-        [("systolic_bp", row.value), ("diastolic_bp", row.value2)]
-        if row.kind == "blood_pressure"
-        else [(row.kind, row.value)]
+    """The patient's bands this reading falls outside under ``plan``: the one check of a
+    reading against a band (``encounters.detection.vital_crossings``, which also honours the
+    plan's monitoring switch), asked of this one reading."""
+    if row.value is None and row.value2 is None:
+        return ()
+    reading = Reading(
+        row.client_id,
+        cast(Kind, row.kind),
+        row.value,
+        row.unit,
+        cast(Source, row.source),
+        row.taken_at,
+        value2=row.value2,
     )
-    samples = [
-        VitalSample(row.client_id, parameter, value, row.taken_at)
-        for parameter, value in values
-        if value is not None and math.isfinite(value)
-    ]
     try:
-        candidates = detect_vitals(samples, plan)
+        crossings = vital_crossings(samples_of(reading), plan)
     except ValidationError:
         return ()  # a band in another unit: the live check could not judge it either
-    found = []
-    for candidate in candidates:
-        _, parameter, side = candidate.dedup_key.split(":")
-        band = band_for(plan, parameter)
-        if band is not None:
-            limit = band.low if side == "low" else band.high
-            inclusive = side == "high" and band.high_inclusive
-            found.append(Crossing(parameter, side, limit, band.unit, inclusive))
-    return tuple(found)
+    return tuple(
+        Crossing(
+            c.sample.parameter,
+            c.direction,
+            c.band.low if c.direction == "low" else c.band.high,
+            c.band.unit,
+            c.direction == "high" and c.band.high_inclusive,
+        )
+        for c in crossings
+    )
 
 
 class _PlanHistory:
