@@ -2,7 +2,7 @@
 
 export const UNITS = {
   spo2: "%", heart_rate: "/min", blood_pressure: "mm[Hg]", temperature: "Cel", weight: "kg",
-  respiratory_rate: "/min",
+  respiratory_rate: "/min", glucose: "mmol/L",
 };
 
 export function newId() {
@@ -10,14 +10,21 @@ export function newId() {
   return `r-${Date.now()}-${Math.random().toString(16).slice(2)}`;
 }
 
-export function manualMessage(kind, value, now = new Date()) {
-  return { id: newId(), kind, value, unit: UNITS[kind], taken_at: now.toISOString(), source: "manual" };
+// Glucose may be typed in mmol/L or mg/dL, as the family's meter shows it.
+export function manualMessage(kind, value, now = new Date(), unit = UNITS[kind]) {
+  return { id: newId(), kind, value, unit, taken_at: now.toISOString(), source: "manual" };
 }
 
-export function bleMessage(characteristic, bytes, now = new Date(), device = null) {
+function base64(bytes) {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
-  const message = { id: newId(), source: "ble", gatt: characteristic, data: btoa(binary), taken_at: now.toISOString() };
+  return btoa(binary);
+}
+
+// `context`: a glucose meter's Measurement Context (0x2A34) for this measurement, if it sent one.
+export function bleMessage(characteristic, bytes, now = new Date(), device = null, context = null) {
+  const message = { id: newId(), source: "ble", gatt: characteristic, data: base64(bytes), taken_at: now.toISOString() };
+  if (context) message.context = base64(context);
   if (device) message.device = { model: device.name || "", id: device.id || "" };
   return message;
 }

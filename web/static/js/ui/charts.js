@@ -2,11 +2,35 @@
 // target band shaded. uPlot draws on a canvas; labels are text nodes.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 
-export const KINDS = ["spo2", "heart_rate", "respiratory_rate", "blood_pressure", "temperature", "weight"];
+export const KINDS = ["spo2", "heart_rate", "respiratory_rate", "blood_pressure", "temperature", "weight",
+  "glucose"];
 // The bands each chart shades, by reading kind (blood pressure: the systolic band).
 const BAND_OF = { spo2: "spo2", heart_rate: "heart_rate", respiratory_rate: "respiratory_rate",
-  blood_pressure: "systolic_bp", temperature: "temperature", weight: "weight" };
+  blood_pressure: "systolic_bp", temperature: "temperature", weight: "weight", glucose: "glucose" };
 const MAX_POINTS = 600;
+// Glucose: 1 mmol/L is 18.016 mg/dL (180.16 g/mol); a chart keeps the unit of its first reading.
+const MG_DL_PER_MMOL_L = 18.016;
+
+export function inUnit(value, unit, target) {
+  if (value === null || value === undefined || unit === target || !target) return value;
+  if (unit === "mg/dL" && target === "mmol/L") return Math.round((value / MG_DL_PER_MMOL_L) * 10) / 10;
+  if (unit === "mmol/L" && target === "mg/dL") return Math.round(value * MG_DL_PER_MMOL_L);
+  return value;
+}
+
+// A reading's numbers: [first, second] (blood pressure: systolic, diastolic; either may be
+// null when the cuff could not measure it).
+export function numbers(reading) {
+  const v = reading.value;
+  if (v === null || v === undefined) return [null, null];
+  if (typeof v === "object") return [v.systolic ?? null, v.diastolic ?? null];
+  return [v, null];
+}
+
+// Practice readings (the simulator's, a drill's) are never a patient's measurements.
+export function isPractice(reading) {
+  return Boolean(reading.is_practice || reading.is_drill || reading.source === "simulator");
+}
 
 export class Charts {
   constructor(root, strings, bands) {
@@ -36,7 +60,7 @@ export class Charts {
     // Keep the charts in a fixed order, whatever arrives first.
     const after = [...this.root.children].find((c) => KINDS.indexOf(c.dataset.kind) > KINDS.indexOf(kind));
     this.root.insertBefore(box, after || null);
-    entry = { times: [], values: [], values2: [], box, latest, area, plot: null };
+    entry = { times: [], values: [], values2: [], box, latest, area, plot: null, unit: null, practice: false };
     this.series.set(kind, entry);
     return entry;
   }
@@ -47,9 +71,15 @@ export class Charts {
     this.seen.add(key);
     const entry = this.box(reading.kind);
     const t = Date.parse(reading.taken_at) / 1000;
-    const v = reading.value;
-    const first = v === null ? null : typeof v === "object" ? v.systolic : v;
-    const second = v && typeof v === "object" ? v.diastolic : null;
+    if (entry.unit === null) entry.unit = reading.unit;
+    const [first, second] = numbers(reading).map((n) => inUnit(n, reading.unit, entry.unit));
+    if (isPractice(reading) && !entry.practice) {
+      entry.practice = true;
+      const mark = document.createElement("span");
+      mark.className = "practice";
+      mark.textContent = this.strings.practice;
+      entry.box.querySelector("figcaption").append(mark);
+    }
     let i = entry.times.length;
     while (i > 0 && entry.times[i - 1] > t) i -= 1;
     entry.times.splice(i, 0, t);
@@ -59,10 +89,15 @@ export class Charts {
       entry.times.shift(); entry.values.shift(); entry.values2.shift();
     }
     const last = entry.values.length - 1;
-    const unit = this.strings.units[reading.kind];
-    entry.latest.textContent = entry.values[last] === null ? this.strings.no_value
-      : reading.kind === "blood_pressure" ? `${entry.values[last]}/${entry.values2[last]} ${unit}`
+    const unit = reading.kind === "glucose" ? entry.unit : this.strings.units[reading.kind];
+    const shown = (n) => (n === null ? "–" : n);
+    if (reading.kind === "blood_pressure") {
+      entry.latest.textContent = entry.values[last] === null && entry.values2[last] === null
+        ? this.strings.no_value : `${shown(entry.values[last])}/${shown(entry.values2[last])} ${unit}`;
+    } else {
+      entry.latest.textContent = entry.values[last] === null ? this.strings.no_value
         : `${entry.values[last]} ${unit}`;
+    }
     this.draw(reading.kind, entry);
   }
 
@@ -73,9 +108,12 @@ export class Charts {
       entry.plot.setData(data);
       return;
     }
-    const band = this.bands[BAND_OF[kind]] || {};
+    const stored = this.bands[BAND_OF[kind]] || {};
+    // The patient's own band, in the unit this chart shows.
+    const band = { low: inUnit(stored.low ?? undefined, stored.unit, entry.unit),
+      high: inUnit(stored.high ?? undefined, stored.unit, entry.unit) };
     const series = [{}, { label: this.strings.kinds[kind], stroke: "#1f5f8b", width: 2, points: { show: true } }];
-    if (kind === "blood_pressure") series.push({ label: "diastolic", stroke: "#52606d", width: 2, points: { show: true } });
+    if (kind === "blood_pressure") series.push({ label: this.strings.diastolic, stroke: "#52606d", width: 2, points: { show: true } });
     const shade = (u) => {
       if (band.low === undefined && band.high === undefined) return;
       const { ctx } = u;

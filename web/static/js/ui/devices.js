@@ -17,9 +17,12 @@ export function bindDevicePanel(root, strings, queue, { simulatorAllowed }) {
     status.textContent = text;
   }
 
+  // An option may name its unit (glucose: mmol/L or mg/dL, as the meter shows it).
+  const chosenUnit = () => kindSelect.selectedOptions[0]?.dataset.unit;
+
   function showUnit() {
     const kind = kindSelect.value;
-    unitLabel.textContent = strings.units[kind];
+    unitLabel.textContent = chosenUnit() || strings.units[kind];
     secondInput.closest(".field").hidden = kind !== "blood_pressure";
     valueInput.setAttribute("aria-label", kind === "blood_pressure" ? strings.systolic : strings.value);
   }
@@ -45,7 +48,7 @@ export function bindDevicePanel(root, strings, queue, { simulatorAllowed }) {
       }
       value = { systolic: first, diastolic: second };
     }
-    queue.add(manualMessage(kind, value));
+    queue.add(manualMessage(kind, value, new Date(), chosenUnit() || undefined));
     say(strings.sending);
     valueInput.value = "";
     secondInput.value = "";
@@ -60,7 +63,8 @@ export function bindDevicePanel(root, strings, queue, { simulatorAllowed }) {
       button.textContent = strings.devices[kind];
       button.addEventListener("click", async () => {
         try {
-          await pairDevice(kind, (uuid, bytes, device) => queue.add(bleMessage(uuid, bytes, new Date(), device)));
+          await pairDevice(kind, (uuid, bytes, device, context) =>
+            queue.add(bleMessage(uuid, bytes, new Date(), device, context)));
           say(strings.paired);
         } catch {
           say(strings.pair_failed);
