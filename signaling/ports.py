@@ -37,7 +37,10 @@ class Gate(Protocol):
         ...
 
     async def room_role(self, caller: Caller, encounter_id: int) -> RoomRole | None:
-        """``host`` (may admit people), ``guest`` (waits in the lobby) or None (no entry)."""
+        """``host`` (may admit people), ``guest`` (waits in the lobby) or None (no entry).
+
+        Raises ``signaling.errors.LobbyNotOpenError`` for a caller who may enter, but not yet.
+        """
         ...
 
     async def record(self, caller: Caller, encounter_id: int, action: str) -> None:

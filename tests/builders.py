@@ -15,6 +15,8 @@ from server.store.db import Database
 from server.store.models import CareTeam, CareTeamMember, Encounter, FamilyMember, Patient, User
 
 PASSWORD = "correct horse battery staple"
+# The shared world's visits start this long after the clock's now.
+VISIT_STARTS_IN = dt.timedelta(minutes=20)
 # Hashing is slow by design; one hash serves every test user.
 PASSWORD_HASH = hash_password(PASSWORD)
 
@@ -144,8 +146,10 @@ class World:
                     kind="video_visit",
                     template="home_palliative_visit",
                     status="planned",
-                    starts_at=now + dt.timedelta(hours=1),
-                    ends_at=now + dt.timedelta(hours=2),
+                    # Inside the waiting room's window (HEARTH_LOBBY_OPENS_MINUTES, 30 by
+                    # default), so the family can join the visit's room at once.
+                    starts_at=now + VISIT_STARTS_IN,
+                    ends_at=now + VISIT_STARTS_IN + dt.timedelta(hours=1),
                     is_drill=False,
                     created_at=now,
                 )

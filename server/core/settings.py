@@ -92,6 +92,13 @@ class Settings:
         "Minutes after a visit's scheduled end during which its family link still works.",
         120,
     )
+    lobby_opens_minutes: int = _setting(
+        "HEARTH_LOBBY_OPENS_MINUTES",
+        "Minutes before a visit's booked start from which its family may enter the waiting "
+        "room. Before that the link still opens the device check, and the page says when to "
+        "come back. Clinicians may enter at any time.",
+        30,
+    )
     var_dir: str = _setting(
         "HEARTH_VAR_DIR",
         "Directory for local state: the SQLite file, the generated demo secret and demo logins.",

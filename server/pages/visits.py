@@ -175,6 +175,8 @@ async def family_page(request: web.Request) -> web.StreamResponse:
         page_data={
             "page": "family",
             "encounter_id": encounter.id,
+            # The patient's zone: the page says in it when the waiting room opens.
+            "time_zone": zone,
             # Practice readings only where nobody could mistake them for a patient's:
             # the demo, and drills (whose every record is marked as a drill).
             "simulator": services(request).settings.demo or encounter.is_drill,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
 
@@ -11,8 +12,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from server.services import audit
 from server.services.access import CLINICAL, is_on_care_team
 from server.services.context import SERVICES, Services
+from server.services.lobby import is_lobby_open, lobby_opens_at
 from server.services.sessions import COOKIE_NAME, Principal
 from server.store.models import Encounter
+from signaling.errors import LobbyNotOpenError
 from signaling.ports import Caller, RoomRole
 
 CLOSED_STATUSES = ("cancelled", "finished")
@@ -70,12 +73,17 @@ class VisitGate:
 
     async def room_role(self, caller: Caller, encounter_id: int) -> RoomRole | None:
         svc = self._svc
+        opens_at: dt.datetime | None = None
         async with svc.db.begin() as s:
             encounter = await s.get(Encounter, encounter_id)
             role: RoomRole | None = None
             if encounter is not None and encounter.status not in CLOSED_STATUSES:
                 if caller.kind == "family" and caller.encounter_id == encounter.id:
-                    role = "guest"
+                    # The family's lobby opens shortly before the booked start; hosts any time.
+                    if is_lobby_open(encounter.starts_at, svc.settings, svc.clock.now()):
+                        role = "guest"
+                    else:
+                        opens_at = lobby_opens_at(encounter.starts_at, svc.settings)
                 elif (
                     caller.kind == "staff"
                     and caller.role in CLINICAL
@@ -84,7 +92,17 @@ class VisitGate:
                 ):
                     role = "host"
             if role is None:
-                await self._audit(s, caller, encounter_id, encounter, "visit_join", "denied")
+                await self._audit(
+                    s,
+                    caller,
+                    encounter_id,
+                    encounter,
+                    "visit_join",
+                    "denied",
+                    detail="too_early" if opens_at is not None else None,
+                )
+        if opens_at is not None:
+            raise LobbyNotOpenError(opens_at)
         return role
 
     async def record(self, caller: Caller, encounter_id: int, action: str) -> None:
@@ -103,6 +121,8 @@ class VisitGate:
         encounter: Encounter | None,
         action: str,
         outcome: str,
+        *,
+        detail: str | None = None,
     ) -> None:
         actor = audit.Actor(caller.user_id, caller.link_id, caller.role, None, None)
         await audit.record_event(
@@ -115,4 +135,5 @@ class VisitGate:
             patient_id=encounter.patient_id if encounter else None,
             encounter_id=encounter_id,
             outcome=outcome,
+            detail=detail,
         )

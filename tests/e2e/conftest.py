@@ -160,7 +160,7 @@ async def live_server(
     await site.start()
     client = _Client(app, url)
     world = await World.build(client, app[SERVICES].db, _NowClock())
-    # Staff pages show "today" in the user's zone; the seeded visits (an hour from now) must
+    # Staff pages show "today" in the user's zone; the seeded visits (20 minutes away) must
     # fall on it whatever the hour the tests run at.
     zone = daytime_zone(dt.datetime.now(dt.UTC))
     async with app[SERVICES].db.begin() as s:

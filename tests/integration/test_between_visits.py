@@ -299,7 +299,10 @@ async def test_other_team_cannot_see_or_answer_an_alert(client, world: World, cl
         "POST", f"/api/alerts/{item['id']}/resolve", {"outcome": "went_fishing"}
     )
     assert (status, body["code"]) == (422, "invalid_value")
-    status, visit = await coord_a.call("POST", f"/api/alerts/{item['id']}/visit", {})
+    # 15 minutes from now: clear of the world's own visit for clin_a, 20 minutes from now.
+    status, visit = await coord_a.call(
+        "POST", f"/api/alerts/{item['id']}/visit", {"duration_minutes": 15}
+    )
     assert status == 201, visit
     assert "/join/" in visit["family_link"]
 

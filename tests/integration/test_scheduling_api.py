@@ -93,9 +93,11 @@ async def test_free_slots_show_a_week_around_bookings_and_working_hours(client, 
     assert clinician["clinician_id"] == world.users["clin_a"].id
     assert clinician["length_minutes"] == 30
     starts = [slot["starts_at"] for slot in clinician["slots"]]
-    # The world's visit holds 10:00-11:00 today; the day ends at 17:00; no weekend hours.
-    assert starts[:3] == ["2026-03-02T09:00:00Z", "2026-03-02T09:15:00Z", "2026-03-02T09:30:00Z"]
-    assert "2026-03-02T10:00:00Z" not in starts and "2026-03-02T11:00:00Z" in starts
+    # The world's visit holds 09:20-10:20 today; the day starts at 09:00 (tomorrow's first slot)
+    # and ends at 17:00; no weekend hours.
+    assert starts[:3] == ["2026-03-02T10:30:00Z", "2026-03-02T10:45:00Z", "2026-03-02T11:00:00Z"]
+    assert "2026-03-02T09:00:00Z" not in starts and "2026-03-02T10:15:00Z" not in starts
+    assert "2026-03-03T09:00:00Z" in starts and "2026-03-03T08:45:00Z" not in starts
     assert "2026-03-02T16:30:00Z" in starts and "2026-03-02T16:45:00Z" not in starts
     assert not any(s.startswith(("2026-03-07", "2026-03-08")) for s in starts)
     status, body = await scheduler.call("GET", f"/api/slots?kind=massage&patient_id={pid}")

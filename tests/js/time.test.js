@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { dayRange, formatTime } from "../../web/static/js/lib/time.js";
+import { dayRange, delayUntil, formatTime, formatWhen, MAX_TIMER_MS } from "../../web/static/js/lib/time.js";
 
 test("today in London during summer time starts at 23:00 UTC the day before", () => {
   const range = dayRange(new Date("2026-07-01T12:00:00Z"), "Europe/London");
@@ -17,4 +17,23 @@ test("times are shown with the zone named", () => {
   const text = formatTime("2026-03-02T14:30:00Z", "America/New_York", "en-US");
   assert.match(text, /09:30/);
   assert.match(text, /EST/);
+});
+
+test("a moment for a family is said in words, in their language and zone", () => {
+  const english = formatWhen("2026-03-05T14:30:00Z", "Europe/London", "en-GB");
+  assert.match(english, /Thursday/);
+  assert.match(english, /5 March/);
+  assert.match(english, /14:30/);
+  assert.match(english, /GMT/);
+  assert.doesNotMatch(english, /2026-03-05|T14/);
+  const french = formatWhen("2026-03-05T14:30:00Z", "Europe/Paris", "fr");
+  assert.match(french, /jeudi/);
+  assert.match(french, /15:30/);
+});
+
+test("a wait until a moment is never negative and fits a browser timer", () => {
+  const now = new Date("2026-03-05T14:00:00Z");
+  assert.equal(delayUntil("2026-03-05T14:30:00Z", now), 30 * 60 * 1000);
+  assert.equal(delayUntil("2026-03-05T13:00:00Z", now), 0);
+  assert.equal(delayUntil("2027-03-05T13:00:00Z", now), MAX_TIMER_MS);
 });

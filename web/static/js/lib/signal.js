@@ -5,9 +5,11 @@ import { NAMESPACE } from "./events.js";
 export const ACK_TIMEOUT_MS = 15000;
 
 export class SignalFailure extends Error {
-  constructor(code, message) {
+  // details: what else the refusal carried (e.g. "opens_at" with a "too_early" code).
+  constructor(code, message, details = {}) {
     super(message);
     this.code = code;
+    this.details = details;
   }
 }
 
@@ -26,6 +28,9 @@ export async function request(socket, event, data, timeoutMs = ACK_TIMEOUT_MS) {
   } catch {
     throw new SignalFailure("timeout", "No answer from the clinic.");
   }
-  if (reply && reply.error) throw new SignalFailure(reply.code, reply.error);
+  if (reply && reply.error) {
+    const { code, error, ...details } = reply;
+    throw new SignalFailure(code, error, details);
+  }
   return reply;
 }

@@ -7,6 +7,24 @@ export function formatTime(iso, timeZone, locale) {
   }).format(at);
 }
 
+// A moment in words a family can act on: the weekday, the date, the time and the zone, in
+// their language ("Thursday 3 December at 14:30 GMT"), never an ISO string.
+export function formatWhen(iso, timeZone, locale) {
+  return new Intl.DateTimeFormat(locale || undefined, {
+    weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
+    timeZone, timeZoneName: "short",
+  }).format(new Date(iso));
+}
+
+// Browsers run a timer of more than 2^31 - 1 ms at once; a wait that long is re-armed later.
+export const MAX_TIMER_MS = 2 ** 31 - 1;
+
+// Milliseconds from now until iso (0 if it has passed), at most MAX_TIMER_MS.
+export function delayUntil(iso, now) {
+  const ms = new Date(iso).getTime() - now.getTime();
+  return Math.min(MAX_TIMER_MS, Math.max(0, ms));
+}
+
 export function dayRange(now, timeZone) {
   // The UTC instants that bound "today" in the given zone.
   const parts = new Intl.DateTimeFormat("en-CA", {

@@ -3,13 +3,15 @@ import { PeerLink } from "../lib/peer.js";
 import { ReadingQueue } from "../lib/readings.js";
 import { connect, request } from "../lib/signal.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
-import { byId, readJson } from "../ui/dom.js";
+import { byId, readJson, say } from "../ui/dom.js";
 import { request as apiRequest, loadSession } from "../lib/api.js";
 import { bindDevicePanel } from "../ui/devices.js";
 import { buildStepForm } from "../ui/stepforms.js";
 import { Tiles } from "../ui/tiles.js";
 import { mergePrompts } from "../lib/drills.js";
 import { markStep, renderFamilySteps, renderPrompts } from "../ui/drillpanel.js";
+import { meterMicrophone, openCamera, playTestSound } from "../ui/devicecheck.js";
+import { delayUntil, formatWhen, MAX_TIMER_MS } from "../lib/time.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -19,7 +21,7 @@ let socket = null;
 let link = null;
 let audioOnly = false;
 let stream = null;
-let state = "connecting"; // connecting | lobby | admitted | ended
+let state = "connecting"; // connecting | early | lobby | admitted | ended
 let retryTimer = null;
 let myId = null;
 const queue = new ReadingQueue(window.localStorage, `hearth.readings.${page.encounter_id}`);
@@ -45,8 +47,54 @@ async function localMedia() {
 }
 
 function show(section) {
-  for (const id of ["lobby", "call", "ended"]) byId(id).hidden = id !== section;
+  for (const id of ["lobby", "too-early", "call", "ended"]) byId(id).hidden = id !== section;
 }
+
+// Too early for the waiting room: say when it opens, in the family's words and zone, keep the
+// camera and sound check at hand, and try again by itself at that time.
+let earlyTimer = null;
+let earlyStream = null;
+let stopEarlyMeter = null;
+
+function showTooEarly(opensAt) {
+  state = "early";
+  show("too-early");
+  const when = formatWhen(opensAt, page.time_zone, page.lang);
+  byId("too-early-text").textContent = strings.too_early.replace("%(time)s", when);
+  clearTimeout(earlyTimer);
+  // A little after the opening, so a clock a second behind the server's is not refused again.
+  // Longer waits than a timer can hold (about 24 days) are re-armed by the next refusal.
+  const wait = Math.min(MAX_TIMER_MS, delayUntil(opensAt, new Date()) + 2000);
+  earlyTimer = setTimeout(() => {
+    earlyTimer = null;
+    if (socket && socket.connected) join();
+  }, wait);
+}
+
+function stopEarlyCheck() {
+  if (stopEarlyMeter) stopEarlyMeter();
+  stopEarlyMeter = null;
+  if (earlyStream) for (const track of earlyStream.getTracks()) track.stop();
+  earlyStream = null;
+}
+
+byId("early-check").addEventListener("click", async () => {
+  const status = byId("early-camera-status");
+  try {
+    stopEarlyCheck();
+    earlyStream = await openCamera(byId("early-preview"));
+    say(status, strings.camera_ok, "ok");
+    byId("early-results").hidden = false;
+    const bar = byId("early-mic-level");
+    stopEarlyMeter = meterMicrophone(earlyStream, (level) => {
+      bar.style.width = `${Math.round(level * 100)}%`;
+      bar.parentElement.setAttribute("aria-valuenow", String(Math.round(level * 100)));
+    });
+  } catch (err) {
+    say(status, err && err.name === "NotAllowedError" ? strings.camera_denied : strings.camera_missing, "error");
+  }
+});
+byId("early-sound").addEventListener("click", () => playTestSound());
 
 function showLobby(status) {
   show("lobby");
@@ -126,6 +174,9 @@ function onDrillEvent(event) {
 
 function endWith(title, text) {
   state = "ended";
+  clearTimeout(earlyTimer);
+  earlyTimer = null;
+  stopEarlyCheck();
   if (page.drill_id) byId("drill-panel").hidden = true;
   if (link) link.close();
   link = null;
@@ -190,6 +241,9 @@ function scheduleRestart() {
 async function join() {
   try {
     const reply = await request(socket, ev.JOIN, { encounter_id: page.encounter_id });
+    clearTimeout(earlyTimer);
+    earlyTimer = null;
+    stopEarlyCheck();
     state = reply.state;
     myId = reply.participant_id;
     if (reply.state === "admitted") await startCall();
@@ -197,6 +251,8 @@ async function join() {
   } catch (err) {
     if (err.code === "not_found" || err.code === "session_expired") {
       endWith(strings.ended, err.message);
+    } else if (err.code === "too_early" && err.details.opens_at) {
+      showTooEarly(err.details.opens_at);
     } else {
       setBanner(banner, strings.offline);
       setTimeout(join, 3000);
