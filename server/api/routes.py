@@ -20,6 +20,7 @@ from server.api import (
     encounters,
     exports,
     health,
+    ice,
     join,
     notes,
     patients,
@@ -116,6 +117,8 @@ API_HANDLERS: tuple[Handler, ...] = (
     workflow.get_template,  # GET /api/templates/{template_id}
     # health
     health.network_check,  # GET /api/network-check
+    # ICE servers, with this session's TURN credential
+    ice.get_ice_servers,  # GET /api/ice-servers
 )
 
 

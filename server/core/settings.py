@@ -77,6 +77,22 @@ class Settings:
         "JSON list of RTCIceServer objects (STUN/TURN). Unset: none, which suits loopback and LAN.",
         "[]",
     )
+    turn_urls: str | None = _setting(
+        "HEARTH_TURN_URLS",
+        "Comma-separated turn: and turns: URLs of a TURN server that shares HEARTH_TURN_SECRET "
+        "(coturn's use-auth-secret). Each clinician's and each family's session gets its own "
+        "time-limited credential for them. Unset: no TURN beyond HEARTH_ICE_SERVERS.",
+    )
+    turn_secret: str | None = _setting(
+        "HEARTH_TURN_SECRET",
+        "The secret shared with the TURN server (coturn's static-auth-secret) that signs the "
+        "time-limited TURN credentials. Never sent to a browser.",
+    )
+    turn_credential_minutes: int = _setting(
+        "HEARTH_TURN_CREDENTIAL_MINUTES",
+        "Minutes a TURN credential is valid; pages fetch a fresh one before it runs out.",
+        60,
+    )
     session_idle_minutes: int = _setting(
         "HEARTH_SESSION_IDLE_MINUTES",
         "Minutes of inactivity after which a staff session ends (HIPAA automatic logoff).",
@@ -183,6 +199,10 @@ class Settings:
     def trusted_proxy_networks(self) -> tuple[IPNetwork, ...]:
         return parse_trusted_proxies(self.trusted_proxies)
 
+    @property
+    def turn_url_list(self) -> tuple[str, ...]:
+        return parse_turn_urls(self.turn_urls)
+
 
 def parse_trusted_proxies(raw: str | None) -> tuple[IPNetwork, ...]:
     """``"127.0.0.1, 10.0.0.0/8, ::1"`` as networks (an address is a network of one)."""
@@ -214,6 +234,21 @@ def parse_ice_servers(raw: str) -> list[dict[str, Any]]:
             'e.g. [{"urls": "stun:stun.example.org:3478"}]'
         )
     return value
+
+
+TURN_SCHEMES = ("turn:", "turns:")
+
+
+def parse_turn_urls(raw: str | None) -> tuple[str, ...]:
+    """``"turn:host:3478, turns:host:5349?transport=tcp"`` as a tuple of URLs."""
+    urls = tuple(part.strip() for part in (raw or "").split(",") if part.strip())
+    for url in urls:
+        if not url.startswith(TURN_SCHEMES):
+            raise SettingsError(
+                "HEARTH_TURN_URLS must list turn: or turns: URLs separated by commas, e.g. "
+                f"turn:turn.example.org:3478,turns:turn.example.org:5349; {url!r} is neither"
+            )
+    return urls
 
 
 def setting_docs() -> list[tuple[str, str, Any]]:
@@ -268,6 +303,11 @@ def validate(settings: Settings) -> None:
         raise SettingsError("HEARTH_PUBLIC_URL must start with http:// or https://")
     parse_ice_servers(settings.ice_servers)
     parse_trusted_proxies(settings.trusted_proxies)
+    if bool(parse_turn_urls(settings.turn_urls)) != bool(settings.turn_secret):
+        raise SettingsError(
+            "HEARTH_TURN_URLS and HEARTH_TURN_SECRET go together: set both (TURN with "
+            "time-limited credentials) or neither"
+        )
 
 
 def with_secret(settings: Settings) -> Settings:

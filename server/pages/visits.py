@@ -22,6 +22,7 @@ from server.services import audit
 from server.services.access import encounter_for
 from server.services.careplans import current_plan
 from server.services.context import services
+from server.services.ice import IceServers, ice_servers_for
 from server.services.links import find_link, link_status
 from server.services.sessions import Principal
 from server.store.drills import drill_of
@@ -181,11 +182,22 @@ async def family_page(request: web.Request) -> web.StreamResponse:
             # the demo, and drills (whose every record is marked as a drill).
             "simulator": services(request).settings.demo or encounter.is_drill,
             "template": encounter.template,
-            "ice_servers": services(request).settings.ice_server_list,
+            **_ice_data(
+                ice_servers_for(services(request).settings, who, services(request).clock.now())
+            ),
             "is_drill": encounter.is_drill,
             "drill_id": drill_id,
         },
     )
+
+
+def _ice_data(found: IceServers) -> dict[str, object]:
+    """What a visit page's peer connections start with; the page renews the TURN credential
+    from ``GET /api/ice-servers`` before ``ice_servers_expire_at``."""
+    return {
+        "ice_servers": found.servers,
+        "ice_servers_expire_at": found.expires_at.isoformat() if found.expires_at else None,
+    }
 
 
 async def visit_page(request: web.Request) -> web.StreamResponse:
@@ -233,7 +245,9 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
             "since": (encounter.starts_at - dt.timedelta(hours=24)).isoformat(),
             "bands": band_limits(plan),
             "encounter_id": encounter.id,
-            "ice_servers": services(request).settings.ice_server_list,
+            **_ice_data(
+                ice_servers_for(services(request).settings, who, services(request).clock.now())
+            ),
             "is_drill": encounter.is_drill,
             "drill_id": drill_id,
         },

@@ -114,6 +114,17 @@ export class PeerLink {
     }
   }
 
+  // A renewed TURN credential, for any allocation this connection makes from now on.
+  setIceServers(iceServers) {
+    if (this.closed) return;
+    try {
+      this.pc.setConfiguration({ ...this.pc.getConfiguration(), iceServers });
+    } catch {
+      // A browser that refuses the change keeps the old credential; the next connection
+      // the page makes starts with the new one.
+    }
+  }
+
   close() {
     this.closed = true;
     clearInterval(this.qualityTimer);

@@ -1,4 +1,5 @@
 import * as ev from "../lib/events.js";
+import { IceServers } from "../lib/iceservers.js";
 import { PeerLink } from "../lib/peer.js";
 import { ReadingQueue } from "../lib/readings.js";
 import { connect, request } from "../lib/signal.js";
@@ -19,6 +20,12 @@ const tiles = new Tiles(byId("remote"), strings);
 const banner = byId("connection");
 let socket = null;
 let link = null;
+// TURN credentials are time-limited: renewed before they run out, for the next connection and
+// the open one alike.
+const ice = new IceServers(page.ice_servers, page.ice_servers_expire_at,
+  () => apiRequest("GET", "/api/ice-servers"));
+ice.onChange((servers) => { if (link) link.setIceServers(servers); });
+ice.start();
 let audioOnly = false;
 let stream = null;
 let state = "connecting"; // connecting | early | lobby | admitted | ended
@@ -207,7 +214,7 @@ async function startCall() {
   // Sound only: a connection that carries no video either way, which saves the family's
   // data and the server's bandwidth (the server sends an audio-only page no video).
   const media = local && audioOnly ? new MediaStream(local.getAudioTracks()) : local;
-  link = new PeerLink(socket, media, page.ice_servers, {
+  link = new PeerLink(socket, media, ice.list, {
     receiveVideo: !audioOnly,
     onTrack: (owner, track) => { if (owner) tiles.addTrack(owner, track); },
     onState: (pcState) => {

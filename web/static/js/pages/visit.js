@@ -1,5 +1,6 @@
 import { loadSession, request as apiRequest } from "../lib/api.js";
 import * as ev from "../lib/events.js";
+import { IceServers } from "../lib/iceservers.js";
 import { PeerLink } from "../lib/peer.js";
 import { connect, request } from "../lib/signal.js";
 import { dayRange, formatTime } from "../lib/time.js";
@@ -19,6 +20,12 @@ const BREATH_WINDOW_S = 30;
 const banner = byId("connection");
 let socket = null;
 let link = null;
+// TURN credentials are time-limited: renewed before they run out, for the next connection and
+// the open one alike.
+const ice = new IceServers(page.ice_servers, page.ice_servers_expire_at,
+  () => apiRequest("GET", "/api/ice-servers"));
+ice.onChange((servers) => { if (link) link.setIceServers(servers); });
+ice.start();
 let stream = null;
 let myId = null;
 let inCall = false;
@@ -97,7 +104,7 @@ function renderPeople(roster) {
 
 async function startCall() {
   if (link) link.close();
-  link = new PeerLink(socket, stream, page.ice_servers, {
+  link = new PeerLink(socket, stream, ice.list, {
     onTrack: (owner, track) => { if (owner) tiles.addTrack(owner, track); },
     onState: (state) => {
       if (state === "failed") scheduleRestart();
