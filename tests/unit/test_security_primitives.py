@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from argon2 import extract_parameters
+
 from server.core.crypto import (
     TOKEN_BYTES,
     hash_password,
@@ -30,6 +32,10 @@ def test_passwords_are_argon2_hashes_that_verify() -> None:
     assert not verify_password(hashed, "a long enough passwore")
     assert not verify_password(None, "anything")
     assert not verify_password("not a hash", "anything")
+    # OWASP's floor for Argon2id: 19 MiB of memory and two passes. (Test users in
+    # tests/builders.py carry cheap hashes of their own; accounts the app makes never do.)
+    parameters = extract_parameters(hashed)
+    assert parameters.memory_cost >= 19 * 1024 and parameters.time_cost >= 2
 
 
 def test_short_passwords_are_refused_with_the_reason() -> None:
