@@ -4,6 +4,7 @@ and nothing of it in the patient's real record, queue or figures."""
 from __future__ import annotations
 
 import datetime as dt
+import json
 from dataclasses import replace
 from importlib import resources
 from typing import Any
@@ -204,6 +205,19 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
             "GET", f"/api/patients/{world.patients['a'].id}/readings?encounter_id={encounter_id}"
         )
         assert len(readings["items"]) == 18
+        assert all(r["is_drill"] and r["is_practice"] for r in readings["items"])
+        # The drill visit's FHIR bundle holds none of its practice readings as an observation.
+        status, text = await clin.call("GET", f"/api/encounters/{encounter_id}/fhir")
+        assert status == 200
+        bundle = json.loads(text)
+        categories = [
+            c["code"]
+            for e in bundle["entry"]
+            if e["resource"]["resourceType"] == "Observation"
+            for c in e["resource"]["category"][0]["coding"]
+        ]
+        assert "vital-signs" not in categories and "laboratory" not in categories
+        assert bundle["meta"]["tag"][0]["code"] == "practice-readings-left-out"
         clock.advance(hours=2)
         assert await client.app[ALERTS].run_due(clock.now()) == 0
         for agent, who in ((clin, "clin_a"), (coord, "coord_a")):  # idle sessions have ended
