@@ -25,12 +25,24 @@ async def test_family_readings_reach_the_clinicians_charts(live_server, new_page
     chart = clinician.locator('.chart[data-kind="blood_pressure"]')
     await expect(chart.locator(".latest")).to_have_text("128/82 mmHg")
     await expect(chart.locator("canvas")).to_have_count(1)
+    await expect(chart.locator(".practice")).to_have_count(0)  # a real measurement
+
+    # Blood sugar, typed as the family's meter shows it.
+    await family.select_option("#reading-kind", label="Blood sugar (mg/dL)")
+    await family.fill("#reading-value", "99")
+    await family.get_by_role("button", name="Send reading").click()
+    glucose = clinician.locator('.chart[data-kind="glucose"]')
+    await expect(glucose.locator(".latest")).to_have_text("99 mg/dL")
 
     # The simulator streams oxygen, pulse and breathing.
     await family.get_by_role("button", name="Start practice readings").click()
     spo2 = clinician.locator('.chart[data-kind="spo2"] .latest')
     await expect(spo2).to_contain_text("%", timeout=15_000)
     first = await spo2.text_content()
+    # Simulated values are practice, and the chart says so.
+    await expect(clinician.locator('.chart[data-kind="spo2"] .practice')).to_have_text(
+        "Practice, not real measurements"
+    )
     await expect(clinician.locator('.chart[data-kind="respiratory_rate"] .latest')).to_contain_text(
         "/min"
     )
