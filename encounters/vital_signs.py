@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass
-from decimal import ROUND_HALF_UP, Decimal
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from types import MappingProxyType
 from typing import Final, Literal, get_args
 
@@ -61,7 +61,10 @@ def convert(value: float, unit: str, to_unit: str) -> float:
             f"A value in '{unit}' cannot be compared with a band in '{to_unit}'.",
             code="unit_mismatch",
         )
-    return float(exact.quantize(_RESOLUTION[to_unit], rounding=ROUND_HALF_UP))
+    try:
+        return float(exact.quantize(_RESOLUTION[to_unit], rounding=ROUND_HALF_UP))
+    except InvalidOperation:  # too many digits to quantize: far beyond any meter's range
+        return float(exact)
 
 
 @dataclass(frozen=True)

@@ -16,6 +16,8 @@ from encounters.gatt import (
     SensorContact,
     decode_blood_pressure,
     decode_characteristic,
+    decode_glucose,
+    decode_glucose_context,
     decode_heart_rate,
     decode_plx_continuous,
     decode_plx_spot_check,
@@ -25,6 +27,7 @@ from encounters.gatt import (
 )
 from encounters.gatt_status import (
     BpMeasurementStatus,
+    GlucoseSensorStatus,
     PlxMeasurementStatus,
     PlxSensorStatus,
     flag_names,
@@ -374,3 +377,65 @@ def test_any_bytes_decode_or_raise_gatt_decode_error(uuid: str, data: bytes) -> 
         assert error.message
         return
     assert measurement.flags == data[0]
+
+
+# Glucose Measurement 0x2A18 and its Context 0x2A34 ---------------------------------------
+
+
+def test_glucose_vector_kg_per_litre_with_offset_type_location_and_status() -> None:
+    # flags 0x0B: time offset, concentration + type/location, status; kg/L.
+    # Record 7, 2026-03-02 08:55:00, offset -5 min, 90 mg/dL = 90e-5 kg/L, capillary whole blood
+    # from a finger, status "battery low".
+    value = decode_glucose(hx("0B 0700 EA07 03 02 08 37 00 FBFF 5AB0 11 0100"))
+    assert value.sequence_number == 7
+    assert value.timestamp == datetime(2026, 3, 2, 8, 50, 0)
+    assert (value.unit, value.stored_unit, value.in_stored_unit) == ("kg/L", "mg/dL", Decimal(90))
+    assert (value.sample_type, value.sample_location) == ("capillary_whole_blood", "finger")
+    assert value.sensor_status == GlucoseSensorStatus.BATTERY_LOW
+    assert not value.is_context_announced
+
+
+def test_glucose_vector_mol_per_litre_becomes_mmol_per_litre() -> None:
+    # flags 0x06: concentration present, mol/L; 5.5 mmol/L = 55e-4 mol/L; venous plasma, earlobe.
+    value = decode_glucose(hx("06 0100 EA07 03 02 08 37 00 37C0 34"))
+    assert (value.stored_unit, value.in_stored_unit) == ("mmol/L", Decimal("5.5"))
+    assert (value.sample_type, value.sample_location) == ("venous_plasma", "earlobe")
+
+
+def test_glucose_context_reads_every_field_in_flag_order() -> None:
+    # flags 0xDF: carbohydrate, meal, tester-health, exercise, medication (kg), HbA1c, and the
+    # extended flags byte straight after the sequence number.
+    context = decode_glucose_context(hx("DF 0700 00 01 32D0 02 21 2C01 32 01 64A0 3AF0"))
+    assert context.sequence_number == 7 and context.extended_flags == 0
+    assert (context.carbohydrate, context.carbohydrate_kg.to_decimal()) == (
+        "breakfast",
+        Decimal("0.050"),
+    )
+    assert (context.meal, context.tester, context.health) == (
+        "postprandial",
+        "self",
+        "major_health_issues",
+    )
+    assert (context.exercise_duration_s, context.exercise_intensity_pct) == (300, 50)
+    assert context.medication_name == "rapid_acting_insulin"
+    assert not context.medication_in_litres
+    assert context.hba1c_pct is not None and context.hba1c_pct.to_decimal() == Decimal("5.8")
+
+
+@pytest.mark.parametrize(
+    "data",
+    [
+        "02 0100 EA07 03 02 08 37 00 37C0",  # type/location byte missing
+        "00 0100 EA07 03 02 08 37",  # base time cut short
+        "00 0100 EA07 03 02 08 37 00 00",  # a byte after the last field
+    ],
+)
+def test_glucose_refuses_truncated_or_trailing_bytes(data: str) -> None:
+    with pytest.raises(GattDecodeError):
+        decode_glucose(hx(data))
+
+
+def test_a_glucose_context_alone_is_refused_with_its_own_code() -> None:
+    with pytest.raises(GattDecodeError) as caught:
+        normalize_uuid("2a34")
+    assert caught.value.code == "unknown_characteristic" and "context" in caught.value.message

@@ -25,7 +25,7 @@ from encounters.readings import (
     parse_message,
     reading_to_dict,
 )
-from encounters.vital_signs import VITAL_SIGNS
+from encounters.vital_signs import VITAL_SIGNS, convert
 
 NOW = datetime(2024, 3, 5, 14, 35, tzinfo=UTC)
 START = datetime(2024, 3, 5, 14, 0, tzinfo=UTC)
@@ -513,7 +513,7 @@ def test_any_json_message_gives_readings_or_a_reading_error(message: object) -> 
 
 @settings(deadline=None)
 @given(
-    st.sampled_from(["2a37", "2a5e", "2a5f", "2a35", "2a1c", "2a9d"]),
+    st.sampled_from(["2a37", "2a5e", "2a5f", "2a35", "2a1c", "2a9d", "2a18"]),
     st.binary(max_size=32),
 )
 def test_any_bluetooth_value_gives_valid_readings_or_a_reading_error(
@@ -527,10 +527,9 @@ def test_any_bluetooth_value_gives_valid_readings_or_a_reading_error(
         return
     for reading in readings:
         if reading.value is not None:
-            low, high = PLAUSIBLE[
-                "systolic_bp" if reading.kind == "blood_pressure" else reading.kind
-            ]
-            assert low <= reading.value <= high
+            parameter = "systolic_bp" if reading.kind == "blood_pressure" else reading.kind
+            low, high = PLAUSIBLE[parameter]
+            assert low <= convert(reading.value, reading.unit, UNITS[reading.kind]) <= high
         assert parse_message(reading_to_dict(reading), now=NOW) == [reading]
 
 
@@ -539,3 +538,75 @@ def test_utc_offsets_are_normalised_to_utc_in_the_stored_shape() -> None:
     [reading] = parse_message(manual(taken_at="2024-03-06T00:30:00+10:00"), now=NOW)
     assert reading_to_dict(reading)["taken_at"] == "2024-03-05T14:30:00+00:00"
     assert reading.taken_at == datetime(2024, 3, 6, 0, 30, tzinfo=zone)
+
+
+# Glucose meters ---------------------------------------------------------------------------
+
+# Record 5, 2026-03-02 08:55:00, 90 mg/dL (90e-5 kg/L), capillary whole blood, finger; a
+# context follows. Its context: record 5, postprandial, tested by the patient, 100 mg of
+# rapid-acting insulin, HbA1c 5.8 %.
+GLUCOSE_90 = "12 0500 EA07 03 02 08 37 00 5AB0 11"
+CONTEXT_5 = "56 0500 02 51 01 64A0 3AF0"
+
+
+def glucose(value_hex: str, context_hex: str | None = None) -> dict[str, Any]:
+    message = ble("2a18", value_hex.replace(" ", ""))
+    if context_hex is not None:
+        data = bytes.fromhex(context_hex.replace(" ", ""))
+        message["context"] = base64.b64encode(data).decode()
+    return message
+
+
+def test_a_glucose_meter_in_kg_per_litre_is_stored_in_mg_per_decilitre_with_its_context() -> None:
+    [reading] = parse_message(glucose(GLUCOSE_90, CONTEXT_5), now=NOW)
+    assert (reading.kind, reading.value, reading.unit) == ("glucose", 90.0, "mg/dL")
+    assert reading.loinc == ("41653-7",)
+    assert reading.details["sequence_number"] == 5
+    assert reading.details["sample_type"] == "capillary_whole_blood"
+    assert reading.details["sample_location"] == "finger"
+    assert reading.details["meal"] == "postprandial"
+    assert reading.details["tester"] == "self"
+    assert reading.details["health"] == "no_health_issues"
+    assert reading.details["medication"] == "rapid_acting_insulin"
+    assert reading.details["medication_mg"] == 100.0
+    assert reading.details["hba1c_pct"] == 5.8
+    assert parse_message(reading_to_dict(reading), now=NOW) == [reading]
+
+
+def test_a_glucose_meter_in_mol_per_litre_is_stored_in_mmol_per_litre() -> None:
+    [reading] = parse_message(glucose("06 0100 EA07 03 02 08 37 00 37C0 11"), now=NOW)
+    assert (reading.value, reading.unit, reading.loinc) == (5.5, "mmol/L", ("14743-9",))
+
+
+def test_a_venous_plasma_glucose_has_the_plasma_code() -> None:
+    [reading] = parse_message(glucose("02 0100 EA07 03 02 08 37 00 5AB0 14"), now=NOW)
+    assert reading.loinc == ("2345-7",)
+
+
+@pytest.mark.parametrize(
+    ("value_hex", "code"),
+    [
+        ("0A 0100 EA07 03 02 08 37 00 5AB0 11 0400", "unusable_measurement"),  # sample too small
+        ("0A 0100 EA07 03 02 08 37 00 5AB0 11 0004", "unusable_measurement"),  # device fault
+        ("02 0100 EA07 03 02 08 37 00 5AB0 1A", "not_patient_data"),  # control solution
+        ("02 0100 EA07 03 02 08 37 00 5AB0 41", "not_patient_data"),  # control-solution site
+        ("02 0100 EA07 03 02 08 37 00 5AB0 19", "unsupported_sample"),  # interstitial fluid
+        ("00 0100 EA07 03 02 08 37 00", "missing_value"),  # no concentration at all
+    ],
+)
+def test_a_glucose_the_meter_says_is_not_the_patients_valid_blood_is_refused(
+    value_hex: str, code: str
+) -> None:
+    assert refused(glucose(value_hex)).code == code
+
+
+def test_a_glucose_meters_hi_keeps_its_limit_so_it_alerts() -> None:
+    # 600 mg/dL with "result higher than the device can process".
+    [reading] = parse_message(glucose("0A 0100 EA07 03 02 08 37 00 58B2 11 2000"), now=NOW)
+    assert (reading.value, reading.unit) == (600.0, "mg/dL")
+    assert reading.details["sensor_status"] == ("result_too_high",)
+
+
+def test_a_glucose_context_of_another_record_is_refused() -> None:
+    assert refused(glucose(GLUCOSE_90, "02 0600 01")).code == "context_mismatch"
+    assert refused({**ble("2a37", "0048"), "context": "AgUAAQ=="}).code == "bad_message"

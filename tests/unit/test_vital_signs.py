@@ -9,7 +9,7 @@ import pytest
 from encounters.careplan import CarePlan, bands_in_effect
 from encounters.detection import samples_of, vital_crossings
 from encounters.errors import ValidationError
-from encounters.readings import KINDS, Reading
+from encounters.readings import KINDS, Reading, ReadingError, parse_message
 from encounters.vital_signs import (
     BAND_UNITS,
     DEFAULT_HOME_BANDS,
@@ -120,6 +120,20 @@ def test_glucose_in_mg_per_decilitre_meets_a_band_in_mmol_per_litre_at_meter_res
     mg_dl: float, expected: str | None
 ) -> None:
     assert out_of_band(mg_dl, DEFAULT_HOME_BANDS["glucose"], "mg/dL") == expected
+
+
+def test_a_typed_glucose_far_beyond_any_meter_is_refused_as_out_of_range() -> None:
+    message = {
+        "id": "g-1",
+        "kind": "glucose",
+        "value": 1e308,
+        "unit": "mg/dL",
+        "taken_at": "2024-03-05T14:30:00Z",
+        "source": "manual",
+    }
+    with pytest.raises(ReadingError) as caught:
+        parse_message(message, now=TAKEN_AT)
+    assert caught.value.code == "out_of_range"
 
 
 def test_a_conversion_between_unrelated_units_is_refused() -> None:
