@@ -6,7 +6,8 @@ Bluetooth characteristic value (``gatt``, ``data``) decoded by :func:`readings_f
 One Bluetooth value can give several readings (an oximeter's or a cuff's pulse becomes
 a ``heart_rate`` reading); they share the message's id, so a store keys on (id, kind).
 
-Readings keep one unit per kind (mm[Hg], Cel, kg). A special value (NaN, NRes, ±INF)
+Readings keep the units of the vital-sign catalogue (mm[Hg], Cel, kg; glucose in mmol/L or
+mg/dL, as the meter reports it). A special value (NaN, NRes, ±INF)
 or an unsuccessful weighing is kept as absent with its FHIR dataAbsentReason, never
 as a number. Every refusal is a :class:`ReadingError` whose
 ``code`` the server sends back as the nack code.

@@ -140,10 +140,6 @@ class VitalSign:
         return self.units[0]
 
 
-def _band(parameter: str, unit: str, **limits: float | bool) -> Band:
-    return Band(parameter, unit, **limits)  # type: ignore[arg-type]
-
-
 # Plausibility is wide on purpose: in the last days of life real values go far below hospital
 # norms (SpO2 in the 50s, systolic in the 50s, pulse in the 20s, long apnoeic pauses), and such
 # patients need individual targets, not refusals. Default bands are generic home bands, a common
@@ -154,7 +150,7 @@ PARAMETERS: Final[Mapping[str, Parameter]] = MappingProxyType(
         # 100 % is the ceiling. Oximeters show values below their 70-100 % accuracy range
         # (ISO 80601-2-61), and a dying patient's 40-60 % is real.
         "spo2": Parameter(
-            "spo2", N_("Oxygen saturation"), ("%",), (20.0, 100.0), _band("spo2", "%", low=90.0)
+            "spo2", N_("Oxygen saturation"), ("%",), (20.0, 100.0), Band("spo2", "%", low=90.0)
         ),
         # Wider than oximeter and cuff display ranges (about 20-300 /min) at both ends.
         "heart_rate": Parameter(
@@ -162,7 +158,7 @@ PARAMETERS: Final[Mapping[str, Parameter]] = MappingProxyType(
             N_("Pulse"),
             ("/min",),
             (10.0, 350.0),
-            _band("heart_rate", "/min", low=50.0, high=120.0),
+            Band("heart_rate", "/min", low=50.0, high=120.0),
         ),
         # 0 is a real count over a 30-60 s window during Cheyne-Stokes apnoea.
         "respiratory_rate": Parameter(
@@ -170,7 +166,7 @@ PARAMETERS: Final[Mapping[str, Parameter]] = MappingProxyType(
             N_("Breathing rate"),
             ("/min",),
             (0.0, 80.0),
-            _band("respiratory_rate", "/min", low=10.0, high=24.0),
+            Band("respiratory_rate", "/min", low=10.0, high=24.0),
         ),
         # Home cuffs inflate to about 300 mmHg at most.
         "systolic_bp": Parameter(
@@ -178,7 +174,7 @@ PARAMETERS: Final[Mapping[str, Parameter]] = MappingProxyType(
             N_("Systolic blood pressure"),
             ("mm[Hg]",),
             (30.0, 300.0),
-            _band("systolic_bp", "mm[Hg]", low=90.0),
+            Band("systolic_bp", "mm[Hg]", low=90.0),
             loinc="8480-6",
         ),
         "diastolic_bp": Parameter(
@@ -202,7 +198,7 @@ PARAMETERS: Final[Mapping[str, Parameter]] = MappingProxyType(
             N_("Temperature"),
             ("Cel",),
             (25.0, 45.0),
-            _band("temperature", "Cel", high=38.0, high_inclusive=True),
+            Band("temperature", "Cel", high=38.0, high_inclusive=True),
         ),
         # Paediatric palliative care includes infants; no home scale reads 500 kg.
         "weight": Parameter("weight", N_("Weight"), ("kg",), (0.5, 500.0)),
@@ -213,7 +209,7 @@ PARAMETERS: Final[Mapping[str, Parameter]] = MappingProxyType(
             N_("Blood glucose"),
             ("mmol/L", "mg/dL"),
             (0.5, 60.0),
-            _band("glucose", "mmol/L", low=4.0, high=15.0),
+            Band("glucose", "mmol/L", low=4.0, high=15.0),
         ),
     }
 )

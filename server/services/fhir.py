@@ -521,7 +521,8 @@ def _vital(people: _People, encounter_url: str, reading: StoredReading) -> JsonO
 
 def _observation_category(kind: str) -> JsonObject:
     # A meter's blood glucose is a laboratory value (FHIR's vital-signs profile lists its codes).
-    if kind in VITAL_SIGNS and VITAL_SIGNS[kind].fhir_category == "laboratory":  # type: ignore[index]
+    categories = {str(k): sign.fhir_category for k, sign in VITAL_SIGNS.items()}
+    if categories.get(kind) == "laboratory":
         return _concept(OBSERVATION_CATEGORY, "laboratory", "Laboratory")
     return _concept(OBSERVATION_CATEGORY, "vital-signs", "Vital Signs")
 
