@@ -22,6 +22,7 @@ page anybody by email or text, and never enter the response figures.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import json
 import logging
@@ -106,6 +107,10 @@ async def add_event(
 class DrillService:
     def __init__(self, app: web.Application) -> None:
         self.app = app
+        # One round at a time on this node: the player's own round and one asked for directly
+        # (a drill started, or a test) never interleave, so when a round returns, every event
+        # due at its ``now`` has been played. Other nodes are kept apart by the revision check.
+        self._round = asyncio.Lock()
 
     @property
     def _db(self) -> Database:
@@ -117,6 +122,10 @@ class DrillService:
     # -- the player -------------------------------------------------------------------------
     async def run_due(self, now: dt.datetime, drill_id: int | None = None) -> int:
         """Play every event that is due at ``now`` in running drills; returns how many."""
+        async with self._round:
+            return await self._run_due(now, drill_id)
+
+    async def _run_due(self, now: dt.datetime, drill_id: int | None) -> int:
         async with self._db.begin() as s:
             query = select(Drill).where(Drill.status == "running")
             if drill_id is not None:
