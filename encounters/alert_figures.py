@@ -42,9 +42,9 @@ def response_figures(alerts: Iterable[AlertState], *, since: datetime, now: date
         acknowledged=len(to_ack),
         resolved=len(to_resolve),
         ack_median_s=statistics.median(to_ack) if to_ack else None,
-        ack_p90_s=_nearest_rank(to_ack, 90),
+        ack_p90_s=nearest_rank(to_ack, 90),
         resolve_median_s=statistics.median(to_resolve) if to_resolve else None,
-        resolve_p90_s=_nearest_rank(to_resolve, 90),
+        resolve_p90_s=nearest_rank(to_resolve, 90),
     )
 
 
@@ -55,7 +55,9 @@ def _seconds_to(
     return sorted((m - r).total_seconds() for r, m in times if m is not None and m <= now)
 
 
-def _nearest_rank(ordered: Sequence[float], percent: int) -> float | None:
+def nearest_rank(ordered: Sequence[float], percent: int) -> float | None:
+    """The nearest-rank percentile of ascending ``ordered``: the value at rank
+    ceil(percent/100 n), always one of the observed values; None when empty."""
     if not ordered:
         return None
     rank = (percent * len(ordered) + 99) // 100  # ceil(percent/100 * n) without float error
