@@ -9,8 +9,9 @@ point is recorded when given, for the "% correct on the first attempt" drill met
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from types import MappingProxyType
 
 from encounters.errors import ValidationError
@@ -129,3 +130,58 @@ def score_teach_back(value: object) -> TeachBackScore:
         safety_critical_items=len(critical),
         mastery=all(entry["result"] == "correct" for entry in must_be_correct),
     )
+
+
+@dataclass(frozen=True)
+class PointResult:
+    """One education teach-back point as the family said it back at one visit or drill."""
+
+    topic_id: str
+    point_id: str
+    result: str  # a key of TEACH_BACK_POINTS
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ComprehensionPoint:
+    """A topic's comprehension at one sitting: the points asked then, scored 2 / 1 / 0."""
+
+    topic_id: str
+    at: datetime
+    comprehension_pct: float
+    points_asked: int
+
+
+def points_to_revisit(history: Iterable[PointResult]) -> list[PointResult]:
+    """The points whose latest answer is not yet fully correct, oldest first.
+
+    Only the latest answer counts: a point answered "partly" and then "correct" is learnt; one
+    answered "correct" once and "not yet" later has been forgotten and comes back.
+    """
+    latest: dict[tuple[str, str], PointResult] = {}
+    for entry in sorted(history, key=lambda e: e.at):
+        latest[(entry.topic_id, entry.point_id)] = entry
+    return sorted(
+        (entry for entry in latest.values() if entry.result != "correct"),
+        key=lambda e: (e.at, e.topic_id, e.point_id),
+    )
+
+
+def comprehension_over_time(history: Iterable[PointResult]) -> list[ComprehensionPoint]:
+    """Per topic and sitting (the answers recorded at one moment), the share of points scored,
+    in time order: the family's comprehension of each topic as a line over time."""
+    sittings: dict[tuple[str, datetime], list[str]] = {}
+    for entry in history:
+        sittings.setdefault((entry.topic_id, entry.at), []).append(entry.result)
+    out = [
+        ComprehensionPoint(
+            topic_id=topic_id,
+            at=at,
+            comprehension_pct=_pct(
+                sum(TEACH_BACK_POINTS[r] for r in results), MAX_POINTS_PER_ITEM * len(results)
+            ),
+            points_asked=len(results),
+        )
+        for (topic_id, at), results in sittings.items()
+    ]
+    return sorted(out, key=lambda p: (p.at, p.topic_id))
