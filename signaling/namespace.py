@@ -225,6 +225,7 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
             await self.emit(ev.LOBBY_STATUS, status, to=p.sid)
 
     async def _drop(self, room: Room, participant: Participant) -> None:
+        await self._end_poor_stretch(room, participant)
         room.remove(participant.participant_id)
         task = self._grace.pop(participant.participant_id, None)
         if task is not None:
@@ -257,6 +258,9 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         task = self._grace.pop(participant.participant_id, None)
         if task is not None:
             task.cancel()
+        if task is not None or old_sid is not None:
+            # Back after a dropped connection or a reload, within the grace period.
+            await self.gate.note_connection(encounter_id, participant.role, "reconnection")
         if caller.user_id is not None:
             await self.leave_room(sid, staff_room(caller.user_id))  # a visit page, not a console
         if participant.is_host:
@@ -387,10 +391,29 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         level = require_field(data, "level", str)
         if level not in QUALITY_LEVELS:
             raise SignalingError("bad_request", "The level must be good, fair or poor.")
+        sound_only = data.get("sound_only", False)
+        if not isinstance(sound_only, bool):
+            raise SignalingError("bad_request", "sound_only must be true or false.")
+        if sound_only and not participant.sound_only:
+            await self.gate.note_connection(room.encounter_id, participant.role, "sound_only")
+        participant.sound_only = sound_only
+        if level == "poor" and participant.poor_since is None:
+            participant.poor_since = time.monotonic()
+        elif level != "poor":
+            await self._end_poor_stretch(room, participant)
         if participant.quality != level:
             participant.quality = level
             await self._broadcast(room)
         return {"ok": True}
+
+    async def _end_poor_stretch(self, room: Room, participant: Participant) -> None:
+        if participant.poor_since is None:
+            return
+        seconds = time.monotonic() - participant.poor_since
+        participant.poor_since = None
+        await self.gate.note_connection(
+            room.encounter_id, participant.role, "poor_quality", round(seconds, 1)
+        )
 
     async def close(self) -> None:
         for task in self._grace.values():

@@ -47,6 +47,13 @@ class Gate(Protocol):
         """Note a visit event (audit log, visit status)."""
         ...
 
+    async def note_connection(
+        self, encounter_id: int, role: str, kind: str, seconds: float | None = None
+    ) -> None:
+        """Note one connection trouble in a visit: ``reconnection``, ``sound_only`` or
+        ``poor_quality`` (lasting ``seconds``). No patient data, one row per trouble."""
+        ...
+
 
 class Media(Protocol):
     async def handle_offer(self, room_id: str, participant_id: str, sdp: str) -> str: ...

@@ -27,6 +27,10 @@ class Participant:
     sid: str | None
     quality: str | None = None
     knocked_at: float = 0.0
+    # When this participant's connection turned poor (monotonic seconds), while it is poor.
+    poor_since: float | None = None
+    # Whether the participant's page has switched to sound only.
+    sound_only: bool = False
 
     @property
     def is_host(self) -> bool:

@@ -24,6 +24,7 @@ from server.api import (
     join,
     notes,
     patients,
+    quality,
     readings,
     scenarios,
     scheduling,
@@ -94,6 +95,16 @@ API_HANDLERS: tuple[Handler, ...] = (
     patients.list_patients,  # GET /api/patients
     patients.get_patient,  # GET /api/patients/{patient_id}
     patients.add_family,  # POST /api/patients/{patient_id}/family
+    # quality improvement
+    quality.quality_figures,  # GET /api/quality
+    quality.quality_csv,  # GET /api/quality.csv
+    quality.get_outcomes,  # GET /api/patients/{patient_id}/outcomes
+    quality.post_outcome,  # POST /api/patients/{patient_id}/outcomes
+    quality.put_outcome,  # PUT /api/outcomes/{outcome_id}
+    quality.put_review,  # PUT /api/alerts/{alert_id}/review
+    quality.get_survey,  # GET /api/survey
+    quality.post_survey,  # POST /api/survey
+    quality.skip_survey,  # POST /api/survey/skip
     # readings
     readings.list_readings,  # GET /api/patients/{patient_id}/readings
     readings.add_reading,  # POST /api/encounters/{encounter_id}/readings

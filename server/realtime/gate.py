@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.services import audit
 from server.services.access import CLINICAL, is_on_care_team
+from server.services.connection_events import note_connection
 from server.services.context import SERVICES, Services
 from server.services.lobby import is_lobby_open, lobby_opens_at
 from server.services.sessions import COOKIE_NAME, Principal
@@ -112,6 +113,12 @@ class VisitGate:
             if action == "admit" and encounter is not None and encounter.status == "planned":
                 encounter.status = "in_progress"
             await self._audit(s, caller, encounter_id, encounter, f"visit_{action}", "success")
+
+    async def note_connection(
+        self, encounter_id: int, role: str, kind: str, seconds: float | None = None
+    ) -> None:
+        svc = self._svc
+        await note_connection(svc.db, svc.clock.now(), encounter_id, role, kind, seconds)
 
     async def _audit(
         self,

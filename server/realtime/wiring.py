@@ -15,6 +15,7 @@ from server.core.periodic import every
 from server.core.settings import Settings
 from server.realtime.gate import VisitGate
 from server.realtime.live import LiveVisits
+from server.services.connection_events import note_connection
 from server.services.context import SERVICES
 from server.services.live import LIVE
 from server.services.readings import Enterer, accept_message, publish_readings
@@ -67,6 +68,17 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
 
     async def peer_state(room_id: str, participant_id: str, state: str) -> None:
         logger.info("peer %s in %s is %s", participant_id, room_id, state)
+        if state == "failed" and room_id.startswith("encounter-"):
+            # The media connection could not be set up (or was lost for good): a failed join.
+            caller = await holder["ns"].caller_of(room_id, participant_id)
+            svc = app[SERVICES]
+            await note_connection(
+                svc.db,
+                svc.clock.now(),
+                int(room_id.removeprefix("encounter-")),
+                caller.role if caller else "unknown",
+                "failed_join",
+            )
 
     async def data_message(room_id: str, participant_id: str, label: str, text: str) -> str | None:
         return await _on_data_message(app, holder["ns"], room_id, participant_id, label, text)

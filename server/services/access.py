@@ -55,6 +55,14 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # adds addenda after the sign-off.
     "note.write": CLINICAL,
     "note.sign": CLINICAL,
+    # Quality improvement (issue 19): the care team records outcomes; coordinators (the
+    # team leads) read the figures and review missed escalations; a family answers the
+    # survey of its own visit.
+    "outcome.read": CLINICAL,
+    "outcome.write": CLINICAL,
+    "quality.read": frozenset({"coordinator"}),
+    "escalation_review.write": frozenset({"coordinator"}),
+    "survey.answer": frozenset({"family"}),
     "audit.read": frozenset({"admin"}),
     "user.create": frozenset({"admin"}),
     "user.update": frozenset({"admin"}),

@@ -101,7 +101,8 @@ export class PeerLink {
       this.lastStats = summary;
       this.handlers.onQuality(summary);
       if (changed && this.socket.connected) {
-        this.socket.emit(QUALITY, { level: summary.level });
+        // The server notes each switch to sound only and each stretch of poor quality.
+        this.socket.emit(QUALITY, { level: summary.level, sound_only: this.handlers.receiveVideo === false });
       }
     } catch {
       // Statistics are a nicety; a failure to read them must not disturb the call.
