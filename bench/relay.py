@@ -18,11 +18,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import json
+import math
+import os
 import pickle
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -32,19 +36,26 @@ from harness import free_port
 from relay_janus import janus_inside, run_janus
 from relay_load import (
     Loop,
-    LoopTrack,
     Participant,
     Probe,
+    Replayer,
     encode_loop,
     hub_join,
-    measure,
+    observe,
+    summarize,
+    tree_cpu_seconds,
     use_host_only,
+    video_packets_per_s,
 )
 
 from media import ForwardingRelay, MediaCallbacks, MediaHub, TranscodingRelay
 
+# A client process carries this many aiortc peers at most (about half a core on the 2-core
+# machine at 30 fps with audio; see bench/README.md).
+PEERS_PER_CLIENT_PROCESS = 36
 
-def serve(impl: str, port: int) -> None:
+
+def serve(impl: str, port: int, media_workers: int) -> None:
     use_host_only()
     sockets: dict[tuple[str, str], web.WebSocketResponse] = {}
 
@@ -86,64 +97,125 @@ def serve(impl: str, port: int) -> None:
     web.run_app(app, host="127.0.0.1", port=port, print=None)
 
 
-def run_hub(impl: str, args: argparse.Namespace, loop: Loop) -> dict[str, Any]:
+def client_processes(args: argparse.Namespace) -> int:
+    """How many processes the load generator runs in: ``--client-procs``, or one per
+    PEERS_PER_CLIENT_PROCESS peers, at most one per core."""
+    if args.client_procs:
+        return int(args.client_procs)
+    peers = args.visits * args.party if args.visits else 2 * args.streams
+    return max(1, min(os.cpu_count() or 1, math.ceil(int(peers) / PEERS_PER_CLIENT_PROCESS)))
+
+
+def run_hub(impl: str, args: argparse.Namespace, loop_path: Path) -> dict[str, Any]:
+    """The relay in one process (with its media workers), the clients split over others;
+    every client process observes the same window, whose relay CPU this process reads."""
     port = free_port()
-    server = subprocess.Popen([sys.executable, __file__, "--serve", impl, "--port", str(port)])
+    serve = [sys.executable, __file__, "--serve", impl, "--port", str(port)]
+    server = subprocess.Popen([*serve, "--media-workers", str(args.media_workers)])
+    count = client_processes(args)
+    shape = ["--visits", str(args.visits), "--party", str(args.party)]
+    shape += ["--streams", str(args.streams), "--seconds", str(args.seconds)]
+    children = [
+        subprocess.Popen(
+            [sys.executable, __file__, "--clients", f"{i}/{count}", "--port", str(port)]
+            + ["--loop", str(loop_path), *shape],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        for i in range(count)
+    ]
     try:
-        result = asyncio.run(hub_clients(args, server.pid, port, loop))
+        for child in children:
+            assert child.stdout is not None
+            if not child.stdout.readline():
+                raise RuntimeError("a client process ended before joining")
+        start = time.monotonic() + args.warmup
+        for child in children:
+            assert child.stdin is not None
+            child.stdin.write(json.dumps({"start": start}) + "\n")
+            child.stdin.flush()
+        time.sleep(max(0.0, start - time.monotonic()))
+        cpu0, wall0 = tree_cpu_seconds(server.pid), time.monotonic()
+        time.sleep(max(0.0, start + args.seconds - time.monotonic()))
+        cpu1, wall1 = tree_cpu_seconds(server.pid), time.monotonic()
+        parts = []
+        for child in children:
+            assert child.stdout is not None
+            parts.append(json.loads(child.stdout.readline()))
+        used = (cpu1[0] - cpu0[0], cpu1[1] - cpu0[1])
+        forwarded = args.visits * args.party * (args.party - 1) if args.visits else args.streams
+        result = summarize(parts, used, wall1 - wall0, forwarded)
     finally:
+        for child in children:
+            with contextlib.suppress(OSError):
+                assert child.stdin is not None
+                child.stdin.close()  # a child still waiting for the start gives up
+        for child in children:
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
         server.terminate()
-        server.wait(10)
+        server.wait(30)
     mode = {"visits": args.visits, "party": args.party} if args.visits else {}
-    return {"impl": impl, **mode, **result}
+    return {"impl": impl, **mode, "media_workers": args.media_workers, **result}
 
 
-async def hub_clients(
-    args: argparse.Namespace, relay_pid: int, port: int, loop: Loop
-) -> dict[str, Any]:
+async def client_share(args: argparse.Namespace, index: int, count: int, loop: Loop) -> None:
+    """Client process ``index`` of ``count``: joins every ``count``-th room, says so on
+    stdout, reads the window's start from stdin and prints what it observed."""
     use_host_only()
-    video, audio = loop
-    probe = Probe()
+    replayer = Replayer(loop)
+    probe = Probe() if index == 0 else None
     subscribers: list[Participant] = []
     everyone: list[Participant] = []
     tasks: list[asyncio.Task[None]] = []
     try:
-        base = f"http://127.0.0.1:{port}"
+        base = f"http://127.0.0.1:{args.port}"
         async with aiohttp.ClientSession() as http:
-            for _ in range(100):
+            for _ in range(200):
                 try:
                     async with http.get(f"{base}/"):
                         break
                 except aiohttp.ClientError:
                     await asyncio.sleep(0.1)
             if args.visits:
-                party, rooms = args.party, args.visits
-                for room in range(rooms):
+                party = args.party
+                for room in range(index, args.visits, count):
                     for seat in range(party):
-                        sent = probe.sent if room == seat == 0 else None
+                        watching = probe if (room, seat) == (0, 1) else None
                         who = Participant(
-                            [LoopTrack("video", video, sent), LoopTrack("audio", audio, None)],
-                            probe if (room, seat) == (0, 1) else None,
+                            replayer,
+                            ["video", "audio"],
+                            watching,
+                            probe.sent if probe is not None and room == seat == 0 else None,
+                            expects=party - 1 - (watching is not None),
                         )
                         everyone.append(who)
                         tasks.append(await hub_join(http, base, f"r{room}", f"p{seat}", who))
                 subscribers = everyone
-                forwarded = rooms * party * (party - 1)
             else:
-                for room in range(args.streams):
-                    publisher = Participant(
-                        [LoopTrack("video", video, probe.sent if room == 0 else None)]
-                    )
-                    subscriber = Participant([], probe if room == 0 else None)
+                for room in range(index, args.streams, count):
+                    watching = probe if room == 0 else None
+                    sent = watching.sent if watching is not None else None
+                    publisher = Participant(replayer, ["video"], None, sent)
+                    subscriber = Participant(None, [], watching, expects=int(watching is None))
                     everyone += [publisher, subscriber]
                     subscribers.append(subscriber)
                     tasks.append(await hub_join(http, base, f"r{room}", "pub", publisher))
                     tasks.append(await hub_join(http, base, f"r{room}", "sub", subscriber))
-                forwarded = args.streams
-            return await measure(args, relay_pid, subscribers, probe, forwarded)
+            print(json.dumps({"joined": len(everyone)}), flush=True)
+            line = await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+            start = float(json.loads(line)["start"])
+            rate = video_packets_per_s(loop)
+            part = await observe(subscribers, probe, start, args.seconds, rate)
+            print(json.dumps(part), flush=True)
     finally:
         for task in tasks:
             task.cancel()
+        await replayer.close()
         await asyncio.gather(*(p.close() for p in everyone), return_exceptions=True)
 
 
@@ -169,7 +241,21 @@ def main() -> None:
         "0.25 per participant (each join renegotiates its room; streams start on keyframes)",
     )
     parser.add_argument("--seconds", type=float, default=20.0, help="measuring window")
+    parser.add_argument(
+        "--client-procs",
+        type=int,
+        default=0,
+        help="processes for the load generator; default one per "
+        f"{PEERS_PER_CLIENT_PROCESS} peers, at most one per core",
+    )
+    parser.add_argument(
+        "--media-workers",
+        type=int,
+        default=0,
+        help="the relay's media worker processes (0: media in the relay's own process)",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
+    parser.add_argument("--clients", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--janus-inside", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--loop", help=argparse.SUPPRESS)
@@ -177,24 +263,27 @@ def main() -> None:
     if args.warmup is None:
         args.warmup = 10 + 0.25 * args.visits * args.party if args.visits else 6.0
     if args.serve:
-        serve(args.serve, args.port)
+        serve(args.serve, args.port, args.media_workers)
         return
     if args.janus_inside:
         janus_inside(args)
         return
+    if args.clients:
+        index, count = (int(x) for x in args.clients.split("/"))
+        asyncio.run(client_share(args, index, count, pickle.loads(Path(args.loop).read_bytes())))
+        return
     with tempfile.TemporaryDirectory() as folder:
         loop_path = Path(folder) / "loop.pickle"
         encode_loop(loop_path)
-        loop = pickle.loads(loop_path.read_bytes())
         if args.visits:
-            print(json.dumps(run_hub("hearth", args, loop)), flush=True)
+            print(json.dumps(run_hub("hearth", args, loop_path)), flush=True)
             return
         results: dict[str, dict[str, Any]] = {}
         for impl in args.impl.split(","):
             if impl == "janus":
                 results[impl] = run_janus(args, loop_path)
             else:
-                results[impl] = run_hub(impl, args, loop)
+                results[impl] = run_hub(impl, args, loop_path)
             print(json.dumps(results[impl]), flush=True)
         hearth, janus = results.get("hearth"), results.get("janus")
         if hearth and janus and "skipped" not in janus:

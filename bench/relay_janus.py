@@ -16,7 +16,15 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from relay_load import Loop, LoopTrack, Participant, Probe, measure, use_host_only
+from relay_load import (
+    Loop,
+    Participant,
+    Probe,
+    Replayer,
+    measure,
+    use_host_only,
+    video_packets_per_s,
+)
 
 JANUS_LIB = Path("/usr/lib/x86_64-linux-gnu/janus")
 # Inside the namespace only: 127.0.0.2 sits on an in-namespace veth, because Janus skips
@@ -125,8 +133,8 @@ class Janus:
 
 async def janus_clients(args: argparse.Namespace, janus_pid: int, loop: Loop) -> dict[str, Any]:
     use_host_only()
-    video, _ = loop
     probe, everyone, subscribers = Probe(), [], []
+    replayer = Replayer(loop)
     async with aiohttp.ClientSession() as http:
         janus = Janus(http, "http://127.0.0.1:8088/janus")
         for _ in range(100):
@@ -150,9 +158,8 @@ async def janus_clients(args: argparse.Namespace, janus_pid: int, loop: Loop) ->
         )
         try:
             for index in range(args.streams):
-                publisher = Participant(
-                    [LoopTrack("video", video, probe.sent if index == 0 else None)]
-                )
+                sent = probe.sent if index == 0 else None
+                publisher = Participant(replayer, ["video"], None, sent)
                 handle = await janus.attach()
                 joined = await janus.request(
                     handle, {"request": "join", "ptype": "publisher", "room": room}
@@ -163,7 +170,9 @@ async def janus_clients(args: argparse.Namespace, janus_pid: int, loop: Loop) ->
                 if "jsep" not in event:
                     raise RuntimeError(f"janus refused the publisher: {event}")
                 await publisher.answer(event["jsep"]["sdp"], "answer")
-                subscriber = Participant([], probe if index == 0 else None)
+                subscriber = Participant(
+                    None, [], probe if index == 0 else None, expects=int(index != 0)
+                )
                 handle = await janus.attach()
                 for _ in range(100):  # the feed exists once its media is up
                     event = await janus.request(
@@ -188,8 +197,10 @@ async def janus_clients(args: argparse.Namespace, janus_pid: int, loop: Loop) ->
                 )
                 everyone += [publisher, subscriber]
                 subscribers.append(subscriber)
-            return await measure(args, janus_pid, subscribers, probe, args.streams)
+            rate = video_packets_per_s(loop)
+            return await measure(args, janus_pid, subscribers, probe, args.streams, rate)
         finally:
+            await replayer.close()
             await asyncio.gather(*(p.close() for p in everyone), return_exceptions=True)
             if janus.poller is not None:
                 janus.poller.cancel()

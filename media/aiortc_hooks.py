@@ -378,6 +378,28 @@ def route_by_ssrc(transport: RTCDtlsTransport) -> None:
     router.route_rtp = route
 
 
+def replace_rtp_handler(
+    transport: RTCDtlsTransport, handle: Callable[[bytes, int], Awaitable[None]]
+) -> Callable[[bytes, int], Awaitable[None]]:
+    """For load generators: ``handle(data, arrival_time_ms=…)`` gets every decrypted RTP
+    packet of ``transport`` unparsed; returns aiortc's own handler for packets it passes on."""
+    own: Callable[[bytes, int], Awaitable[None]] = _require(transport, "_handle_rtp_data")
+    transport._handle_rtp_data = handle  # type: ignore[assignment]
+    return own
+
+
+def receiver_of_ssrc(transport: RTCDtlsTransport, ssrc: int) -> tuple[Any, int | None]:
+    """(receiver, media SSRC) for an SSRC of ``transport``: the media SSRC is the SSRC
+    itself, or the one an RTX SSRC repairs; (None, None) for an SSRC no receiver expects."""
+    router = _require(transport, "_rtp_router")
+    for candidate in router.receivers:  # RTX first: route_by_ssrc files RTX SSRCs too
+        media_ssrc = getattr(candidate, _RX_RTX_SSRC, {}).get(ssrc)
+        if media_ssrc is not None:
+            return candidate, media_ssrc
+    receiver = router.ssrc_table.get(ssrc)
+    return (receiver, ssrc) if receiver is not None else (None, None)
+
+
 class _CountingSrtp:
     """The transport's inbound SRTP session, counting what fails authentication."""
 
