@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.pages import availability, between_visits, drills, visit_note, visits
+from server.pages import availability, between_visits, drills, quality, visit_note, visits
 
 
 def setup_page_routes(app: web.Application) -> None:
@@ -19,3 +19,4 @@ def setup_page_routes(app: web.Application) -> None:
     between_visits.add_between_visits_pages(app)
     drills.add_drill_page_routes(app)
     availability.add_availability_page_routes(app)
+    quality.add_quality_page_routes(app)

@@ -427,3 +427,18 @@ async def test_a_visit_records_reconnections_sound_only_and_poor_quality(world) 
     assert all(r.encounter_id == encounter_id and r.role == "clinician" for r in rows)
     poor = next(r for r in rows if r.kind == "poor_quality")
     assert poor.seconds is not None and poor.seconds >= 0
+
+
+async def test_the_quality_page_is_for_coordinators(world) -> None:
+    coord = await world.agent("coord_a")
+    status, html = await coord.call("GET", "/quality?team=Team%20a&month=2026-03")
+    assert status == 200
+    assert "/api/quality.csv?month=2026-03&amp;team=Team+a" in html
+    assert '<option value="Team a" selected>' in html
+    status, html = await coord.call("GET", "/quality?team=Team%20b")
+    assert status == 404
+    status, html = await coord.call("GET", "/quality?month=March")
+    assert status == 422
+    clin = await world.agent("clin_a")
+    status, html = await clin.call("GET", "/quality")
+    assert status == 403

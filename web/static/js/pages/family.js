@@ -13,6 +13,7 @@ import { mergePrompts } from "../lib/drills.js";
 import { markStep, renderFamilySteps, renderPrompts } from "../ui/drillpanel.js";
 import { meterMicrophone, openCamera, playTestSound } from "../ui/devicecheck.js";
 import { delayUntil, formatWhen, MAX_TIMER_MS } from "../lib/time.js";
+import { mountSurvey } from "../ui/survey.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -194,6 +195,11 @@ function endWith(title, text) {
   byId("ended-text").textContent = text;
   show("ended");
   if (socket) socket.disconnect();
+  mountSurvey(byId("survey"), readJson("survey-strings"), {
+    offered: async () => (await apiRequest("GET", "/api/survey")).offered,
+    answer: (answers) => apiRequest("POST", "/api/survey", { answers }),
+    skip: () => apiRequest("POST", "/api/survey/skip"),
+  });
 }
 
 async function loadProgress() {
