@@ -50,14 +50,14 @@ async def clinician_in_visit(live_server: Any, new_page: Any) -> Any:
     return page
 
 
-async def family_in_lobby(live_server: Any, new_page: Any) -> Any:
+async def family_in_lobby(live_server: Any, new_page: Any, name: str = "Ben") -> Any:
     page = await new_page(**PHONE)
     await page.goto(f"{live_server.url}/join/{live_server.world.tokens['a']}")
     await page.get_by_role("button", name="Check my camera and microphone").click()
     await expect(page.locator("#camera-status")).to_contain_text("We can see you")
     await expect(page.get_by_role("button", name="Check my camera and microphone")).to_be_hidden()
     await expect(page.locator("#network-status")).to_contain_text("connection")
-    await page.fill("#display-name", "Ben")
+    await page.fill("#display-name", name)
     await page.get_by_role("button", name="Join the waiting room").click()
     await page.wait_for_url("**/family")
     await expect(page.locator("#lobby-status")).to_contain_text("let you in")

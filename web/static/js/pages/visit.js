@@ -8,6 +8,7 @@ import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson } from "../ui/dom.js";
 import { Charts } from "../ui/charts.js";
 import { StepsPanel } from "../ui/steps.js";
+import { Tabs } from "../ui/tabs.js";
 import { Tiles } from "../ui/tiles.js";
 import { addToFeed } from "../ui/drillpanel.js";
 
@@ -18,6 +19,22 @@ const charts = new Charts(byId("charts"), strings, page.bands);
 // Counting breaths on video (few home devices measure it): a tap per breath for 30 s, doubled.
 const BREATH_WINDOW_S = 30;
 const banner = byId("connection");
+// The record's links in the page header: the FHIR bundle to download, the note to print.
+byId("fhir-link").href = `/api/encounters/${page.encounter_id}/fhir`;
+byId("note-link").href = `/visit/${page.encounter_id}/note`;
+// Laptop (1024 px and wider): video, readings and steps side by side. Narrower: tabs.
+const layout = byId("visit-layout");
+let unseenAlerts = 0;
+const tabs = new Tabs(layout.querySelector("[role=tablist]"), {
+  wide: window.matchMedia("(min-width: 1024px)"),
+  onSelect: (id) => {
+    layout.dataset.tab = id.replace("tab-", "");
+    if (id === "tab-live") {
+      unseenAlerts = 0;
+      byId("alert-count").hidden = true;
+    }
+  },
+});
 let socket = null;
 let link = null;
 // TURN credentials are time-limited: renewed before they run out, for the next connection and
@@ -193,6 +210,13 @@ function showAlert(alert) {
   item.dataset.parameter = alert.parameter || "";
   item.textContent = `${new Date().toLocaleTimeString(page.lang, { hour: "2-digit", minute: "2-digit" })} · ${alert.summary}`;
   byId("alerts").prepend(item);
+  byId("alerts-empty").hidden = true;
+  // Behind another tab, the Readings tab counts the alerts not yet seen.
+  if (!tabs.isWide() && tabs.selected.id !== "tab-live") {
+    unseenAlerts += 1;
+    byId("alert-count").textContent = String(unseenAlerts);
+    byId("alert-count").hidden = false;
+  }
 }
 
 // A drill's feed: what the script played and what people recorded. Loaded once, then

@@ -32,13 +32,38 @@ export class StepsPanel {
     this.say = onMessage;
     this.state = null;
     this.open = new Set();
+    this.current = null;
+    this.done = new Set();
+  }
+
+  // The current step (the first not done) opens by itself; a step folds to its one line
+  // when it is done. The clinician can still open or fold any step.
+  followCurrent(state, byStep) {
+    const isDone = (id) => {
+      const s = byStep.get(id);
+      return Boolean(s && (s.status === "completed" || s.status === "skipped"));
+    };
+    for (const step of this.template.steps) {
+      if (isDone(step.id) && !this.done.has(step.id)) this.open.delete(step.id);
+    }
+    this.done = new Set(this.template.steps.filter((s) => isDone(s.id)).map((s) => s.id));
+    const current = state.status === "in_progress" ? this.template.steps.find((s) => !isDone(s.id)) : null;
+    const id = current ? current.id : null;
+    if (id && id !== this.current) this.open.add(id);
+    this.current = id;
   }
 
   async send(body) {
     try {
       const reply = await this.postEvent(body);
+      const before = this.current;
       this.render(reply.state, reply.comparison);
       this.say("");
+      // Done with a step: the keyboard goes on to the next one, which opened by itself.
+      if (this.current && this.current !== before) {
+        const next = this.root.querySelector(`.step[data-step="${this.current}"] summary`);
+        if (next) next.focus({ preventScroll: false });
+      }
       return true;
     } catch (err) {
       this.say(err.message, "error");
@@ -57,6 +82,7 @@ export class StepsPanel {
       return;
     }
     const steps = new Map(state.steps.map((s) => [s.step, s]));
+    this.followCurrent(state, steps);
     const items = this.template.steps.map((step) => this.stepBox(step, steps.get(step.id)));
     const controls = document.createElement("div");
     controls.className = "controls";
@@ -116,6 +142,7 @@ export class StepsPanel {
     const box = document.createElement("details");
     box.className = "step";
     box.dataset.step = step.id;
+    if (step.id === this.current) box.dataset.current = "true";
     box.open = this.open.has(step.id);
     box.addEventListener("toggle", () => (box.open ? this.open.add(step.id) : this.open.delete(step.id)));
     const summary = document.createElement("summary");

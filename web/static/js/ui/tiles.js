@@ -31,6 +31,7 @@ export class Tiles {
     video.srcObject = tile.stream;
     audio.srcObject = tile.stream;
     this.tiles.set(participantId, tile);
+    this.count();
     return tile;
   }
 
@@ -54,6 +55,7 @@ export class Tiles {
         this.tiles.delete(id);
       }
     }
+    this.count();
     for (const person of roster) {
       const tile = this.ensure(person.participant_id);
       tile.name.textContent = person.display_name;
@@ -71,5 +73,11 @@ export class Tiles {
   clear() {
     for (const tile of this.tiles.values()) tile.root.remove();
     this.tiles.clear();
+    this.count();
+  }
+
+  // The stage lays its grid out by the number of tiles, so all of them fit on the screen.
+  count() {
+    this.container.dataset.count = String(this.tiles.size);
   }
 }
