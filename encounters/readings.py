@@ -19,7 +19,7 @@ import base64
 import binascii
 import math
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Final, TypeGuard, TypeVar, cast, get_args, get_origin, get_type_hints
 
@@ -113,16 +113,27 @@ def parse_message(
                     code="future_time",
                     field="taken_at",
                 )
-            if not_before is not None and reading.taken_at < not_before:
-                raise ReadingError(
-                    "Field 'taken_at' is before the start of this visit.",
-                    code="before_start",
-                    field="taken_at",
-                )
+        if not_before is not None:
+            check_not_before(readings, not_before)
     except ReadingError as error:
         error.client_id = client_id
         raise
     return readings
+
+
+def check_not_before(readings: Sequence[Reading], not_before: datetime) -> None:
+    """Refuse a message whose readings were taken before ``not_before`` (the encounter's
+    start, less a margin): they are not of this visit. Apart from ``parse_message`` for a
+    caller that validates a message before it has loaded the visit."""
+    require_aware(not_before, "not_before")
+    for reading in readings:
+        if reading.taken_at < not_before:
+            raise ReadingError(
+                "Field 'taken_at' is before the start of this visit.",
+                code="before_start",
+                field="taken_at",
+                client_id=reading.client_id,
+            )
 
 
 def _parse_body(

@@ -6,8 +6,11 @@ import in the app factory registers both).
 
 from __future__ import annotations
 
+import datetime as dt
+
 from aiohttp import web
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.careplan_json import validate_care_plan
 from encounters.diary import DiaryEntry as Entry
@@ -33,6 +36,7 @@ from server.services.diary import (
     diary_link_status,
     diary_url,
     find_diary_link,
+    in_diary_batch,
     issue_diary_link,
     store_entry,
 )
@@ -224,55 +228,65 @@ async def _store_diary(
     """(link problem or "active", whether the entry is new, ids of alerts it raised)."""
     svc = services(request)
     now = svc.clock.now()
+
+    # Entries posted at the same moment share one transaction and one commit (each in a
+    # savepoint of its own); the answer waits for that commit.
+    async def store(s: AsyncSession) -> tuple[str, bool, list[int]]:
+        return await _store_diary_in(s, request, body, entry, now)
+
+    return await in_diary_batch(svc.db, store)
+
+
+async def _store_diary_in(
+    s: AsyncSession, request: web.Request, body: DiaryBody, entry: Entry, now: dt.datetime
+) -> tuple[str, bool, list[int]]:
+    svc = services(request)
     row = None
     raised: list[int] = []
-    async with svc.db.begin() as s:
-        link = await find_diary_link(s, svc.settings, body.token)
-        problem: str = "unknown" if link is None else diary_link_status(link, now)
-        if link is None or problem != "active":
+    link = await find_diary_link(s, svc.settings, body.token)
+    problem: str = "unknown" if link is None else diary_link_status(link, now)
+    if link is None or problem != "active":
+        await audit.record(
+            s,
+            request,
+            audit.Actor(None, None, "family", request.remote, None),
+            "create",
+            "diary_entry",
+            None,
+            patient_id=link.patient_id if link else None,
+            outcome="denied",
+            detail=problem,
+        )
+    elif body.patient_id is not None and body.patient_id != link.patient_id:
+        await audit.record(
+            s,
+            request,
+            audit.Actor(None, None, "family", request.remote, None),
+            "create",
+            "diary_entry",
+            None,
+            patient_id=body.patient_id,
+            outcome="denied",
+            detail="wrong_patient",
+        )
+        problem = "wrong_patient"
+    else:
+        link.last_used_at = now
+        row = await store_entry(s, link, entry, now=now)
+        actor = audit.Actor(None, None, "family", request.remote, None)
+        if row is not None:
             await audit.record(
                 s,
                 request,
-                audit.Actor(None, None, "family", request.remote, None),
+                actor,
                 "create",
                 "diary_entry",
-                None,
-                patient_id=link.patient_id if link else None,
-                outcome="denied",
-                detail=problem,
+                row.id,
+                patient_id=link.patient_id,
+                detail=f"diary_link {link.id}",
             )
-        elif body.patient_id is not None and body.patient_id != link.patient_id:
-            await audit.record(
-                s,
-                request,
-                audit.Actor(None, None, "family", request.remote, None),
-                "create",
-                "diary_entry",
-                None,
-                patient_id=body.patient_id,
-                outcome="denied",
-                detail="wrong_patient",
-            )
-            problem = "wrong_patient"
-        else:
-            link.last_used_at = now
-            row = await store_entry(s, link, entry, now=now)
-            actor = audit.Actor(None, None, "family", request.remote, None)
-            if row is not None:
-                await audit.record(
-                    s,
-                    request,
-                    actor,
-                    "create",
-                    "diary_entry",
-                    row.id,
-                    patient_id=link.patient_id,
-                    detail=f"diary_link {link.id}",
-                )
-                raised = [
-                    a.id
-                    for a in await detect_after_entry(
-                        s, link.patient_id, entry.recorded_at, now=now
-                    )
-                ]
+            raised = [
+                a.id
+                for a in await detect_after_entry(s, link.patient_id, entry.recorded_at, now=now)
+            ]
     return problem, row is not None, raised

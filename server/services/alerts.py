@@ -285,13 +285,15 @@ async def detect_after_readings(
     *,
     now: dt.datetime,
     drill_id: int | None = None,
+    plan: CarePlan | None = None,
 ) -> list[Alert]:
     """A vital sign out of the patient's band joins the queue and climbs the ladder like any
     other alert; monitoring switched off in the care plan (where it is not within the goals of
-    care) raises nothing."""
+    care) raises nothing. ``plan``: the patient's current plan when the caller has it."""
     if not samples:
         return []
-    plan = await current_plan(s, patient_id)
+    if plan is None:
+        plan = await current_plan(s, patient_id)
     keys = await open_keys(s, patient_id, drill_id)
     fresh = [c for c in detect_vitals(samples, plan) if not is_covered(c, keys)]
     return await raise_alerts(s, patient_id, fresh, plan, now=now, drill_id=drill_id)

@@ -8,7 +8,8 @@ only a keyed hash stored, revocable, with an expiry. They are keyed apart from j
 from __future__ import annotations
 
 import datetime as dt
-from typing import Literal
+from collections.abc import Awaitable, Callable
+from typing import Literal, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -19,7 +20,9 @@ from server.core.crypto import keyed_hash, new_token
 from server.core.settings import Settings
 from server.services.errors import ApiError
 from server.store.between_visits import DiaryEntry, DiaryLink
+from server.store.db import Database, is_item_fault
 from server.store.drills import same_drill
+from server.store.group_commit import GroupCommit, Unit, flush_units, submit_unit
 
 # Long-lived on purpose: the family keeps one bookmark for weeks of check-ins. The care team
 # revokes it (or issues a new one) when the phone is lost or care ends.
@@ -28,7 +31,25 @@ DIARY_LINK_DAYS = 180
 # covers entries queued offline and sent late.
 DETECTION_LOOKBACK = dt.timedelta(days=8)
 
+T = TypeVar("T")
+
 DiaryLinkStatus = Literal["active", "expired", "revoked"]
+
+
+def diary_batcher(db: Database) -> GroupCommit[Unit, object]:
+    """The process's batcher for diary entries: entries posted within a few milliseconds of
+    each other are stored in one transaction, each in a savepoint of its own."""
+
+    def make() -> GroupCommit[Unit, object]:
+        return GroupCommit(db.begin, flush_units, retryable=is_item_fault)
+
+    return db.batcher("diary", make)
+
+
+async def in_diary_batch(db: Database, work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    """Run ``work`` (storing one diary entry) in the diary batcher's next batch; its result
+    once that batch committed, or its own error."""
+    return await submit_unit(diary_batcher(db), work)
 
 
 def diary_token_hash(settings: Settings, token: str) -> str:

@@ -24,7 +24,8 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Iterable, Mapping
+from collections.abc import AsyncIterator, Iterable, Mapping
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any, cast
 
@@ -161,6 +162,20 @@ def append(session: Session, key: bytes, rows: list[dict[str, Any]]) -> None:
     linked = chain(key, rows, last_hash(session))
     for start in range(0, len(linked), ROWS_PER_INSERT):
         session.execute(insert(_TABLE).values(linked[start : start + ROWS_PER_INSERT]))
+
+
+@asynccontextmanager
+async def savepoint(session: AsyncSession) -> AsyncIterator[None]:
+    """A savepoint whose rollback also drops the audit rows queued inside it: they describe
+    work that is no longer there."""
+    pending = session.sync_session.info.setdefault(_PENDING, [])
+    mark = len(pending)
+    try:
+        async with session.begin_nested():
+            yield
+    except BaseException:
+        del pending[mark:]
+        raise
 
 
 @event.listens_for(Session, "before_commit")

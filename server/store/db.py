@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import enum
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import event, exc, text
 from sqlalchemy.engine import ExceptionContext, make_url
@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from server.core.settings import Settings
+from server.store.group_commit import GroupCommit
 
 # How long one statement may run, and how long Hearth waits to connect, for a free pooled
 # connection or for any answer (HEARTH_DATABASE_TIMEOUT_SECONDS). Its default is under 5 s,
@@ -69,6 +70,13 @@ def database_fault(error: BaseException) -> DatabaseFault | None:
     return None
 
 
+def is_item_fault(error: BaseException) -> bool:
+    """Whether a batch that failed with ``error`` may have failed for one item's sake (a
+    conflict or a value the database refused), so that its items are worth writing again one
+    by one; not when the database is unavailable, which fails them all alike."""
+    return database_fault(error) in (DatabaseFault.CONFLICT, DatabaseFault.BAD_VALUE)
+
+
 def sqlstate_of(error: BaseException) -> str | None:
     """PostgreSQL's SQLSTATE code of a database error, when it has one: safe to log, since it
     names the kind of error and never the data."""
@@ -103,6 +111,9 @@ def _ensure_sqlite_dir(url: str) -> None:
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # The driver's own transaction handling is switched off: it cannot begin IMMEDIATE and
+    # it breaks SAVEPOINT. Hearth emits BEGIN itself (_begin_immediate, _begin_deferred).
+    dbapi_connection.isolation_level = None
     # WAL lets readers run beside the writer; synchronous=FULL makes an acknowledged write
     # survive a power cut or kill -9; foreign keys are off by default
     # in SQLite; busy_timeout waits for the writer instead of failing at once.
@@ -112,6 +123,33 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.close()
+
+
+def _sqlite_reader(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    # A reader that tried to write would become the second writer this design avoids.
+    cursor.execute("PRAGMA query_only=ON")
+    cursor.close()
+
+
+def _begin_immediate(conn: Any) -> None:
+    # The write lock is taken when the unit of work begins, not at its first write. A
+    # transaction that starts reading and then writes (every audited request does) fails at
+    # once with SQLITE_BUSY, without waiting, when another connection committed in between;
+    # begun IMMEDIATE, it waits its turn instead.
+    conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def _begin_deferred(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+# A unit of work on SQLite waits this long for the one writer connection before the request
+# is answered "database not answering" (503). Units hold it for milliseconds; this covers a
+# long queue of them, and the database's own busy_timeout covers another process.
+SQLITE_WRITER_WAIT_S = 30.0
+# Connections for units that only read, beside the writer (WAL lets them).
+SQLITE_READERS = 4
 
 
 def _drop_stalled_connection(context: ExceptionContext) -> None:
@@ -145,9 +183,7 @@ def create_engine(url: str, *, timeout_s: float | None = DEFAULT_TIMEOUT_S) -> A
     async_url = to_async_url(url)
     _ensure_sqlite_dir(async_url)
     if async_url.startswith("sqlite"):
-        engine = create_async_engine(async_url, connect_args={"timeout": 5}, hide_parameters=True)
-        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
-        return engine
+        return _sqlite_engine(async_url, writer=True)
     wait_s = timeout_s or DEFAULT_TIMEOUT_S
     connect_args: dict[str, Any] = {"timeout": wait_s}
     if timeout_s is not None:
@@ -168,6 +204,30 @@ def create_engine(url: str, *, timeout_s: float | None = DEFAULT_TIMEOUT_S) -> A
     return engine
 
 
+def _sqlite_engine(async_url: str, *, writer: bool) -> AsyncEngine:
+    """SQLite has one writer at a time. Hearth's writer engine is one connection, every unit
+    of work begun IMMEDIATE on it, so writers queue in the pool (first come, first served)
+    instead of colliding in the database; readers have connections of their own."""
+    engine = create_async_engine(
+        async_url,
+        connect_args={"timeout": 5},
+        hide_parameters=True,
+        pool_size=1 if writer else SQLITE_READERS,
+        max_overflow=0,
+        pool_timeout=SQLITE_WRITER_WAIT_S,
+    )
+    event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+    if writer:
+        event.listen(engine.sync_engine, "begin", _begin_immediate)
+    else:
+        event.listen(engine.sync_engine, "connect", _sqlite_reader)
+        event.listen(engine.sync_engine, "begin", _begin_deferred)
+    return engine
+
+
+BatcherT = TypeVar("BatcherT", bound="GroupCommit[Any, Any]")
+
+
 class Database:
     """Owns the engine and hands out units of work."""
 
@@ -175,6 +235,14 @@ class Database:
         self.url = url
         self.engine = create_engine(url, timeout_s=timeout_s)
         self.sessionmaker = async_sessionmaker(self.engine, expire_on_commit=False)
+        # Units that only read: on SQLite beside the one writer, on PostgreSQL the same pool.
+        self.read_engine = (
+            _sqlite_engine(to_async_url(url), writer=False)
+            if self.engine.dialect.name == "sqlite"
+            else self.engine
+        )
+        self._read_sessions = async_sessionmaker(self.read_engine, expire_on_commit=False)
+        self._batchers: dict[str, GroupCommit[Any, Any]] = {}
 
     @property
     def dialect(self) -> str:
@@ -186,9 +254,28 @@ class Database:
         async with self.sessionmaker.begin() as session:
             yield session
 
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work that only reads (and writes no audit row): it never waits for the
+        writer."""
+        async with self._read_sessions.begin() as session:
+            yield session
+
+    def batcher(self, name: str, make: Callable[[], BatcherT]) -> BatcherT:
+        """This database's group-commit batcher called ``name``, made on first use; one per
+        process, shared by every caller, drained when the database is disposed."""
+        found = self._batchers.get(name)
+        if found is None:
+            found = self._batchers[name] = make()
+        return cast(BatcherT, found)
+
     async def ping(self) -> None:
-        async with self.engine.connect() as conn:
+        async with self.read_engine.connect() as conn:
             await conn.execute(text("SELECT 1"))
 
     async def dispose(self) -> None:
+        for batcher in self._batchers.values():
+            await batcher.close()
         await self.engine.dispose()
+        if self.read_engine is not self.engine:
+            await self.read_engine.dispose()
