@@ -40,6 +40,7 @@ API_HANDLERS: tuple[Handler, ...] = (
     # audit_log
     audit_log.list_audit,  # GET /api/audit
     audit_log.verify_audit,  # GET /api/audit/verify
+    audit_log.export_audit,  # GET /api/audit/export
     # alerts
     alerts.list_alerts,  # GET /api/alerts
     alerts.acknowledge_alert,  # POST /api/alerts/{alert_id}/acknowledge
@@ -119,7 +120,8 @@ API_HANDLERS: tuple[Handler, ...] = (
     # users
     users.list_users,  # GET /api/users
     users.add_user,  # POST /api/users
-    users.update_user,  # PATCH /api/users/{user_id}
+    users.update_user_route,  # PATCH /api/users/{user_id}
+    users.reset_user_password,  # POST /api/users/{user_id}/password-reset
     # visit_changes
     visit_changes.reschedule,  # POST /api/encounters/{encounter_id}/reschedule
     visit_changes.cancel,  # POST /api/encounters/{encounter_id}/cancel

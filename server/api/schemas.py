@@ -84,6 +84,8 @@ class UserCreate(Body):
     password: Annotated[str, Field(min_length=1, max_length=256)]
     time_zone: TimeZone = "UTC"
     phone: Phone | None = None
+    # The patients whose care teams a clinician or coordinator joins.
+    care_team_patient_ids: Annotated[list[Id], Field(max_length=500)] = []
 
 
 class UserUpdate(Body):
@@ -92,6 +94,8 @@ class UserUpdate(Body):
     active: bool | None = None
     time_zone: TimeZone | None = None
     phone: Phone | None = None
+    # Exactly these patients' care teams (replacing the ones before); absent: unchanged.
+    care_team_patient_ids: Annotated[list[Id], Field(max_length=500)] | None = None
 
 
 class UserOut(BaseModel):
@@ -102,6 +106,14 @@ class UserOut(BaseModel):
     active: bool
     time_zone: str
     phone: str | None
+    # Shown to admins only: the patients whose care teams this person is on.
+    care_team_patient_ids: list[Id] | None = None
+
+
+class PasswordResetOut(BaseModel):
+    user: UserOut
+    # The new password, shown this once: only its hash is kept.
+    password: str
 
 
 class UserList(BaseModel):
@@ -122,6 +134,8 @@ class FamilyCreate(Body):
     relationship: Annotated[str, Field(min_length=1, max_length=60)]
     email: Email | None = None
     phone: Phone | None = None
+    # The language they read, if not the patient's: their pages and reminders use it.
+    language: Language | None = None
 
 
 class FamilyOut(BaseModel):
@@ -130,6 +144,7 @@ class FamilyOut(BaseModel):
     relationship: str
     email: str | None
     phone: str | None
+    language: str | None = None
 
 
 class TeamMemberOut(BaseModel):
@@ -243,11 +258,16 @@ class AuditItem(BaseModel):
     encounter_id: Id | None
     address: str | None
     outcome: str
+    # Who acted and about whom, by name, for people reading the trail.
+    actor_name: str | None = None
+    patient_name: str | None = None
 
 
 class AuditPage(BaseModel):
     items: list[AuditItem]
     next: str | None
+    # Every action the log holds, to filter by.
+    actions: list[str] = []
 
 
 class AuditVerification(BaseModel):

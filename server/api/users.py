@@ -4,20 +4,28 @@ from __future__ import annotations
 
 from aiohttp import web
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.api.registry import api, int_param, parse_body, respond
-from server.api.schemas import UserCreate, UserList, UserOut, UserUpdate
+from server.api.schemas import PasswordResetOut, UserCreate, UserList, UserOut, UserUpdate
 from server.edge.auth import staff
 from server.services import audit
 from server.services.access import PERMISSIONS
-from server.services.accounts import create_user
+from server.services.accounts import (
+    CareTeamChange,
+    care_team_patients,
+    create_user,
+    reset_password,
+    set_care_teams,
+    update_user,
+)
 from server.services.context import services
-from server.services.errors import not_found
 from server.services.live import LIVE
+from server.services.sessions import Principal
 from server.store.models import User
 
 
-def user_out(user: User) -> UserOut:
+def user_out(user: User, teams: list[int] | None = None) -> UserOut:
     return UserOut(
         id=user.id,
         email=user.email,
@@ -26,7 +34,30 @@ def user_out(user: User) -> UserOut:
         active=user.active,
         time_zone=user.time_zone,
         phone=user.phone,
+        care_team_patient_ids=teams,
     )
+
+
+async def _audit_team_changes(
+    s: AsyncSession,
+    request: web.Request,
+    who: Principal,
+    user_id: int,
+    changes: list[CareTeamChange],
+) -> None:
+    """Joining or leaving a care team changes who reaches that patient: audited on the
+    patient's own trail."""
+    for change in changes:
+        await audit.record(
+            s,
+            request,
+            who,
+            "join" if change.joined else "leave",
+            "care_team",
+            change.care_team_id,
+            patient_id=change.patient_id,
+            detail=f"user {user_id}",
+        )
 
 
 @api(
@@ -45,11 +76,14 @@ async def list_users(request: web.Request) -> web.StreamResponse:
     role = request.query.get("role")
     if role:
         query = query.where(User.role == role)
-    if who.role != "admin":
+    is_admin = who.role in PERMISSIONS["user.update"]
+    if not is_admin:
         query = query.where(User.active.is_(True))
     async with services(request).db.begin() as s:
         users = (await s.scalars(query.limit(500))).all()
-    return respond(UserList(items=[user_out(u) for u in users]))
+        # Who is on which care team is for the admin who manages it.
+        teams = await care_team_patients(s, [u.id for u in users]) if is_admin else {}
+    return respond(UserList(items=[user_out(u, teams.get(u.id)) for u in users]))
 
 
 @api(
@@ -79,40 +113,72 @@ async def add_user(request: web.Request) -> web.StreamResponse:
             phone=body.phone,
         )
         await audit.record(s, request, who, "create", "user", user.id)
-    return respond(user_out(user), 201)
+        changes = await set_care_teams(s, user, body.care_team_patient_ids)
+        await _audit_team_changes(s, request, who, user.id, changes)
+        teams = (await care_team_patients(s, [user.id]))[user.id]
+    return respond(user_out(user, teams), 201)
 
 
 @api(
     "PATCH",
     "/api/users/{user_id}",
-    summary="Change or disable a staff login (admin)",
+    summary="Change or disable a staff login, or the care teams it is on (admin)",
     tag="users",
     body=UserUpdate,
     response=UserOut,
     auth="admin",
-    errors=(401, 403, 404, 422),
+    errors=(401, 403, 404, 409, 422),
 )
-async def update_user(request: web.Request) -> web.StreamResponse:
+async def update_user_route(request: web.Request) -> web.StreamResponse:
     who = staff(request, PERMISSIONS["user.update"])
     user_id = int_param(request, "user_id")
     body = await parse_body(request, UserUpdate)
     svc = services(request)
     async with svc.db.begin() as s:
-        user = await s.get(User, user_id)
-        if user is None:
-            raise not_found("That staff login")
-        changes = body.model_dump(exclude_unset=True)
-        for name, value in changes.items():
-            if value is not None:
-                setattr(user, name, value)
-        if body.active is False or "role" in changes:
+        user, changed = await update_user(
+            s, admin_id=who.user_id, user_id=user_id, changes=body.model_dump(exclude_unset=True)
+        )
+        team_changes: list[CareTeamChange] = []
+        if body.care_team_patient_ids is not None:
+            team_changes = await set_care_teams(s, user, body.care_team_patient_ids)
+            if team_changes:
+                changed.append("care_teams")
+        ends_sessions = ("active" in changed and not user.active) or "role" in changed
+        if ends_sessions:
             # Disabling an account or changing its role ends its sessions at once, not at expiry.
             await svc.sessions.end_for_user(s, user.id)
         await audit.record(
-            s, request, who, "update", "user", user.id, detail=",".join(sorted(changes))
+            s, request, who, "update", "user", user.id, detail=",".join(sorted(changed))
         )
-    if body.active is False or "role" in changes:
+        await _audit_team_changes(s, request, who, user.id, team_changes)
+        teams = (await care_team_patients(s, [user.id]))[user.id]
+    if ends_sessions:
         await request.app[LIVE].expel(
             lambda caller: caller.user_id == user_id, "Your account was changed; sign in again."
         )
-    return respond(user_out(user))
+    return respond(user_out(user, teams))
+
+
+@api(
+    "POST",
+    "/api/users/{user_id}/password-reset",
+    summary="Give a staff login a new random password, shown once (admin)",
+    tag="users",
+    response=PasswordResetOut,
+    auth="admin",
+    errors=(401, 403, 404),
+)
+async def reset_user_password(request: web.Request) -> web.StreamResponse:
+    who = staff(request, PERMISSIONS["user.update"])
+    user_id = int_param(request, "user_id")
+    svc = services(request)
+    async with svc.db.begin() as s:
+        user, password = await reset_password(s, user_id)
+        # Whoever knew the old password is signed out everywhere.
+        await svc.sessions.end_for_user(s, user.id)
+        await audit.record(s, request, who, "reset_password", "user", user.id)
+        teams = (await care_team_patients(s, [user.id]))[user.id]
+    await request.app[LIVE].expel(
+        lambda caller: caller.user_id == user_id, "Your password was reset; sign in again."
+    )
+    return respond(PasswordResetOut(user=user_out(user, teams), password=password))

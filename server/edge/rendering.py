@@ -16,6 +16,7 @@ from aiohttp import web
 from server.core.i18n import pick_language, translations
 from server.edge.auth import PRINCIPAL
 from server.services.context import services
+from server.services.navigation import current_key, pages_for
 from web import TEMPLATES_DIR
 
 JINJA = web.AppKey("jinja", jinja2.Environment)
@@ -66,6 +67,7 @@ async def render(
             # Data for the page's script rides in a JSON block: no inline script under the CSP.
             page_data=script_json(data),
             clinic_name=services(request).settings.clinic_name,
+            **staff_nav(request),
         )
     )
     return web.Response(text=html, status=status, content_type="text/html")
@@ -89,3 +91,9 @@ def script_json(value: Any) -> str:
     every character outside ASCII, U+2028 and U+2029 among them."""
     text = json.dumps(value, ensure_ascii=True)
     return text.replace("&", "\\u0026").replace("<", "\\u003c").replace(">", "\\u003e")
+
+
+def staff_nav(request: web.Request) -> dict[str, Any]:
+    """The staff navigation for the page: the pages this person's role uses, this one marked."""
+    pages = pages_for(request.get(PRINCIPAL))
+    return {"nav_pages": pages, "nav_current": current_key(pages, request.path)}

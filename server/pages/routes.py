@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.pages import availability, between_visits, drills, quality, visit_note, visits
+from server.pages import (
+    admin,
+    availability,
+    between_visits,
+    calendar_feed,
+    drills,
+    quality,
+    visit_note,
+    visits,
+)
 
 
 def setup_page_routes(app: web.Application) -> None:
@@ -19,4 +28,6 @@ def setup_page_routes(app: web.Application) -> None:
     between_visits.add_between_visits_pages(app)
     drills.add_drill_page_routes(app)
     availability.add_availability_page_routes(app)
+    admin.add_admin_page_routes(app)
+    calendar_feed.add_calendar_feed_page_routes(app)
     quality.add_quality_page_routes(app)

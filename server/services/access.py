@@ -63,6 +63,12 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "quality.read": frozenset({"coordinator"}),
     "escalation_review.write": frozenset({"coordinator"}),
     "survey.answer": frozenset({"family"}),
+    # Pages a role uses (server/services/navigation.py): the API checks its own permissions
+    # above; these say only whose navigation shows the page.
+    "schedule.book": frozenset({"coordinator", "scheduler"}),
+    "availability.own": frozenset({"clinician"}),
+    "availability.manage": BOOKING,
+    "calendar.own": frozenset({"clinician"}),
     "audit.read": frozenset({"admin"}),
     "user.create": frozenset({"admin"}),
     "user.update": frozenset({"admin"}),

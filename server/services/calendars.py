@@ -159,3 +159,13 @@ async def find_feed(s: AsyncSession, settings: Settings, token: str) -> Calendar
         select(CalendarFeed).where(CalendarFeed.token_hash == feed_token_hash(settings, token))
     )
     return feed if feed is not None and feed.revoked_at is None else None
+
+
+async def active_feed(s: AsyncSession, clinician_id: int) -> CalendarFeed | None:
+    """The clinician's working feed, if they have one (issuing a new one revokes the rest)."""
+    return await s.scalar(
+        select(CalendarFeed)
+        .where(CalendarFeed.clinician_id == clinician_id, CalendarFeed.revoked_at.is_(None))
+        .order_by(CalendarFeed.id.desc())
+        .limit(1)
+    )

@@ -47,3 +47,22 @@ export function zoneOffsetMs(at, timeZone) {
   const asUtc = Date.UTC(get("year"), get("month") - 1, get("day"), get("hour"), get("minute"), get("second"));
   return asUtc - Math.floor(at.getTime() / 1000) * 1000;
 }
+
+// The one short form staff pages write a moment in: "Thu 3 Dec, 13:25", in the viewer's
+// zone and language.
+export function formatStamp(iso, timeZone, locale) {
+  return new Intl.DateTimeFormat(locale || undefined, {
+    weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
+    hourCycle: "h23", timeZone,
+  }).format(new Date(iso));
+}
+
+// The instant a calendar day ("2026-03-02") starts in `timeZone`, as an ISO string.
+export function dayStartIso(day, timeZone) {
+  const [year, month, date] = day.split("-").map(Number);
+  const asUtc = Date.UTC(year, month - 1, date);
+  let at = asUtc - zoneOffsetMs(new Date(asUtc), timeZone);
+  // Looked up twice: the first guess can fall on the other side of a daylight-saving change.
+  at = asUtc - zoneOffsetMs(new Date(at), timeZone);
+  return new Date(at).toISOString();
+}
