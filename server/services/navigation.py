@@ -30,6 +30,7 @@ PAGES: tuple[NavPage, ...] = (
     NavPage("availability", "/availability", "availability.manage"),
     NavPage("calendar_feed", "/calendar-feed", "calendar.own"),
     NavPage("drills", "/drills", "drill.read"),
+    NavPage("quality", "/quality", "quality.read"),
     NavPage("users", "/admin/users", "user.update"),
     NavPage("audit", "/admin/audit", "audit.read"),
 )
