@@ -17,6 +17,7 @@ from server.api import (
     drill_actions,
     drill_reports,
     drills,
+    education,
     encounters,
     exports,
     health,
@@ -50,12 +51,18 @@ API_HANDLERS: tuple[Handler, ...] = (
     alerts.alert_figures,  # GET /api/alerts/figures
     # join
     join.join,  # POST /api/join
+    # education
+    education.list_topics,  # GET /api/education/topics
+    education.get_education,  # GET /api/patients/{patient_id}/education
+    education.post_assignment,  # POST /api/patients/{patient_id}/education
+    education.post_teach_back,  # POST /api/patients/{patient_id}/education/teach-back
+    education.post_opened,  # POST /api/education/assignments/{assignment_id}/opened
+    education.post_question,  # POST /api/education/assignments/{assignment_id}/question
     # between_visits
     between_visits.get_care_plan,  # GET /api/patients/{patient_id}/care-plan
     between_visits.put_care_plan,  # PUT /api/patients/{patient_id}/care-plan
     between_visits.list_care_plan_versions,  # GET /api/patients/{patient_id}/care-plan/versions
     between_visits.create_diary_link,  # POST /api/patients/{patient_id}/diary-links
-    between_visits.list_diary_links,  # GET /api/patients/{patient_id}/diary-links
     between_visits.revoke_diary_link,  # DELETE /api/patients/{patient_id}/diary-links/{link_id}
     between_visits.post_diary_entry,  # POST /api/diary
     # scheduling

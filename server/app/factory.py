@@ -29,7 +29,8 @@ from server.jobs.reminders import reminder_jobs_ctx
 from server.pages.routes import setup_page_routes
 from server.realtime.wiring import setup_realtime
 from server.services.audit import PROBES, ProbeTally, denial_middleware
-from server.services.context import SCENARIOS, SERVICES, Services
+from server.services.context import EDUCATION, SCENARIOS, SERVICES, Services
+from server.services.education_catalogue import load_catalogue
 from server.services.ratelimit import make_attempts
 from server.services.sessions import SessionStore
 from server.store import audit_chain
@@ -125,6 +126,10 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     # Read now: a bad scenario file stops start-up with its file, line and reason.
     app[SCENARIOS] = load_scenarios(
         Path(settings.scenarios_dir) if settings.scenarios_dir else None
+    )
+    # Read now as well: a bad topic file stops start-up with its file, line and reason.
+    app[EDUCATION] = load_catalogue(
+        Path(settings.education_dir) if settings.education_dir else None
     )
     app.cleanup_ctx.append(_services_ctx(settings, clock or SystemClock()))
     app.cleanup_ctx.append(reminder_jobs_ctx)

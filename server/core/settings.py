@@ -163,6 +163,12 @@ class Settings:
         "encounters/scenarios/). A bad file stops start-up with its file, line and reason. "
         "Unset: the six shipped scenarios only.",
     )
+    education_dir: str | None = _setting(
+        "HEARTH_EDUCATION_DIR",
+        "Directory of extra family-education topics: <language>/<topic>.toml files in the "
+        "format of encounters/education/content/. A bad file stops start-up with its file, line "
+        "and reason. Unset: the shipped topics only.",
+    )
     demo: bool = _setting(
         "HEARTH_DEMO", "Seed demo data and print the links (same as --demo).", False
     )

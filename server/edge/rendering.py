@@ -67,6 +67,8 @@ async def render(
             # Data for the page's script rides in a JSON block: no inline script under the CSP.
             page_data=script_json(data),
             clinic_name=services(request).settings.clinic_name,
+            # The 24/7 line every family page shows (the clinic's phone).
+            line_24_7=services(request).settings.clinic_phone,
             **staff_nav(request),
         )
     )

@@ -19,6 +19,7 @@ from server.core.i18n import pick_language
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.rendering import render, render_error
+from server.pages.education import education_rows, family_education
 from server.pages.link_throttle import (
     reserve_link_lookup,
     settle_link_lookup,
@@ -43,6 +44,7 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
         link = await find_diary_link(s, svc.settings, token)
         status = diary_link_status(link, now) if link else "unknown"
         patient = await s.get(Patient, link.patient_id) if link else None
+        education = await education_rows(s, link.patient_id) if link else []
         await audit.record(
             s,
             request,
@@ -92,7 +94,11 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
         },
         language=lang,
         # The token is already in this page's address; the page sends it with each entry.
-        page_data={"page": "diary", "token": token},
+        page_data={
+            "page": "diary",
+            "token": token,
+            "education": family_education(request, education, lang),
+        },
     )
 
 

@@ -10,6 +10,7 @@ from server.pages import (
     between_visits,
     calendar_feed,
     drills,
+    education,
     quality,
     visit_note,
     visits,
@@ -28,6 +29,7 @@ def setup_page_routes(app: web.Application) -> None:
     between_visits.add_between_visits_pages(app)
     drills.add_drill_page_routes(app)
     availability.add_availability_page_routes(app)
+    education.add_education_page_routes(app)
     admin.add_admin_page_routes(app)
     calendar_feed.add_calendar_feed_page_routes(app)
     quality.add_quality_page_routes(app)

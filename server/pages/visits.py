@@ -13,6 +13,7 @@ from server.core.i18n import pick_language
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.rendering import local_time, render, render_error
+from server.pages.education import education_rows, family_education
 from server.pages.link_throttle import (
     reserve_link_lookup,
     settle_link_lookup,
@@ -150,6 +151,7 @@ async def family_page(request: web.Request) -> web.StreamResponse:
         patient = await s.get(Patient, encounter.patient_id)
         clinician = await s.get(User, encounter.clinician_id)
         drill_id = await drill_of(s, encounter)
+        education = await education_rows(s, encounter.patient_id)
         await audit.record(
             s,
             request,
@@ -175,6 +177,10 @@ async def family_page(request: web.Request) -> web.StreamResponse:
         ),
         page_data={
             "page": "family",
+            # Topics in the patient's language where written in it, else English.
+            "education": family_education(
+                request, education, patient.language if patient else "en"
+            ),
             "encounter_id": encounter.id,
             # The patient's zone: the page says in it when the waiting room opens.
             "time_zone": zone,

@@ -55,6 +55,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     # adds addenda after the sign-off.
     "note.write": CLINICAL,
     "note.sign": CLINICAL,
+    # Family education (issue 18): the care team gives topics and records teach-back.
+    "education.read": CLINICAL,
+    "education.assign": CLINICAL,
+    "education.teach_back": CLINICAL,
     # Quality improvement (issue 19): the care team records outcomes; coordinators (the
     # team leads) read the figures and review missed escalations; a family answers the
     # survey of its own visit.

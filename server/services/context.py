@@ -10,6 +10,7 @@ from aiohttp import web
 from encounters.scenarios import Scenario
 from server.core.clock import Clock
 from server.core.settings import Settings
+from server.services.education_catalogue import Catalogue
 from server.services.ratelimit import Attempts
 from server.services.sessions import SessionStore
 from server.store.db import Database
@@ -27,6 +28,9 @@ class Services:
 SERVICES = web.AppKey("services", Services)
 # Crisis scenarios by id: the shipped ones plus HEARTH_SCENARIOS_DIR, read once at start-up.
 SCENARIOS = web.AppKey("scenarios", Mapping[str, Scenario])
+# The education library (shipped topics plus HEARTH_EDUCATION_DIR) and each text's
+# readability, read once at start-up.
+EDUCATION = web.AppKey("education", Catalogue)
 
 
 def services(request: web.Request) -> Services:

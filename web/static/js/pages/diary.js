@@ -1,9 +1,14 @@
 import { loadSession, request } from "../lib/api.js";
 import { enqueue, flush, loadQueue, newClientId } from "../lib/diaryqueue.js";
 import { byId, readJson, say } from "../ui/dom.js";
+import { showEducation } from "../ui/education.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
+
+// The topics the team gave, readable offline; marks go with the diary link's token.
+showEducation(page, `diary.${page.token}`, (mark) =>
+  request("POST", `/api/education/assignments/${mark.assignment_id}/${mark.kind}`, { token: page.token }));
 const form = byId("diary-form");
 const status = byId("diary-status");
 const queueStatus = byId("queue-status");

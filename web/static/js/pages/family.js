@@ -5,6 +5,7 @@ import { ReadingQueue } from "../lib/readings.js";
 import { connect, request } from "../lib/signal.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson, say } from "../ui/dom.js";
+import { showEducation } from "../ui/education.js";
 import { request as apiRequest, loadSession } from "../lib/api.js";
 import { bindDevicePanel } from "../ui/devices.js";
 import { buildStepForm } from "../ui/stepforms.js";
@@ -364,4 +365,9 @@ byId("leave").addEventListener("click", async () => {
 });
 
 // The session's CSRF token comes first: answers and readings are writes.
-loadSession().finally(wire);
+loadSession().finally(() => {
+  // The topics the team gave, readable offline; marks are writes of this visit's session.
+  showEducation(page, `visit.${page.encounter_id}`, (mark) =>
+    apiRequest("POST", `/api/education/assignments/${mark.assignment_id}/${mark.kind}`, {}));
+  wire();
+});
