@@ -139,7 +139,7 @@ LINK = re.compile(r'<a class="button quiet" href="([^"]+)"( aria-current="page")
 
 EXPECTED_NAV = {
     "clin_a": ["/today", "/alerts", "/availability", "/calendar-feed", "/drills"],
-    "coord_a": ["/today", "/alerts", "/schedule", "/drills"],
+    "coord_a": ["/today", "/alerts", "/schedule", "/drills", "/quality"],
     "sched": ["/schedule", "/availability"],
     "admin": ["/availability", "/admin/users", "/admin/audit"],
 }
