@@ -6,9 +6,11 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import resource
 import socket
 import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -62,9 +64,43 @@ def local_base() -> str:
     return f"http://127.0.0.1:{free_port()}"
 
 
+def process_cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a process has used, from /proc/<pid>/stat."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def own_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+class CpuMeter:
+    """The server's CPU and the bench's own over a window, in % of one core: a bench whose
+    own figure nears 100 measures itself, not Hearth."""
+
+    def __init__(self, server_pid: int | None) -> None:
+        self.server_pid = server_pid
+        self.start()
+
+    def start(self) -> None:
+        self._wall = time.perf_counter()
+        self._own = own_cpu_s()
+        self._server = process_cpu_s(self.server_pid) if self.server_pid else 0.0
+
+    def figures(self) -> dict[str, float]:
+        wall = time.perf_counter() - self._wall
+        out = {"bench_cpu_pct": round(100 * (own_cpu_s() - self._own) / wall, 1)}
+        if self.server_pid:
+            server = process_cpu_s(self.server_pid) - self._server
+            out["server_cpu_pct"] = round(100 * server / wall, 1)
+        return out
+
+
 @contextlib.asynccontextmanager
-async def hearth_server(url: str, base: str, var_dir: str) -> AsyncIterator[None]:
-    """Hearth serving ``url``'s database at ``base``, healthy before the block runs."""
+async def hearth_server(url: str, base: str, var_dir: str) -> AsyncIterator[int]:
+    """Hearth serving ``url``'s database at ``base``, healthy before the block runs; the
+    block gets the server's process id."""
     env = {
         **os.environ,
         "HEARTH_SECRET_KEY": SECRET,
@@ -75,7 +111,7 @@ async def hearth_server(url: str, base: str, var_dir: str) -> AsyncIterator[None
     server = start_server(int(base.rsplit(":", 1)[1]), env, Path(var_dir) / "server.log")
     try:
         await wait_healthy(base)
-        yield
+        yield server.pid
     finally:
         server.terminate()
         server.wait(timeout=15)

@@ -29,7 +29,7 @@ import aiohttp
 import aioice.ice
 import socketio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from harness import PASSWORD, SECRET, hearth_server, local_base, migrate, seed_team
+from harness import PASSWORD, SECRET, CpuMeter, hearth_server, local_base, migrate, seed_team
 
 from server.core.settings import Settings
 from server.services.links import issue_link
@@ -75,6 +75,7 @@ class Visit:
         self.latencies: list[float] = []
         self.acks = 0
         self.nacks = 0
+        self.offered = 0
         self.window = asyncio.Semaphore(1)
 
     async def _socket(self, http: aiohttp.ClientSession) -> socketio.AsyncClient:
@@ -124,6 +125,7 @@ class Visit:
 
     def send(self, value: int) -> None:
         rid = str(uuid.uuid4())
+        self.offered += 1
         self.sent_at[rid] = time.perf_counter()
         self.channel.send(
             json.dumps(
@@ -197,9 +199,12 @@ async def latency(visits: list[Visit], seconds: float) -> list[float]:
     return sorted(x for v in visits for x in v.latencies)
 
 
-async def store_rate(url: str, encounter_id: int, seconds: float, workers: int = 8) -> float:
+async def store_rate(
+    url: str, encounter_id: int, seconds: float, workers: int
+) -> tuple[float, dict[str, float]]:
     """Readings validated and committed per second by the storing service alone, no network:
-    the ceiling the data channel path works under."""
+    the ceiling the data channel path works under, with ``workers`` messages in flight (a
+    busy node's many visits). The service runs in this process: its CPU is the bench's."""
     from server.core.clock import SystemClock
     from server.core.crypto import audit_chain_key
     from server.services.readings import Enterer, accept_message
@@ -234,10 +239,12 @@ async def store_rate(url: str, encounter_id: int, seconds: float, workers: int =
             done += "ack" in outcome.reply
 
     started = time.perf_counter()
+    meter = CpuMeter(None)
     await asyncio.gather(*(work() for _ in range(workers)))
     rate = done / (time.perf_counter() - started)
+    cpu = meter.figures()
     await db.dispose()
-    return rate
+    return rate, cpu
 
 
 async def main() -> None:
@@ -246,19 +253,29 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=20)
     parser.add_argument("--throughput-visits", type=int, default=50)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
+    parser.add_argument(
+        "--store-workers", type=int, default=64, help="messages in flight in the store measure"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/bench.db"
         await migrate(url)
         base = local_base()
         tokens = await seed(url, base, args.visits)
-        async with hearth_server(url, base, tmp):
+        async with hearth_server(url, base, tmp) as server_pid:
             visits = [Visit(base, eid, token) for eid, token in tokens]
             for n, visit in enumerate(visits, 1):
                 await asyncio.wait_for(visit.start(), 60)
                 print(f"visit {n} ready", file=sys.stderr, flush=True)
-            rate = await throughput(visits[: args.throughput_visits], args.seconds / 2)
+            pumping = visits[: args.throughput_visits]
+            offered_before = sum(v.offered for v in pumping)
+            meter = CpuMeter(server_pid)
+            rate = await throughput(pumping, args.seconds / 2)
+            throughput_cpu = meter.figures()
+            offered = sum(v.offered for v in pumping) - offered_before
+            meter = CpuMeter(server_pid)
             lat = await latency(visits, args.seconds)
+            latency_cpu = meter.figures()
             db_kind = "postgresql" if url.startswith("postgres") else "sqlite"
             print(
                 json.dumps(
@@ -266,7 +283,9 @@ async def main() -> None:
                         "measure": "throughput",
                         "database": db_kind,
                         "readings_per_s": round(rate, 1),
+                        "offered": offered,
                         "visits": args.throughput_visits,
+                        **throughput_cpu,
                     }
                 )
             )
@@ -282,12 +301,15 @@ async def main() -> None:
                         if lat
                         else None,
                         "readings_per_s": round(len(lat) / args.seconds, 1),
+                        **latency_cpu,
                     }
                 )
             )
             for visit in visits:
                 await visit.close()
-            store = await store_rate(url, tokens[0][0], args.seconds / 2)
+            store, store_cpu = await store_rate(
+                url, tokens[0][0], args.seconds / 2, args.store_workers
+            )
             print(
                 json.dumps(
                     {
@@ -295,6 +317,8 @@ async def main() -> None:
                         "database": db_kind,
                         "readings_per_s": round(store, 1),
                         "visits": 1,
+                        "workers": args.store_workers,
+                        **store_cpu,
                     }
                 )
             )
