@@ -27,6 +27,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,7 @@ from aiohttp import web
 from harness import free_port
 from relay_janus import janus_inside, run_janus
 from relay_load import (
+    HOST,
     Loop,
     Participant,
     Probe,
@@ -48,7 +50,7 @@ from relay_load import (
     video_packets_per_s,
 )
 
-from media import ForwardingRelay, MediaCallbacks, MediaHub, TranscodingRelay
+from media import ForwardingRelay, MediaCallbacks, MediaHub, TranscodingRelay, WorkerPool
 
 # A client process carries this many aiortc peers at most (about half a core on the 2-core
 # machine at 30 fps with audio; see bench/README.md).
@@ -71,11 +73,14 @@ def serve(impl: str, port: int, media_workers: int) -> None:
         return None
 
     factory = ForwardingRelay if impl == "hearth" else TranscodingRelay
-    hub = MediaHub(
-        ice_servers=[],
-        relay_factory=factory,
-        callbacks=MediaCallbacks(renegotiate, quiet, no_reply),
-    )
+    callbacks = MediaCallbacks(renegotiate, quiet, no_reply)
+    hub: MediaHub | WorkerPool
+    if media_workers and impl == "hearth":
+        hub = WorkerPool(
+            workers=media_workers, ice_servers=[], callbacks=callbacks, host_addresses=[HOST]
+        )
+    else:
+        hub = MediaHub(ice_servers=[], relay_factory=factory, callbacks=callbacks)
 
     async def socket(request: web.Request) -> web.WebSocketResponse:
         room, pid = request.match_info["room"], request.match_info["pid"]
@@ -92,8 +97,15 @@ def serve(impl: str, port: int, media_workers: int) -> None:
                 await hub.handle_answer(room, pid, data["sdp"])
         return ws
 
+    async def lifecycle(app: web.Application) -> AsyncIterator[None]:
+        if isinstance(hub, WorkerPool):
+            await hub.start()
+        yield
+        await hub.close()
+
     app = web.Application()
     app.router.add_get("/ws/{room}/{pid}", socket)
+    app.cleanup_ctx.append(lifecycle)
     web.run_app(app, host="127.0.0.1", port=port, print=None)
 
 

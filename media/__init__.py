@@ -9,6 +9,7 @@ from media.errors import MediaError
 from media.forwarding import ForwardingRelay
 from media.hub import MediaHub
 from media.relay import Relay, TranscodingRelay
+from media.workers import WorkerPool
 
 __all__ = [
     "ForwardingRelay",
@@ -17,4 +18,5 @@ __all__ = [
     "MediaHub",
     "Relay",
     "TranscodingRelay",
+    "WorkerPool",
 ]

@@ -36,6 +36,15 @@ def ice_configuration(ice_servers: Sequence[Mapping[str, Any]]) -> RTCConfigurat
     return RTCConfiguration(iceServers=servers, bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
 
 
+def use_host_addresses(addresses: Sequence[str]) -> None:
+    """Gather ICE candidates on these addresses only, in this process (aioice's own choice is
+    every interface but loopback)."""
+    import aioice.ice
+
+    chosen = list(addresses)
+    aioice.ice.get_host_addresses = lambda use_ipv4, use_ipv6: list(chosen)
+
+
 def _urls(urls: str | list[str]) -> list[str]:
     return [urls] if isinstance(urls, str) else list(urls)
 

@@ -32,6 +32,9 @@ STEP = "step"
 ALERT = "alert"
 # A mock crisis drill: a prompt for the family, a scripted diary entry, a recorded step.
 DRILL = "drill"
+# The server closed this participant's media connection (its media process stopped, or the
+# browser did not answer an offer in time): offer a new one.
+MEDIA_LOST = "media_lost"
 
 CLIENT_EVENTS = (
     JOIN,
@@ -59,4 +62,5 @@ SERVER_EVENTS = (
     STEP,
     ALERT,
     DRILL,
+    MEDIA_LOST,
 )

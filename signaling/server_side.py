@@ -48,6 +48,12 @@ class ServerSide:
                     to=p.sid,
                 )
 
+    async def send_media_lost(self, room_id: str, participant_id: str) -> None:
+        """Tell a participant's page that the server closed its peer connection."""
+        for room in self.rooms.all():
+            if room.room_id == room_id and (p := room.get(participant_id)) and p.sid:
+                await self.emit(ev.MEDIA_LOST, {}, to=p.sid)
+
     async def expel(self, should_go: Callable[[Caller], bool], reason: str) -> int:
         """Remove every connected socket whose session matches (revoked link, disabled
         account, ended session). Walks Socket.IO's own list of connected sockets, so a socket

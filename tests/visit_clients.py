@@ -73,6 +73,7 @@ class VisitClient:
             "alert",
             "step",
             "drill",
+            "media_lost",
         ):
             self.sio.on(name, self._recorder(name), namespace="/visit")
         self.sio.on("renegotiate", self._on_renegotiate, namespace="/visit")

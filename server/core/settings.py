@@ -93,6 +93,18 @@ class Settings:
         "Minutes a TURN credential is valid; pages fetch a fresh one before it runs out.",
         60,
     )
+    media_workers: str = _setting(
+        "HEARTH_MEDIA_WORKERS",
+        "Media worker processes, each carrying the calls of the visits pinned to it on a core "
+        "of its own: a number, 'auto' for one per core, or 0 for calls in the app's own "
+        "process (tests, development).",
+        "auto",
+    )
+    media_host_addresses: str | None = _setting(
+        "HEARTH_MEDIA_HOST_ADDRESSES",
+        "Comma-separated addresses the media server gathers ICE candidates on. Unset: every "
+        "interface but loopback.",
+    )
     session_idle_minutes: int = _setting(
         "HEARTH_SESSION_IDLE_MINUTES",
         "Minutes of inactivity after which a staff session ends (HIPAA automatic logoff).",
@@ -209,6 +221,29 @@ class Settings:
     def turn_url_list(self) -> tuple[str, ...]:
         return parse_turn_urls(self.turn_urls)
 
+    @property
+    def media_worker_count(self) -> int:
+        """Media worker processes to run; 0: media in the app's own process."""
+        return parse_media_workers(self.media_workers)
+
+    @property
+    def media_host_address_list(self) -> list[str] | None:
+        if not self.media_host_addresses:
+            return None
+        return [a.strip() for a in self.media_host_addresses.split(",") if a.strip()]
+
+
+def parse_media_workers(raw: str) -> int:
+    if raw.strip().lower() == "auto":
+        return os.cpu_count() or 1
+    try:
+        count = int(raw)
+    except ValueError:
+        raise SettingsError(f"HEARTH_MEDIA_WORKERS must be a number or auto, got {raw!r}") from None
+    if not 0 <= count <= 256:
+        raise SettingsError(f"HEARTH_MEDIA_WORKERS must be 0 to 256, got {count}")
+    return count
+
 
 def parse_trusted_proxies(raw: str | None) -> tuple[IPNetwork, ...]:
     """``"127.0.0.1, 10.0.0.0/8, ::1"`` as networks (an address is a network of one)."""
@@ -309,6 +344,7 @@ def validate(settings: Settings) -> None:
         raise SettingsError("HEARTH_PUBLIC_URL must start with http:// or https://")
     parse_ice_servers(settings.ice_servers)
     parse_trusted_proxies(settings.trusted_proxies)
+    parse_media_workers(settings.media_workers)
     if bool(parse_turn_urls(settings.turn_urls)) != bool(settings.turn_secret):
         raise SettingsError(
             "HEARTH_TURN_URLS and HEARTH_TURN_SECRET go together: set both (TURN with "

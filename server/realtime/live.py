@@ -5,13 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable, Collection
 from typing import Any
 
-from media import MediaHub
+from media import MediaHub, WorkerPool
 from signaling.namespace import VisitNamespace
 from signaling.ports import Caller
 
 
 class LiveVisits:
-    def __init__(self, namespace: VisitNamespace, hub: MediaHub) -> None:
+    def __init__(self, namespace: VisitNamespace, hub: MediaHub | WorkerPool) -> None:
         self._namespace = namespace
         self._hub = hub
 

@@ -10,7 +10,8 @@ from dataclasses import dataclass
 import socketio
 from aiohttp import web
 
-from media import MediaCallbacks, MediaHub
+from media import MediaCallbacks, MediaHub, WorkerPool
+from media.ice import use_host_addresses
 from server.core.periodic import every
 from server.core.settings import Settings
 from server.realtime.gate import VisitGate
@@ -38,7 +39,7 @@ SWEEP_INTERVAL_S = 2.0
 class Realtime:
     sio: socketio.AsyncServer
     namespace: VisitNamespace
-    hub: MediaHub
+    hub: MediaHub | WorkerPool
 
 
 REALTIME = web.AppKey("realtime", Realtime)
@@ -68,6 +69,8 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
 
     async def peer_state(room_id: str, participant_id: str, state: str) -> None:
         logger.info("peer %s in %s is %s", participant_id, room_id, state)
+        if state == "failed":  # the server closed it: the page must offer a new one
+            await holder["ns"].send_media_lost(room_id, participant_id)
         if state == "failed" and room_id.startswith("encounter-"):
             # The media connection could not be set up (or was lost for good): a failed join.
             caller = await holder["ns"].caller_of(room_id, participant_id)
@@ -83,12 +86,21 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
     async def data_message(room_id: str, participant_id: str, label: str, text: str) -> str | None:
         return await _on_data_message(app, holder["ns"], room_id, participant_id, label, text)
 
-    hub = MediaHub(
-        ice_servers=settings.ice_server_list,
-        callbacks=MediaCallbacks(
-            renegotiate=renegotiate, peer_state=peer_state, data_message=data_message
-        ),
+    callbacks = MediaCallbacks(
+        renegotiate=renegotiate, peer_state=peer_state, data_message=data_message
     )
+    hub: MediaHub | WorkerPool
+    if settings.media_worker_count:
+        hub = WorkerPool(
+            workers=settings.media_worker_count,
+            ice_servers=settings.ice_server_list,
+            callbacks=callbacks,
+            host_addresses=settings.media_host_address_list,
+        )
+    else:
+        if settings.media_host_address_list:
+            use_host_addresses(settings.media_host_address_list)
+        hub = MediaHub(ice_servers=settings.ice_server_list, callbacks=callbacks)
     namespace = VisitNamespace(gate=VisitGate(app), media=hub, origins=settings.origins)
     holder["ns"] = namespace
     sio.register_namespace(namespace)
@@ -103,6 +115,8 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
 
 async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     realtime = app[REALTIME]
+    if isinstance(realtime.hub, WorkerPool):
+        await realtime.hub.start()
     try:
         async with every(SWEEP_INTERVAL_S, realtime.namespace.sweep, "session sweep"):
             yield

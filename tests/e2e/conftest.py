@@ -152,6 +152,7 @@ async def live_server(
         port=port,
         clinic_phone="+44 20 7946 0000",
         scenarios_dir=str(scenarios_dir) if scenarios_dir else None,
+        media_workers="0",  # media in the test's process, on its loopback ICE
     )
     app = create_app(settings, clock=SystemClock())
     runner = web.AppRunner(app, access_log=None)

@@ -155,6 +155,7 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         public_url="http://hearth.test",
         var_dir=str(tmp_path / "var"),
         clinic_phone="+44 20 7946 0000",
+        media_workers="0",  # media in the test's process (test_media_workers.py: the pool)
     )
 
 

@@ -105,6 +105,7 @@ def settings(relay: tuple[FreezableRelay, str], tmp_path: Path) -> Settings:
         secret_key="test-secret-key-not-for-production",
         public_url="http://hearth.test",
         var_dir=str(tmp_path / "var"),
+        media_workers="0",
     )
 
 

@@ -33,6 +33,7 @@ async def test_cookie_is_secure_behind_https(aiohttp_client, database_url, clock
         secret_key="k" * 32,
         public_url="https://hearth.example.org",
         var_dir=str(tmp_path),
+        media_workers="0",
     )
     client = await aiohttp_client(create_app(settings, clock=clock))
     from server.services.context import SERVICES

@@ -166,6 +166,7 @@ function wire() {
   socket.on(ev.ALERT, showAlert);
   socket.on(ev.DRILL, showDrillEvent);
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
+  socket.on(ev.MEDIA_LOST, () => scheduleRestart());
   socket.on(ev.VISIT_ENDED, () => {
     inCall = false;
     if (link) link.close();
