@@ -32,10 +32,8 @@ async def test_offline_diary_entry_reaches_the_coordinator_console_without_reloa
     await expect(family.locator("#diary-form")).to_be_visible()
     await family.context.set_offline(True)
     pain = family.locator(".diary-item[data-item=pain]")
-    await pain.get_by_role("button", name="9", exact=True).click()
-    await expect(pain.get_by_role("button", name="9", exact=True)).to_have_attribute(
-        "aria-pressed", "true"
-    )
+    await pain.get_by_role("radio", name="9", exact=True).check()
+    await expect(pain.get_by_role("radio", name="9", exact=True)).to_be_checked()
     await family.get_by_role("button", name="Send my check-in").click()
     await expect(family.locator("#diary-status")).to_contain_text("No internet connection")
     await expect(family.locator("#queue-status")).to_contain_text("1")

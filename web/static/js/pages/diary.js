@@ -13,21 +13,11 @@ const form = byId("diary-form");
 const status = byId("diary-status");
 const queueStatus = byId("queue-status");
 
-for (const group of form.querySelectorAll(".diary-item")) {
-  for (const button of group.querySelectorAll(".score")) {
-    button.addEventListener("click", () => {
-      const pressed = button.getAttribute("aria-pressed") === "true";
-      for (const other of group.querySelectorAll(".score")) other.setAttribute("aria-pressed", "false");
-      button.setAttribute("aria-pressed", String(!pressed));
-    });
-  }
-}
-
 function answers() {
   const items = {};
   for (const group of form.querySelectorAll(".diary-item")) {
-    const chosen = group.querySelector('.score[aria-pressed="true"]');
-    if (chosen) items[group.dataset.item] = Number(chosen.dataset.score);
+    const chosen = group.querySelector("input[type=radio]:checked");
+    if (chosen) items[group.dataset.item] = Number(chosen.value);
   }
   const worry = byId("worry").value.trim();
   if (worry) items.worry = worry;
@@ -35,7 +25,7 @@ function answers() {
 }
 
 function clearForm() {
-  for (const button of form.querySelectorAll(".score")) button.setAttribute("aria-pressed", "false");
+  for (const input of form.querySelectorAll(".diary-item input[type=radio]")) input.checked = false;
   byId("worry").value = "";
 }
 

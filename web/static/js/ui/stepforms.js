@@ -1,5 +1,6 @@
 // Forms for the visit's steps, drawn from the template description (GET /api/templates/…)
 // so a template or instrument added as a data file needs no code here. Text only.
+import { isZeroToTen, scaleControl } from "./scale.js";
 
 // The fields steps collect besides instruments, and how each is asked.
 export const FIELD_TYPES = {
@@ -47,7 +48,14 @@ function choiceGroup(name, options, legendText, current) {
 function itemControl(item, key, current, strings) {
   const name = `${key}.${item.id}`;
   const box = el("div", { className: "item", dataset: { key, item: item.id, kind: item.kind } });
-  if (item.kind === "integer" || item.kind === "decimal") {
+  if (item.kind === "integer" && isZeroToTen(item.values)) {
+    // A 0–10 symptom scale: the same control as the family's diary.
+    const anchors = Object.fromEntries(item.anchors.map((a) => [String(a.value), a.label]));
+    // "Tiredness (Tiredness = lack of energy)" reads once: "Tiredness = lack of energy".
+    const legend = item.definition && item.definition.startsWith(item.text) ? item.definition
+      : item.text + (item.definition ? ` (${item.definition})` : "");
+    box.append(scaleControl({ name, legend, anchors, current, tap: strings.scale_tap }));
+  } else if (item.kind === "integer" || item.kind === "decimal") {
     const anchors = Object.fromEntries(item.anchors.map((a) => [String(a.value), a.label]));
     const options = item.values.map((v) => ({ value: v, label: anchors[String(v)] ? `${v} · ${anchors[String(v)]}` : String(v) }));
     const group = choiceGroup(name, options, item.text + (item.definition ? ` (${item.definition})` : ""), current);
