@@ -57,12 +57,12 @@ format: $(VENV)/.installed-test
 
 # Extract translatable strings and compile the catalogues in web/locale.
 messages: $(VENV)/.installed-run
-	$(BIN)/pybabel extract -F babel.cfg -o web/locale/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k plural_choices:1,2 --project=Hearth --copyright-holder="The Hearth authors" -o web/locale/messages.pot .
 	@for dir in web/locale/*/; do \
 	  [ -d "$$dir/LC_MESSAGES" ] || continue; \
-	  $(BIN)/pybabel update -i web/locale/messages.pot -d web/locale -l $$(basename $$dir); \
+	  $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i web/locale/messages.pot -d web/locale -l $$(basename $$dir); \
 	done
-	$(BIN)/pybabel compile -d web/locale --use-fuzzy || true
+	$(BIN)/pybabel compile -d web/locale
 
 # Third-party browser code, vendored with its version and licence (never fetched at run time).
 SOCKET_IO_CLIENT := 4.8.4

@@ -27,6 +27,11 @@ CLIENT_ID_PATTERN = re.compile(r"[A-Za-z0-9_-]{1,64}")
 WORRY_ITEM = "worry"
 
 
+def N_(text: str) -> str:  # noqa: N802 - gettext's name for "mark for translation"
+    """Marks a string for the translation catalogues; pages translate it when they show it."""
+    return text
+
+
 @dataclass(frozen=True)
 class DiaryItem:
     """What the UI shows for one item: a label, a plain question and the words at each end."""
@@ -39,35 +44,47 @@ class DiaryItem:
 
 
 DIARY_ITEMS: tuple[DiaryItem, ...] = (
-    DiaryItem("pain", "Pain", "How much pain do you have now?", "No pain", "Worst pain"),
+    DiaryItem(
+        "pain", N_("Pain"), N_("How much pain do you have now?"), N_("No pain"), N_("Worst pain")
+    ),
     DiaryItem(
         "breathlessness",
-        "Breathlessness",
-        "How short of breath are you now?",
-        "Breathing easily",
-        "Can't catch my breath at all",
+        N_("Breathlessness"),
+        N_("How short of breath are you now?"),
+        N_("Breathing easily"),
+        N_("Can't catch my breath at all"),
     ),
     DiaryItem(
         "sleep",
-        "Sleep",
-        "How badly did you sleep last night?",
-        "Slept well",
-        "Did not sleep at all",
+        N_("Sleep"),
+        N_("How badly did you sleep last night?"),
+        N_("Slept well"),
+        N_("Did not sleep at all"),
     ),
     DiaryItem(
         "appetite",
-        "Appetite",
-        "How little do you feel like eating today?",
-        "Eating as usual",
-        "Can't eat at all",
+        N_("Appetite"),
+        N_("How little do you feel like eating today?"),
+        N_("Eating as usual"),
+        N_("Can't eat at all"),
     ),
-    DiaryItem("mood", "Low mood", "How low or sad do you feel today?", "Not sad", "Saddest ever"),
     DiaryItem(
-        "drowsiness", "Drowsiness", "How sleepy do you feel now?", "Wide awake", "Can't stay awake"
+        "mood",
+        N_("Low mood"),
+        N_("How low or sad do you feel today?"),
+        N_("Not sad"),
+        N_("Saddest ever"),
+    ),
+    DiaryItem(
+        "drowsiness",
+        N_("Drowsiness"),
+        N_("How sleepy do you feel now?"),
+        N_("Wide awake"),
+        N_("Can't stay awake"),
     ),
 )
 DIARY_SCORE_ITEMS: frozenset[str] = frozenset(item.item_id for item in DIARY_ITEMS)
-WORRY_QUESTION = "What worries you most today? (You can leave this empty.)"
+WORRY_QUESTION = N_("What worries you most today? (You can leave this empty.)")
 DIARY_ITEM_LABELS: Mapping[str, str] = MappingProxyType(
     {item.item_id: item.label for item in DIARY_ITEMS}
 )

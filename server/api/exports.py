@@ -7,8 +7,9 @@ import json
 from aiohttp import web
 
 from server.api.registry import api, int_param
-from server.core.i18n import pick_language, translations
+from server.core.i18n import translations
 from server.edge.auth import staff
+from server.edge.language import viewer_language
 from server.edge.rendering import JINJA
 from server.services import audit
 from server.services.access import encounter_for
@@ -87,7 +88,7 @@ async def visit_note(request: web.Request) -> web.StreamResponse:
             encounter_id=e.id,
             detail="note",
         )
-    language = pick_language(request.headers.get("Accept-Language"))
+    language = viewer_language(request)
     html = render_note(
         request.app[JINJA],
         encounter=visit["encounter"],

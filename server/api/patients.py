@@ -56,7 +56,12 @@ async def patient_out(s: AsyncSession, patient: Patient) -> PatientOut:
 
 def family_out(f: FamilyMember) -> FamilyOut:
     return FamilyOut(
-        id=f.id, name=f.name, relationship=f.relationship_, email=f.email, phone=f.phone
+        id=f.id,
+        name=f.name,
+        relationship=f.relationship_,
+        email=f.email,
+        phone=f.phone,
+        language=f.language,
     )
 
 
@@ -200,6 +205,7 @@ async def add_family(request: web.Request) -> web.StreamResponse:
             relationship_=body.relationship,
             email=body.email,
             phone=body.phone,
+            language=body.language,
             created_at=svc.clock.now(),
         )
         s.add(member)

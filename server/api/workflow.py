@@ -9,8 +9,11 @@ from pydantic import BaseModel
 
 from server.api.registry import api, int_param, respond
 from server.core.bounds import Id
+from server.core.content_messages import translate_content
+from server.core.i18n import translations
 from server.edge.auth import principal
 from server.edge.errors import read_json
+from server.edge.language import viewer_language
 from server.services import audit, encounter_events
 from server.services.context import services
 from server.services.errors import ApiError
@@ -76,4 +79,8 @@ async def get_template(request: web.Request) -> web.StreamResponse:
     template = templates().get(request.match_info["template_id"])
     if template is None:
         raise ApiError(404, "not_found", "There is no such visit template.")
-    return respond(TemplateDescription.model_validate(describe_template(template)))
+    # Titles, questions and anchors in the reader's language; ids and codes as they are.
+    described = translate_content(
+        describe_template(template), translations(viewer_language(request)).gettext
+    )
+    return respond(TemplateDescription.model_validate(described))

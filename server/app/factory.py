@@ -22,6 +22,7 @@ from server.core.logs import protect_logs, request_id_var
 from server.core.settings import Settings
 from server.edge.auth import PRINCIPAL, auth_middleware, forwarded_address
 from server.edge.errors import error_middleware
+from server.edge.language import language_choice
 from server.edge.rendering import JINJA, make_jinja, render_error
 from server.jobs.drills import drills_ctx
 from server.jobs.escalation import escalation_ctx
@@ -119,6 +120,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             error_middleware(render_error),
             auth_middleware,
             denial_middleware(PRINCIPAL),
+            language_choice,
         ],
     )
     app[METRICS] = Metrics()

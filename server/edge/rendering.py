@@ -8,13 +8,21 @@ from __future__ import annotations
 import datetime as dt
 import json
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
 
-from server.core.i18n import pick_language, translations
+from server.core.i18n import (
+    SOURCE_LANGUAGE,
+    format_moment,
+    language_choices,
+    plural_samples,
+    reviewed_by,
+    text_direction,
+    translations,
+)
 from server.edge.auth import PRINCIPAL
+from server.edge.language import LANGUAGE_PARAM, viewer_language
 from server.services.context import services
 from server.services.navigation import current_key, pages_for
 from web import TEMPLATES_DIR
@@ -42,8 +50,9 @@ async def render(
     page_data: dict[str, Any] | None = None,
     language: str | None = None,
 ) -> web.Response:
-    lang = language or pick_language(request.headers.get("Accept-Language"))
+    lang = language or viewer_language(request)
     t = translations(lang)
+    who = request.get(PRINCIPAL)
 
     def gettext(message: str, **values: Any) -> str:
         # The result is a plain string, so autoescaping still escapes the values in it.
@@ -53,7 +62,17 @@ async def render(
     def ngettext(singular: str, plural: str, n: int, **values: Any) -> str:
         return t.ngettext(singular, plural, n) % {"num": n, **values}
 
-    data = {"lang": lang, **(page_data or {})}
+    def plural_choices(singular: str, plural: str) -> dict[str, str]:
+        """A count's sentence in each plural category of the page's language (Arabic has six:
+        zero, one, two, few, many, other), the count left as ``%(num)s``: the page's script
+        picks one with ``Intl.PluralRules`` and fills in the number."""
+        return {
+            category: t.ngettext(singular, plural, n)
+            for category, n in plural_samples(lang).items()
+        }
+
+    direction = text_direction(lang)
+    data = {"lang": lang, "dir": direction, **(page_data or {})}
     html = (
         request.app[JINJA]
         .get_template(template)
@@ -61,9 +80,20 @@ async def render(
             **(context or {}),
             gettext=gettext,
             ngettext=ngettext,
+            plural_choices=plural_choices,
             _=gettext,
             lang=lang,
-            who=request.get(PRINCIPAL),
+            dir=direction,
+            languages=language_choices(),
+            language_param=LANGUAGE_PARAM,
+            # The care team is told when the page's translation has not been reviewed yet.
+            unreviewed=(
+                who is not None
+                and who.is_staff
+                and lang != SOURCE_LANGUAGE
+                and reviewed_by(lang) is None
+            ),
+            who=who,
             # Data for the page's script rides in a JSON block: no inline script under the CSP.
             page_data=script_json(data),
             clinic_name=services(request).settings.clinic_name,
@@ -81,9 +111,9 @@ async def render_error(request: web.Request, status: int, message: str) -> web.S
     )
 
 
-def local_time(at: dt.datetime, zone: str) -> str:
-    local = at.astimezone(ZoneInfo(zone))
-    return local.strftime("%A %d %B %Y, %H:%M ") + (local.tzname() or zone)
+def local_time(at: dt.datetime, zone: str, language: str = SOURCE_LANGUAGE) -> str:
+    """A moment as the reader's language writes it, in the zone it is named in."""
+    return format_moment(at, zone, language)
 
 
 def script_json(value: Any) -> str:

@@ -21,8 +21,7 @@ from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from encounters.local_time import format_in_zone
-from server.core.i18n import translations
+from server.core.i18n import format_moment, pick_language, translations
 from server.core.periodic import every
 from server.core.settings import Settings
 from server.services import audit
@@ -107,7 +106,9 @@ class ReminderRunner:
                 logger.info("reminder %s skipped: %s", job_id, skip)
                 return 0
             assert encounter is not None and member is not None and notifier is not None
-            token, link = await issue_link(s, self.settings, encounter, created_by=None, now=now)
+            token, link = await issue_link(
+                s, self.settings, encounter, created_by=None, now=now, family_member=member
+            )
             message = await self._compose(
                 s, job, encounter, member, link_url(self.settings, token), now
             )
@@ -169,8 +170,10 @@ class ReminderRunner:
         patient = await s.get(Patient, encounter.patient_id)
         clinician = await s.get(User, encounter.clinician_id)
         zone = patient.time_zone if patient else "UTC"
-        _ = translations(patient.language if patient else "en").gettext
-        when = format_in_zone(encounter.starts_at, zone)
+        # The family member's own language, else the patient's, else English.
+        language = pick_language(None, member.language, patient.language if patient else None)
+        _ = translations(language).gettext
+        when = format_moment(encounter.starts_at, zone, language)
         clinic = self.settings.clinic_name or "Hearth"
         who = clinician.name if clinician else clinic
         subject = (
@@ -208,7 +211,11 @@ class ReminderRunner:
         )
         calendar = render_calendar([event], name=clinic, now=now, method="PUBLISH")
         return Message(
-            to=_address(member, job.channel), subject=subject, text=text, calendar=calendar
+            to=_address(member, job.channel),
+            subject=subject,
+            text=text,
+            calendar=calendar,
+            language=language,
         )
 
 

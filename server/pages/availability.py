@@ -10,8 +10,9 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
-from server.core.i18n import pick_language, translations
+from server.core.i18n import translations
 from server.edge.auth import PRINCIPAL
+from server.edge.language import viewer_language
 from server.edge.rendering import render, render_error
 from server.services.access import MANAGERS
 from server.services.context import services
@@ -56,7 +57,7 @@ async def availability_page(request: web.Request) -> web.StreamResponse:
     # The API lets a clinician change their own hours and a scheduler or an admin anyone's;
     # everyone else on staff may only read them, so the page is not for them.
     if who.role != "clinician" and who.role not in MANAGERS:
-        _ = translations(pick_language(request.headers.get("Accept-Language"))).gettext
+        _ = translations(viewer_language(request)).gettext
         return await render_error(
             request,
             403,

@@ -15,9 +15,9 @@ from encounters.careplan import (
 )
 from encounters.diary import DIARY_ITEMS, SCORE_MAX, SCORE_MIN, WORRY_MAX_CHARS, WORRY_QUESTION
 from encounters.escalation import Outcome
-from server.core.i18n import pick_language
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
+from server.edge.language import chosen_language, viewer_language
 from server.edge.rendering import render, render_error
 from server.pages.education import education_rows, family_education
 from server.pages.link_throttle import (
@@ -25,7 +25,7 @@ from server.pages.link_throttle import (
     settle_link_lookup,
     throttled_link_page,
 )
-from server.services import audit
+from server.services import audit, languages
 from server.services.access import patient_for
 from server.services.context import services
 from server.services.diary import diary_link_status, find_diary_link
@@ -45,6 +45,9 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
         status = diary_link_status(link, now) if link else "unknown"
         patient = await s.get(Patient, link.patient_id) if link else None
         education = await education_rows(s, link.patient_id) if link else []
+        chosen = chosen_language(request)
+        if link is not None and status == "active" and chosen is not None:
+            await languages.remember_for_diary_link(s, link.id, chosen)
         await audit.record(
             s,
             request,
@@ -57,8 +60,8 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
             detail=status,
         )
     await settle_link_lookup(request, attempt, status)
-    lang = pick_language(
-        request.headers.get("Accept-Language"), patient.language if patient else None
+    lang = viewer_language(
+        request, link.language if link else None, patient.language if patient else None
     )
     if status != "active":
         return await render(
@@ -97,7 +100,9 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
         page_data={
             "page": "diary",
             "token": token,
-            "education": family_education(request, education, lang),
+            "education": family_education(
+                request, education, lang, patient.language if patient else None
+            ),
         },
     )
 

@@ -12,6 +12,7 @@ from sqlalchemy import select
 
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
+from server.edge.language import viewer_language
 from server.edge.rendering import local_time, render, render_error
 from server.services import audit
 from server.services.access import my_patient_ids, patient_for
@@ -155,7 +156,7 @@ async def drill_report_page(request: web.Request) -> web.StreamResponse:
             "user_name": who.name,
             "drill": out.model_dump(),
             "report": report,
-            "when": local_time(started, zone) if started else None,
+            "when": local_time(started, zone, viewer_language(request)) if started else None,
             "ack": _duration(report["time_to_acknowledge_s"]),
             "to_tier": _duration(report["time_to_expected_tier_s"]),
             "timeline": [{**row, "offset": _offset(row["offset_s"])} for row in report["timeline"]],

@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from server.core.i18n import pick_language, translations
+from server.core.i18n import translations
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
+from server.edge.language import viewer_language
 from server.edge.rendering import JINJA, render_error, script_json
 from server.services import audit
 from server.services.access import encounter_for
@@ -44,7 +45,7 @@ async def note_page(request: web.Request) -> web.StreamResponse:
             encounter_id=encounter.id,
             detail="note",
         )
-    language = pick_language(request.headers.get("Accept-Language"))
+    language = viewer_language(request)
     page_data = {
         "page": "note",
         "lang": language,

@@ -9,9 +9,9 @@ import datetime as dt
 from aiohttp import web
 
 from encounters.careplan import CarePlan, bands_in_effect
-from server.core.i18n import pick_language
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
+from server.edge.language import chosen_language, viewer_language
 from server.edge.rendering import local_time, render, render_error
 from server.pages.education import education_rows, family_education
 from server.pages.link_throttle import (
@@ -19,7 +19,7 @@ from server.pages.link_throttle import (
     settle_link_lookup,
     throttled_link_page,
 )
-from server.services import audit
+from server.services import audit, languages
 from server.services.access import encounter_for
 from server.services.careplans import current_plan
 from server.services.context import services
@@ -103,6 +103,9 @@ async def join_page(request: web.Request) -> web.StreamResponse:
             and encounter.status in ("cancelled", "finished")
         ):
             status = encounter.status
+        chosen = chosen_language(request)
+        if link is not None and status == "active" and chosen is not None:
+            await languages.remember_for_join_link(s, link.id, chosen)
         await audit.record(
             s,
             request,
@@ -116,8 +119,9 @@ async def join_page(request: web.Request) -> web.StreamResponse:
             detail=status,
         )
     await settle_link_lookup(request, attempt, status)
-    language = patient.language if patient else None
-    lang = pick_language(request.headers.get("Accept-Language"), language)
+    lang = viewer_language(
+        request, link.language if link else None, patient.language if patient else None
+    )
     contact = {
         "clinic_phone": svc.settings.clinic_phone,
         "clinician_name": clinician.name if clinician else None,
@@ -131,7 +135,7 @@ async def join_page(request: web.Request) -> web.StreamResponse:
             status=404 if status == "unknown" else 410,
             language=lang,
         )
-    when = local_time(encounter.starts_at, patient.time_zone)
+    when = local_time(encounter.starts_at, patient.time_zone, lang)
     return await render(
         request,
         "join.html",
@@ -163,18 +167,17 @@ async def family_page(request: web.Request) -> web.StreamResponse:
             encounter_id=encounter.id,
         )
     zone = patient.time_zone if patient else "UTC"
+    lang = viewer_language(request, patient.language if patient else None)
     return await render(
         request,
         "family.html",
         {
-            "when": local_time(encounter.starts_at, zone),
+            "when": local_time(encounter.starts_at, zone, lang),
             "display_name": who.name,
             "clinician_name": clinician.name if clinician else "",
             "is_drill": encounter.is_drill,
         },
-        language=pick_language(
-            request.headers.get("Accept-Language"), patient.language if patient else None
-        ),
+        language=lang,
         page_data={
             "page": "family",
             # Topics in the patient's language where written in it, else English.
@@ -238,7 +241,7 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
         {
             "user_name": who.name,
             "patient_name": patient.name if patient else "",
-            "when": local_time(encounter.starts_at, zone),
+            "when": local_time(encounter.starts_at, zone, viewer_language(request)),
             "is_drill": encounter.is_drill,
         },
         page_data={

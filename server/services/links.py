@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.crypto import keyed_hash, new_token
 from server.core.settings import Settings
-from server.store.models import Encounter, JoinLink
+from server.store.models import Encounter, FamilyMember, JoinLink
 from server.store.models import Session as SessionRow
 
 LinkStatus = Literal["active", "expired", "revoked"]
@@ -37,7 +37,10 @@ async def issue_link(
     *,
     created_by: int | None,
     now: dt.datetime,
+    family_member: FamilyMember | None = None,
 ) -> tuple[str, JoinLink]:
+    """A new family link to the encounter. One sent to a family member opens in their
+    language, and a language chosen on it becomes theirs."""
     token = new_token()
     link = JoinLink(
         encounter_id=encounter.id,
@@ -45,6 +48,8 @@ async def issue_link(
         created_at=now,
         created_by=created_by,
         expires_at=encounter.ends_at + dt.timedelta(minutes=settings.link_grace_minutes),
+        family_member_id=family_member.id if family_member else None,
+        language=family_member.language if family_member else None,
     )
     s.add(link)
     await s.flush()

@@ -32,6 +32,7 @@ class Message:
     subject: str
     text: str
     calendar: str | None = None  # an iCalendar file to attach where the channel can
+    language: str = "en"  # the language the text is written in (BCP 47)
 
 
 class Notifier(Protocol):
@@ -63,6 +64,7 @@ class SmtpNotifier:
         email["From"] = self.sender
         email["To"] = message.to
         email["Subject"] = message.subject
+        email["Content-Language"] = message.language
         email["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2].strip(">") or None)
         email.set_content(message.text)
         if message.calendar is not None:
@@ -85,7 +87,8 @@ class SmtpNotifier:
 
 
 class SmsWebhookNotifier:
-    """SMS through a gateway: a JSON POST of ``{"to", "text"}`` to a configured URL."""
+    """SMS through a gateway: a JSON POST of ``{"to", "text", "language"}`` to a configured
+    URL (``language``: the text's BCP 47 tag, for gateways that pick an encoding by it)."""
 
     def __init__(self, url: str) -> None:
         self.url = url
@@ -94,7 +97,10 @@ class SmsWebhookNotifier:
         timeout = aiohttp.ClientTimeout(total=SEND_TIMEOUT_S)
         async with (
             aiohttp.ClientSession(timeout=timeout) as http,
-            http.post(self.url, json={"to": message.to, "text": message.text}) as response,
+            http.post(
+                self.url,
+                json={"to": message.to, "text": message.text, "language": message.language},
+            ) as response,
         ):
             response.raise_for_status()
 

@@ -38,6 +38,9 @@ class Principal:
     encounter_id: int | None
     link_id: int | None
     expires_at: dt.datetime
+    # The language this person chose (a staff member's preference, or the one chosen on the
+    # family's join link); None until they choose.
+    language: str | None = None
 
     @property
     def is_staff(self) -> bool:
@@ -76,7 +79,9 @@ class SessionStore:
             address=address,
         )
         s.add(row)
-        return NewSession(value, _principal(row, role=user.role, name=user.name))
+        return NewSession(
+            value, _principal(row, role=user.role, name=user.name, language=user.language)
+        )
 
     async def create_family(
         self,
@@ -101,7 +106,9 @@ class SessionStore:
             address=address,
         )
         s.add(row)
-        return NewSession(value, _principal(row, role="family", name=display_name))
+        return NewSession(
+            value, _principal(row, role="family", name=display_name, language=link.language)
+        )
 
     async def load(
         self, s: AsyncSession, cookie_value: str, *, now: dt.datetime
@@ -124,15 +131,17 @@ class SessionStore:
                 return "expired"
             role: str = user.role
             name: str | None = user.name
+            language = user.language
         else:
             link = await s.get(JoinLink, row.join_link_id)
             if link is None or link.revoked_at is not None or now >= row.expires_at:
                 await s.delete(row)
                 return "expired"
             role, name = "family", row.display_name
+            language = link.language
         if now - row.last_seen_at >= TOUCH_INTERVAL:
             row.last_seen_at = now
-        return _principal(row, role=role, name=name)
+        return _principal(row, role=role, name=name, language=language)
 
     async def check(
         self, s: AsyncSession, session_hash: str, *, now: dt.datetime, active: bool
@@ -172,7 +181,9 @@ class SessionStore:
         return len(rows.all())
 
 
-def _principal(row: SessionRow, *, role: str, name: str | None) -> Principal:
+def _principal(
+    row: SessionRow, *, role: str, name: str | None, language: str | None = None
+) -> Principal:
     return Principal(
         kind="staff" if row.kind == "staff" else "family",
         session_hash=row.id_hash,
@@ -183,4 +194,5 @@ def _principal(row: SessionRow, *, role: str, name: str | None) -> Principal:
         encounter_id=row.encounter_id,
         link_id=row.join_link_id,
         expires_at=row.expires_at,
+        language=language,
     )

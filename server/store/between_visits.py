@@ -56,6 +56,8 @@ class DiaryLink(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The language chosen on the diary page; None: the device's, then the patient's.
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class DiaryEntry(Base):

@@ -91,6 +91,8 @@ class User(Base):
     time_zone: Mapped[str] = mapped_column(String(64), default="UTC")
     phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # The language the staff member chose for Hearth's pages; None: the browser's.
+    language: Mapped[str | None] = mapped_column(String(16))
 
 
 class Patient(Base):
@@ -143,6 +145,9 @@ class FamilyMember(Base):
     email: Mapped[str | None] = mapped_column(String(254))
     phone: Mapped[str | None] = mapped_column(String(40))
     created_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
+    # The language this person reads (set by the team, or chosen on a link sent to them);
+    # None: the patient's. Their reminders are written in it.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     patient: Mapped[Patient] = relationship(back_populates="family", lazy="raise")
 
@@ -190,6 +195,11 @@ class JoinLink(Base):
     revoked_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
     revoked_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
     last_used_at: Mapped[dt.datetime | None] = mapped_column(UtcDateTime)
+    # The family member a reminder sent this link to, if any: a language chosen on the
+    # link's pages is theirs, and their next reminders are written in it.
+    family_member_id: Mapped[int | None] = mapped_column(ForeignKey("family_members.id"))
+    # The language chosen on the link's pages; None: the device's, then the patient's.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     encounter: Mapped[Encounter] = relationship(lazy="raise")
 

@@ -203,4 +203,4 @@ async def test_the_sms_webhook_receives_the_number_and_text(aiohttp_server) -> N
     server = await aiohttp_server(app)
     notifier = SmsWebhookNotifier(str(server.make_url("/sms")))
     await notifier.send(Message(to="+44 7700 900123", subject="ignored", text="Visit at 10:00"))
-    assert received == [{"to": "+44 7700 900123", "text": "Visit at 10:00"}]
+    assert received == [{"to": "+44 7700 900123", "text": "Visit at 10:00", "language": "en"}]

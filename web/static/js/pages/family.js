@@ -15,6 +15,7 @@ import { markStep, renderFamilySteps, renderPrompts } from "../ui/drillpanel.js"
 import { meterMicrophone, openCamera, playTestSound } from "../ui/devicecheck.js";
 import { delayUntil, formatWhen, MAX_TIMER_MS } from "../lib/time.js";
 import { mountSurvey } from "../ui/survey.js";
+import { countSentence } from "../lib/plurals.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -108,7 +109,7 @@ byId("early-sound").addEventListener("click", () => playTestSound());
 function showLobby(status) {
   show("lobby");
   const text = status && status.clinician_present === false ? strings.waiting_no_clinician : strings.waiting;
-  const wait = status && status.wait_minutes ? " " + strings.wait_minutes.replace("%(n)s", status.wait_minutes) : "";
+  const wait = status && status.wait_minutes ? " " + countSentence(strings.wait_minutes, status.wait_minutes, page.lang) : "";
   byId("lobby-status").textContent = text + wait;
   const note = byId("lobby-message");
   note.hidden = !(status && status.message);

@@ -1,6 +1,7 @@
 // Small time-series charts of the patient's readings, the latest value large, the patient's
 // target band shaded. uPlot draws on a canvas; labels are text nodes.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
+import { formatNumber } from "../lib/numbers.js";
 
 export const KINDS = ["spo2", "heart_rate", "respiratory_rate", "blood_pressure", "temperature", "weight",
   "glucose"];
@@ -90,13 +91,14 @@ export class Charts {
     }
     const last = entry.values.length - 1;
     const unit = reading.kind === "glucose" ? entry.unit : this.strings.units[reading.kind];
-    const shown = (n) => (n === null ? "–" : n);
+    const locale = document.documentElement.lang;
+    const shown = (n) => formatNumber(n, locale);
     if (reading.kind === "blood_pressure") {
       entry.latest.textContent = entry.values[last] === null && entry.values2[last] === null
         ? this.strings.no_value : `${shown(entry.values[last])}/${shown(entry.values2[last])} ${unit}`;
     } else {
       entry.latest.textContent = entry.values[last] === null ? this.strings.no_value
-        : `${entry.values[last]} ${unit}`;
+        : `${shown(entry.values[last])} ${unit}`;
     }
     this.draw(reading.kind, entry);
   }

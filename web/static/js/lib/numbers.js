@@ -1,0 +1,11 @@
+// Numbers as the page's language writes them ("36.6" in English, "36,6" in French and Spanish),
+// keeping the decimals the value came with. DOM-free.
+
+export function formatNumber(value, locale) {
+  if (value === null || value === undefined || Number.isNaN(Number(value))) return "–";
+  const text = String(value);
+  const decimals = text.includes(".") ? text.split(".")[1].length : 0;
+  return new Intl.NumberFormat(locale || undefined, {
+    minimumFractionDigits: decimals, maximumFractionDigits: decimals, useGrouping: false,
+  }).format(Number(value));
+}
