@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 
 from aiohttp import web
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -21,11 +22,14 @@ from server.api.between_visits_schemas import (
     CarePlanOut,
     CarePlanVersions,
     DiaryBody,
+    DiaryLinkInfo,
+    DiaryLinkList,
     DiaryLinkOut,
     DiaryStored,
 )
 from server.api.join import LINK_PROBLEMS, link_throttled
-from server.api.registry import api, int_param, parse_body, respond
+from server.api.registry import api, int_param, parse_body, query_flag, respond
+from server.core.qr import qr_svg
 from server.edge.auth import staff
 from server.services import audit
 from server.services.access import patient_for
@@ -33,17 +37,20 @@ from server.services.alerts import detect_after_entry
 from server.services.careplans import latest_version, save_plan, version_to_dict, versions_of
 from server.services.context import services
 from server.services.diary import (
+    active_diary_links,
     diary_link_status,
     diary_url,
     find_diary_link,
     in_diary_batch,
     issue_diary_link,
+    revoke_diary_links,
     store_entry,
 )
 from server.services.errors import ApiError, not_found
 from server.services.escalation import ALERTS
 from server.services.ratelimit import link_limits
 from server.store.between_visits import DiaryLink
+from server.store.models import User
 
 
 @api(
@@ -127,28 +134,86 @@ async def list_care_plan_versions(request: web.Request) -> web.StreamResponse:
 @api(
     "POST",
     "/api/patients/{patient_id}/diary-links",
-    summary="Issue a diary link for the patient's family (shown once)",
+    summary="Issue a diary link for the patient's family (shown once, with its QR code)",
     tag="diary",
     response=DiaryLinkOut,
     status=201,
     auth="staff",
-    errors=(401, 403, 404),
+    query=(("replace", "boolean", "true: revoke the patient's other diary links"),),
+    errors=(401, 403, 404, 422),
 )
 async def create_diary_link(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     patient_id = int_param(request, "patient_id")
+    replace = query_flag(request, "replace")
     svc = services(request)
     now = svc.clock.now()
     async with svc.db.begin() as s:
         await patient_for(s, who, patient_id, "diary_link.issue")
+        if replace:
+            # Replacing needs the right to revoke as well as to issue.
+            await patient_for(s, who, patient_id, "diary_link.revoke")
         token, link = await issue_diary_link(s, svc.settings, patient_id, by=who.user_id, now=now)
         await audit.record(s, request, who, "create", "diary_link", link.id, patient_id=patient_id)
+        revoked = (
+            await revoke_diary_links(s, patient_id, by=who.user_id, now=now, keep=link.id)
+            if replace
+            else []
+        )
+        for link_id in revoked:
+            await audit.record(
+                s, request, who, "revoke", "diary_link", link_id, patient_id=patient_id
+            )
+        url = diary_url(svc.settings, token)
         out = DiaryLinkOut(
-            diary_link=diary_url(svc.settings, token),
+            diary_link=url,
             diary_link_id=link.id,
             expires_at=link.expires_at,
+            qr_svg=qr_svg(url),
+            revoked_link_ids=revoked,
         )
     return respond(out, 201)
+
+
+@api(
+    "GET",
+    "/api/patients/{patient_id}/diary-links",
+    summary="The patient's working diary links, without their secrets",
+    tag="diary",
+    response=DiaryLinkList,
+    auth="staff",
+    errors=(401, 403, 404),
+)
+async def list_diary_links(request: web.Request) -> web.StreamResponse:
+    who = staff(request)
+    patient_id = int_param(request, "patient_id")
+    svc = services(request)
+    async with svc.db.begin() as s:
+        await patient_for(s, who, patient_id, "diary_link.issue")
+        links = await active_diary_links(s, patient_id, svc.clock.now())
+        makers = {
+            uid: name
+            for uid, name in await s.execute(
+                select(User.id, User.name).where(
+                    User.id.in_([link.created_by for link in links if link.created_by])
+                )
+            )
+        }
+        await audit.record(s, request, who, "list", "diary_link", None, patient_id=patient_id)
+    return respond(
+        DiaryLinkList(
+            items=[
+                DiaryLinkInfo(
+                    id=link.id,
+                    created_at=link.created_at,
+                    expires_at=link.expires_at,
+                    last_used_at=link.last_used_at,
+                    created_by_name=makers.get(link.created_by) if link.created_by else None,
+                )
+                for link in links
+            ]
+        )
+    )
 
 
 @api(

@@ -42,6 +42,24 @@ class DiaryLinkOut(BaseModel):
     diary_link: str
     diary_link_id: Id
     expires_at: dt.datetime
+    # The link as a QR code (an SVG document) for the family's phone to scan; shown once.
+    qr_svg: str | None = None
+    # Links this one replaced (``?replace=true``), now revoked.
+    revoked_link_ids: list[Id] = []
+
+
+class DiaryLinkInfo(BaseModel):
+    """A working diary link, without its secret (only its keyed hash is kept)."""
+
+    id: Id
+    created_at: dt.datetime
+    expires_at: dt.datetime
+    last_used_at: dt.datetime | None
+    created_by_name: str | None
+
+
+class DiaryLinkList(BaseModel):
+    items: list[DiaryLinkInfo]
 
 
 class DiaryBody(Body):

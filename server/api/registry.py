@@ -144,6 +144,16 @@ def query_datetime(request: web.Request, name: str) -> dt.datetime | None:
     return value.astimezone(dt.UTC)
 
 
+def query_flag(request: web.Request, name: str) -> bool:
+    """A yes/no in the query string (``true``/``false``, ``1``/``0``); false when absent."""
+    raw = request.query.get(name)
+    if raw in (None, "", "false", "0"):
+        return False
+    if raw in ("true", "1"):
+        return True
+    raise ApiError(422, "invalid_field", f"{name!r} must be true or false.", field=name)
+
+
 def query_date(request: web.Request, name: str) -> dt.date | None:
     """A calendar day in the query string (``2026-03-02``); None when absent. 422 naming the
     parameter when it is not one or is out of range (``server.core.bounds``)."""

@@ -63,6 +63,7 @@ API_HANDLERS: tuple[Handler, ...] = (
     between_visits.put_care_plan,  # PUT /api/patients/{patient_id}/care-plan
     between_visits.list_care_plan_versions,  # GET /api/patients/{patient_id}/care-plan/versions
     between_visits.create_diary_link,  # POST /api/patients/{patient_id}/diary-links
+    between_visits.list_diary_links,  # GET /api/patients/{patient_id}/diary-links
     between_visits.revoke_diary_link,  # DELETE /api/patients/{patient_id}/diary-links/{link_id}
     between_visits.post_diary_entry,  # POST /api/diary
     # scheduling

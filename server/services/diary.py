@@ -160,3 +160,30 @@ async def recent_entries(
         )
     ).all()
     return [row_to_entry(r) for r in rows]
+
+
+async def active_diary_links(s: AsyncSession, patient_id: int, now: dt.datetime) -> list[DiaryLink]:
+    """The patient's diary links that still open the diary, newest first."""
+    rows = await s.scalars(
+        select(DiaryLink)
+        .where(
+            DiaryLink.patient_id == patient_id,
+            DiaryLink.revoked_at.is_(None),
+            DiaryLink.expires_at > now,
+        )
+        .order_by(DiaryLink.id.desc())
+    )
+    return list(rows.all())
+
+
+async def revoke_diary_links(
+    s: AsyncSession, patient_id: int, *, by: int | None, now: dt.datetime, keep: int | None
+) -> list[int]:
+    """Revoke every working diary link of the patient but ``keep``; the revoked links' ids.
+    Issuing a replacement this way leaves the family one working link, the new one."""
+    revoked = []
+    for link in await active_diary_links(s, patient_id, now):
+        if link.id != keep:
+            link.revoked_at, link.revoked_by = now, by
+            revoked.append(link.id)
+    return revoked

@@ -113,7 +113,11 @@ async def test_admins_page_through_the_audit_log(client, world) -> None:
         "encounter_id",
         "address",
         "outcome",
+        "actor_name",
+        "patient_name",
     }
+    assert second["items"][0]["actor_name"] == "Staff clin_a"
+    assert second["items"][0]["patient_name"] == "Patient A"
     status, mine = await admin.call("GET", f"/api/audit?actor_id={world.users['clin_a'].id}")
     assert {i["actor_id"] for i in mine["items"]} == {world.users["clin_a"].id}
 

@@ -208,3 +208,38 @@ async def test_a_name_that_looks_like_a_formula_is_exported_as_text(world, db) -
     assert status == 200
     names = {line[9] for line in list(csv.reader(io.StringIO(text)))[1:]}
     assert names == {"'=HYPERLINK(1)"}
+
+
+async def test_a_new_diary_link_comes_with_its_qr_code_once_and_replaces_the_old_one(
+    world, db
+) -> None:
+    clinician = await world.agent("clin_a")
+    path = f"/api/patients/{world.patients['a'].id}/diary-links"
+    status, first = await clinician.call("POST", path)
+    assert status == 201, first
+    assert first["qr_svg"].lstrip().startswith("<?xml") and "<svg" in first["qr_svg"]
+    status, second = await clinician.call("POST", path + "?replace=true")
+    assert status == 201 and second["revoked_link_ids"] == [first["diary_link_id"]]
+    status, listed = await clinician.call("GET", path)
+    assert status == 200
+    assert [link["id"] for link in listed["items"]] == [second["diary_link_id"]]
+    assert listed["items"][0]["created_by_name"] == "Staff clin_a"
+    # The list never carries a link's secret.
+    assert second["diary_link"].rsplit("/", 1)[1] not in str(listed)
+    family = await world.agent()
+    old_token = first["diary_link"].rsplit("/", 1)[1]
+    status, _ = await family.call("GET", f"/diary/{old_token}")
+    assert status == 410
+    status, body = await clinician.call("POST", path + "?replace=maybe")
+    assert status == 422 and body["field"] == "replace"
+    scheduler = await world.agent("sched")
+    assert (await scheduler.call("GET", path))[0] == 403
+    async with db.begin() as s:
+        revoked = (
+            await s.scalars(
+                select(AuditEvent).where(
+                    AuditEvent.resource_type == "diary_link", AuditEvent.action == "revoke"
+                )
+            )
+        ).all()
+    assert [r.resource_id for r in revoked] == [str(first["diary_link_id"])]

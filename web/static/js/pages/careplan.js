@@ -1,4 +1,5 @@
 import { ApiFailure, loadSession, request } from "../lib/api.js";
+import { wireDiaryLink } from "../ui/diarylink.js";
 import { byId, readJson, say } from "../ui/dom.js";
 import { RowEditor } from "../ui/rows.js";
 
@@ -101,9 +102,15 @@ byId("plan-form").addEventListener("submit", async (event) => {
   }
 });
 
+const loadDiaryLink = wireDiaryLink({
+  patientId: page.patient_id, timeZone: page.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone, lang: page.lang, strings: strings.diaryLink,
+  onError: (err, node) => say(node, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error"),
+});
+
 async function start() {
   await loadSession();
   show(await request("GET", path));
+  await loadDiaryLink();
   await loadVersions();
 }
 
