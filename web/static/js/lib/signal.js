@@ -13,11 +13,14 @@ export class SignalFailure extends Error {
   }
 }
 
-export function connect() {
+// visitId: the visit this page is in, sent as ?visit= so that a proxy in front of several
+// nodes sends every socket of one visit to the same node (docker/haproxy.cfg).
+export function connect(visitId = null) {
   // WebSocket only: a WebSocket handshake always carries Origin, which the server checks.
   return io(NAMESPACE, {
     path: "/socket.io", transports: ["websocket"], withCredentials: true,
     reconnectionDelay: 500, reconnectionDelayMax: 3000,
+    query: visitId === null ? {} : { visit: String(visitId) },
   });
 }
 

@@ -153,7 +153,7 @@ async function join() {
 }
 
 function wire() {
-  socket = connect();
+  socket = connect(page.encounter_id);
   socket.on("connect", () => {
     setBanner(banner, "");
     join();
