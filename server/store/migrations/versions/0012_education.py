@@ -5,7 +5,7 @@ visit, when the family first and last opened it and how often, when they asked a
 and ``education_teach_back`` (one row per point per sitting: correct, partly or not yet).
 
 Revision ID: 0012
-Revises: 0010
+Revises: 0011
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0012"
-down_revision = "0010"
+down_revision = "0011"
 branch_labels = None
 depends_on = None
 
