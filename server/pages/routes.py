@@ -9,6 +9,7 @@ from server.pages import (
     availability,
     between_visits,
     calendar_feed,
+    diary_offline,
     drills,
     education,
     quality,
@@ -26,6 +27,7 @@ def setup_page_routes(app: web.Application) -> None:
     app.router.add_get("/family", visits.family_page, name="family")
     app.router.add_get("/visit/{encounter_id}", visits.visit_page, name="visit")
     visit_note.add_note_page_routes(app)
+    diary_offline.add_diary_offline_routes(app)
     between_visits.add_between_visits_pages(app)
     drills.add_drill_page_routes(app)
     availability.add_availability_page_routes(app)

@@ -5,6 +5,9 @@ import { showEducation } from "../ui/education.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
+// Opened offline, the page comes from the diary's service worker without its token (it keeps
+// none): the token is read back from the address the family opened.
+if (!page.token) page.token = decodeURIComponent(window.location.pathname.split("/").filter(Boolean).pop() || "");
 
 // The topics the team gave, readable offline; marks go with the diary link's token.
 showEducation(page, `diary.${page.token}`, (mark) =>
@@ -85,3 +88,16 @@ setInterval(() => {
 
 showQueue();
 if (loadQueue(window.localStorage).length) sendQueued();
+
+// The diary opens with no connection: a service worker keeps the page (without its token) and
+// its files. The first opening lists what it loaded, so the worker can keep it too.
+if ("serviceWorker" in navigator) {
+  navigator.serviceWorker.register("/diary-sw.js", { scope: "/diary/" })
+    .then(() => navigator.serviceWorker.ready)
+    .then((registration) => {
+      const assets = performance.getEntriesByType("resource").map((entry) => entry.name)
+        .filter((url) => new URL(url).pathname.startsWith("/static/"));
+      registration.active.postMessage({ type: "keep", page: window.location.href, assets });
+    })
+    .catch(() => {});
+}
