@@ -16,7 +16,18 @@ from collections.abc import Callable, Iterator
 from typing import IO, Any
 
 CONTENT_KEYS = frozenset(
-    {"title", "text", "label", "guidance", "definition", "instructions", "total_label"}
+    {
+        "name",
+        "title",
+        "text",
+        "label",
+        "guidance",
+        "definition",
+        "instructions",
+        "total_label",
+        "when",
+        "bands_note",
+    }
 )
 
 

@@ -64,11 +64,12 @@ class SmtpNotifier:
         email["From"] = self.sender
         email["To"] = message.to
         email["Subject"] = message.subject
-        email["Content-Language"] = message.language
         email["Message-ID"] = make_msgid(domain=self.sender.rpartition("@")[2].strip(">") or None)
         email.set_content(message.text)
         if message.calendar is not None:
             email.add_attachment(message.calendar, subtype="calendar", filename="visit.ics")
+        # After the parts: setting the content would drop a Content-* header set before it.
+        email["Content-Language"] = message.language
         context = ssl.create_default_context()
         if self.port == SMTPS_PORT:
             smtp: smtplib.SMTP = smtplib.SMTP_SSL(
