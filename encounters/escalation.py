@@ -371,12 +371,20 @@ def _require_open(state: AlertState) -> None:
         raise ConflictError("The alert is already resolved.", code="already_resolved")
 
 
+def may_answer(
+    state: AlertState, ladder: EscalationLadder, user_id: str, user_roles: Collection[str]
+) -> bool:
+    """Whether this person may acknowledge or resolve the alert now: someone on its current
+    tier, or the person it was assigned to. The consoles show the buttons by this rule."""
+    current = ladder.tier(state.tier)
+    on_tier = current is not None and current.is_member(user_id, user_roles)
+    return on_tier or user_id == state.assignee_id
+
+
 def _require_on_tier(
     state: AlertState, ladder: EscalationLadder, user_id: str, user_roles: Collection[str]
 ) -> None:
-    current = ladder.tier(state.tier)
-    on_tier = current is not None and current.is_member(user_id, user_roles)
-    if not on_tier and user_id != state.assignee_id:
+    if not may_answer(state, ladder, user_id, user_roles):
         raise ConflictError(
             f"Only someone on tier {state.tier} or the person it was assigned to may do this.",
             code="not_on_tier",

@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.alert_figures import Figures, response_figures
+from encounters.careplan import CarePlan
 from server.api.between_visits_schemas import (
     AlertFigures,
     AlertList,
@@ -25,15 +26,23 @@ from server.api.registry import api, int_param, parse_body, respond
 from server.edge.auth import staff
 from server.services import audit
 from server.services.access import is_on_care_team, may, my_patient_ids, patient_for
-from server.services.alerts import alert_to_dict, queue_order, states_since
+from server.services.alerts import (
+    alert_to_dict,
+    allowed_actions,
+    care_team_users,
+    queue_order,
+    states_since,
+)
 from server.services.audit import Denied
 from server.services.booking import Refusal, VisitBooking, book_visit
+from server.services.careplans import current_plan
 from server.services.context import services
 from server.services.errors import ApiError, forbidden, not_found
 from server.services.escalation import ALERTS
+from server.services.sessions import Principal
 from server.store.between_visits import Alert, DiaryEntry
 from server.store.drills import Drill
-from server.store.models import Patient, User
+from server.store.models import Patient, Reading, User
 
 FIGURES_WINDOW = dt.timedelta(days=30)
 QUEUE_LIMIT = 500
@@ -78,13 +87,90 @@ async def list_alerts(request: web.Request) -> web.StreamResponse:
         }
         await audit.record(s, request, who, "list", "alert", None)
         evidence = await _evidence(s, rows)
+        readings = await _reading_evidence(s, rows)
+        extras = await _per_caller(s, who, rows)
     items = [
         AlertOut.model_validate(
-            alert_to_dict(r, names.get(r.patient_id)) | {"evidence_entries": _quoted(r, evidence)}
+            alert_to_dict(r, names.get(r.patient_id))
+            | {
+                "evidence_entries": _quoted(r, evidence),
+                "evidence_readings": [
+                    e for c in r.evidence if (e := readings.get((r.patient_id, c)))
+                ],
+                **extras[r.id],
+            }
         )
         for r in rows
     ]
     return respond(AlertList(items=items))
+
+
+async def _per_caller(
+    s: AsyncSession, who: Principal, rows: Sequence[Alert]
+) -> dict[int, dict[str, object]]:
+    """For each alert: what the caller may do to it now, and whom they may hand it to."""
+    user = await s.get(User, who.user_id) if who.user_id is not None else None
+    may_act, may_reassign = may(who, "alert.act"), may(who, "alert.reassign")
+    plans: dict[int, CarePlan] = {}
+    teams: dict[int, list[dict[str, object]]] = {}
+    out: dict[int, dict[str, object]] = {}
+    for row in rows:
+        if row.patient_id not in plans:
+            plans[row.patient_id] = await current_plan(s, row.patient_id)
+            teams[row.patient_id] = (
+                [
+                    {"id": u.id, "name": u.name}
+                    for u in sorted(await care_team_users(s, row.patient_id), key=lambda u: u.name)
+                ]
+                if may_reassign
+                else []
+            )
+        allowed = (
+            allowed_actions(
+                row, plans[row.patient_id], user, may_act=may_act, may_reassign=may_reassign
+            )
+            if user is not None
+            else None
+        )
+        out[row.id] = {
+            "allowed": {
+                "acknowledge": bool(allowed and allowed.acknowledge),
+                "resolve": bool(allowed and allowed.resolve),
+                "reassign": bool(allowed and allowed.reassign),
+            },
+            "reassign_to": teams[row.patient_id],
+        }
+    return out
+
+
+async def _reading_evidence(
+    s: AsyncSession, rows: Sequence[Alert]
+) -> dict[tuple[int, str], dict[str, object]]:
+    """The readings vital-sign alerts quote, by (patient, client id), in one query."""
+    wanted = {
+        (r.patient_id, c) for r in rows if r.rule_id == "vital_out_of_band" for c in r.evidence
+    }
+    if not wanted:
+        return {}
+    found = (
+        await s.scalars(
+            select(Reading).where(
+                Reading.patient_id.in_({p for p, _ in wanted}),
+                Reading.client_id.in_({c for _, c in wanted}),
+            )
+        )
+    ).all()
+    return {
+        (r.patient_id, r.client_id): {
+            "kind": r.kind,
+            "value": r.value,
+            "value2": r.value2,
+            "unit": r.unit,
+            "taken_at": r.taken_at.isoformat(),
+        }
+        for r in found
+        if (r.patient_id, r.client_id) in wanted
+    }
 
 
 def _quoted(row: Alert, evidence: dict[tuple[int, str], dict[str, object]]) -> list[object]:
@@ -143,7 +229,7 @@ async def _act(request: web.Request, action: str, **kwargs: object) -> web.Strea
                 raise ApiError(
                     422,
                     "not_on_care_team",
-                    f"User {kwargs['to_user_id']} is not on this patient's care team.",
+                    "That person is not on this patient's care team.",
                     field="to_user_id",
                 )
         s.expunge(user)

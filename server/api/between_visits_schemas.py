@@ -97,6 +97,12 @@ class AlertOut(BaseModel):
     drill_id: Id | None = None
     # The diary entries the alert quotes (in the queue listing; empty elsewhere).
     evidence_entries: list[dict[str, Any]] = []
+    # The readings a vital-sign alert quotes: kind, value(s), unit and when (queue listing).
+    evidence_readings: list[dict[str, Any]] = []
+    # What the caller may do to it now (queue listing): the consoles show only these buttons.
+    allowed: dict[str, bool] = {}
+    # The patient's care team, by name, to hand the alert to (queue listing, coordinators).
+    reassign_to: list[dict[str, Any]] = []
 
 
 class AlertList(BaseModel):

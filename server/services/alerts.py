@@ -14,6 +14,7 @@ from __future__ import annotations
 import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable, Collection, Iterable, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import select, update
@@ -32,10 +33,12 @@ from encounters.errors import ConflictError
 from encounters.escalation import (
     AlertEvent,
     AlertState,
+    AlertStatus,
     EscalationLadder,
     EventKind,
     Outcome,
     Tier,
+    may_answer,
     raise_alert,
     replay,
 )
@@ -172,6 +175,34 @@ def roles_for(plan: CarePlan, user: User) -> set[str]:
     roles = {user.role}
     roles.update(c.role for c in plan.care_team if c.user_id == str(user.id))
     return roles
+
+
+@dataclass(frozen=True)
+class AllowedActions:
+    """What one person may do to one alert now, by the rules the API enforces: the role's
+    permission (``alert.act``, ``alert.reassign``) and the ladder's tier rule."""
+
+    acknowledge: bool
+    resolve: bool
+    reassign: bool
+
+
+def allowed_actions(
+    row: Alert, plan: CarePlan, user: User, *, may_act: bool, may_reassign: bool
+) -> AllowedActions:
+    state = state_of(row)
+    is_open = state.status is not AlertStatus.RESOLVED
+    answers = (
+        may_act
+        and is_open
+        and may_answer(state, ladder_of(row), str(user.id), roles_for(plan, user))
+    )
+    return AllowedActions(
+        acknowledge=answers and state.status is AlertStatus.OPEN,
+        # Whoever acknowledged it may resolve it, wherever the ladder has moved since.
+        resolve=answers or (may_act and is_open and state.acknowledged_by == str(user.id)),
+        reassign=may_reassign and is_open,
+    )
 
 
 async def care_team_users(s: AsyncSession, patient_id: int) -> list[User]:

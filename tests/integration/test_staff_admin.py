@@ -243,3 +243,55 @@ async def test_a_new_diary_link_comes_with_its_qr_code_once_and_replaces_the_old
             )
         ).all()
     assert [r.resource_id for r in revoked] == [str(first["diary_link_id"])]
+
+
+async def test_each_alert_says_which_buttons_the_caller_may_use_by_the_rule_the_api_enforces(
+    world, clock
+) -> None:
+    clinician = await world.agent("clin_a")
+    status, made = await clinician.call(
+        "POST", f"/api/patients/{world.patients['a'].id}/diary-links"
+    )
+    assert status == 201
+    family = await world.agent()
+    status, _ = await family.call(
+        "POST",
+        "/api/diary",
+        {
+            "token": made["diary_link"].rsplit("/", 1)[1],
+            "entry": {
+                "client_id": "e1",
+                "recorded_at": clock.now().isoformat(),
+                "items": {"pain": 8},
+            },
+        },
+    )
+    assert status == 201
+    coordinator = await world.agent("coord_a")
+    (seen,) = (await coordinator.call("GET", "/api/alerts"))[1]["items"]
+    # The default ladder's first tier is the on-call nurse: not the coordinator.
+    assert seen["allowed"] == {"acknowledge": False, "resolve": False, "reassign": True}
+    status, refused = await coordinator.call("POST", f"/api/alerts/{seen['id']}/acknowledge")
+    assert status == 409 and refused["code"] == "not_on_tier"
+    names = {p["name"] for p in seen["reassign_to"]}
+    assert names == {"Staff clin_a", "Staff coord_a"}
+    assert seen["evidence_entries"][0]["scores"] == {"pain": 8}
+    (mine,) = (await clinician.call("GET", "/api/alerts"))[1]["items"]
+    assert mine["allowed"]["reassign"] is False and mine["reassign_to"] == []
+    to = next(p["id"] for p in seen["reassign_to"] if p["name"] == "Staff clin_a")
+    status, body = await coordinator.call(
+        "POST", f"/api/alerts/{seen['id']}/reassign", {"to_user_id": to, "reason": "On shift"}
+    )
+    assert status == 200, body
+    (mine,) = (await clinician.call("GET", "/api/alerts"))[1]["items"]
+    assert mine["allowed"] == {"acknowledge": True, "resolve": True, "reassign": False}
+    status, body = await clinician.call("POST", f"/api/alerts/{seen['id']}/acknowledge")
+    assert status == 200
+    (mine,) = (await clinician.call("GET", "/api/alerts"))[1]["items"]
+    assert mine["allowed"] == {"acknowledge": False, "resolve": True, "reassign": False}
+    status, body = await coordinator.call(
+        "POST",
+        f"/api/alerts/{seen['id']}/reassign",
+        {"to_user_id": world.users["clin_b"].id, "reason": "Wrong team"},
+    )
+    assert status == 422 and str(world.users["clin_b"].id) not in body["error"]

@@ -1,6 +1,7 @@
 import { ApiFailure, loadSession, request } from "../lib/api.js";
 import * as ev from "../lib/events.js";
 import { connect } from "../lib/signal.js";
+import { formatStamp } from "../lib/time.js";
 import { byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -9,6 +10,8 @@ const queue = byId("queue");
 const status = byId("alerts-status");
 const template = byId("alert-template");
 const RETRY_MS = 5000;
+// Times in the viewer's own zone (the browser's, which the sign-in does not override).
+const zone = page.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
 // Waiting times move on their own; a minute is the unit they are shown in.
 const TICK_MS = 60000;
 
@@ -20,10 +23,29 @@ function seconds(value) {
   return value === null || value === undefined ? "–" : `${Math.round(value / 60)} ${strings.minutes}`;
 }
 
+function when(iso) {
+  return formatStamp(iso, zone, page.lang);
+}
+
 function describeEntry(entry) {
-  const when = new Date(entry.recorded_at).toLocaleString(page.lang, { dateStyle: "short", timeStyle: "short" });
-  const scores = Object.entries(entry.scores).map(([item, score]) => `${item} ${score}`).join(", ");
-  return entry.worry ? `${when}: ${scores}; "${entry.worry}"` : `${when}: ${scores}`;
+  const scores = Object.entries(entry.scores)
+    .map(([item, score]) => `${strings.symptoms[item] || item.replaceAll("_", " ")} ${score}`).join(", ");
+  return entry.worry ? `${when(entry.recorded_at)}: ${scores}; "${entry.worry}"` : `${when(entry.recorded_at)}: ${scores}`;
+}
+
+// "SpO2 86 % at Thu 3 Dec, 13:20": what the reading was, not its id.
+function describeReading(reading) {
+  const value = reading.value2 === null || reading.value2 === undefined ? reading.value : `${reading.value}/${reading.value2}`;
+  const unit = strings.units[reading.unit] || reading.unit;
+  return `${strings.kinds[reading.kind] || reading.kind} ${value} ${unit} ${strings.at} ${when(reading.taken_at)}`;
+}
+
+function evidenceText(alert) {
+  if (alert.evidence_readings && alert.evidence_readings.length) {
+    return `${strings.readingsEvidence} ${alert.evidence_readings.map(describeReading).join(" · ")}`;
+  }
+  if (alert.evidence_entries.length) return `${strings.evidence} ${alert.evidence_entries.map(describeEntry).join(" · ")}`;
+  return `${strings.readingsEvidence} ${strings.noEvidence}`;
 }
 
 function renderAlert(alert) {
@@ -42,15 +64,12 @@ function renderAlert(alert) {
   const state = alert.status === "acknowledged" ? strings.acknowledged
     : alert.exhausted ? strings.exhausted : `${minutesSince(alert.raised_at)} ${strings.minutes} ${strings.waiting}`;
   item.querySelector(".detail").textContent = `${strings.tier} ${alert.tier} (${alert.tier_label || ""}) · ${state}`;
-  const shown = alert.evidence_entries.length
-    ? alert.evidence_entries.map(describeEntry).join(" · ")
-    : alert.evidence.join(", ");
-  item.querySelector(".evidence").textContent = `${strings.evidence} ${shown}`;
+  item.querySelector(".evidence").textContent = evidenceText(alert);
   const select = item.querySelector(".outcome");
   for (const outcome of page.outcomes) {
     const option = document.createElement("option");
     option.value = outcome;
-    option.textContent = outcome.replaceAll("_", " ");
+    option.textContent = strings.outcomes[outcome] || outcome.replaceAll("_", " ");
     select.append(option);
   }
   const note = item.querySelector(".action-status");
@@ -62,7 +81,26 @@ function renderAlert(alert) {
       say(note, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error");
     }
   };
-  item.querySelector(".ack").hidden = alert.status !== "open";
+  // Only the buttons this person may use: the server computes them by the rule it enforces.
+  const allowed = alert.allowed || {};
+  item.querySelector(".ack").hidden = !allowed.acknowledge;
+  item.querySelector(".resolve-group").hidden = !allowed.resolve;
+  const reassign = item.querySelector(".reassign-group");
+  const others = (alert.reassign_to || []).filter((person) => person.id !== page.user_id && person.id !== alert.assignee_id);
+  reassign.hidden = !allowed.reassign || others.length === 0;
+  const form = item.querySelector(".reassign-form");
+  for (const person of others) {
+    const option = document.createElement("option");
+    option.value = String(person.id);
+    option.textContent = person.name;
+    form.elements.to_user_id.append(option);
+  }
+  const assignee = (alert.reassign_to || []).find((person) => person.id === alert.assignee_id);
+  if (assignee) item.querySelector(".detail").textContent += ` · ${strings.assignedTo.replace("%(name)s", assignee.name)}`;
+  form.addEventListener("submit", async (event) => {
+    event.preventDefault();
+    await act("reassign", { to_user_id: Number(form.elements.to_user_id.value), reason: form.elements.reason.value.trim() });
+  });
   item.querySelector(".ack").addEventListener("click", () => act("acknowledge"));
   item.querySelector(".resolve").addEventListener("click", () => act("resolve", { outcome: select.value }));
   item.querySelector(".visit").addEventListener("click", async () => {
