@@ -101,7 +101,7 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
             "page": "diary",
             "token": token,
             "education": family_education(
-                request, education, lang, patient.language if patient else None
+                request, education, patient.language if patient else None, lang
             ),
         },
     )

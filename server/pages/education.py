@@ -29,12 +29,14 @@ async def education_rows(s: AsyncSession, patient_id: int) -> list[EducationAssi
 
 
 def family_education(
-    request: web.Request, rows: list[EducationAssignment], language: str
+    request: web.Request, rows: list[EducationAssignment], *languages: str | None
 ) -> list[dict[str, Any]]:
-    """The assigned topics as the family reads them, in the page's language where a topic is
-    written in it, for the page's data block (the page keeps a copy for reading offline)."""
+    """The assigned topics as the family reads them, for the page's data block (the page keeps
+    a copy for reading offline): in the first of ``languages`` each is written in (the
+    patient's, then the page's), else English. Topics are content, not interface strings: a
+    topic written in the patient's language is shown in it even where the interface is not."""
     catalogue: Catalogue = request.app[EDUCATION]
-    return [topic_for_reader(catalogue, row, language) for row in rows]
+    return [topic_for_reader(catalogue, row, languages) for row in rows]
 
 
 def _clinical_staff(request: web.Request) -> Principal | None:

@@ -239,11 +239,13 @@ def topic_points(catalogue: Catalogue, topic_id: str) -> list[dict[str, Any]]:
 
 
 def topic_for_reader(
-    catalogue: Catalogue, row: EducationAssignment, language: str
+    catalogue: Catalogue, row: EducationAssignment, languages: Sequence[str | None]
 ) -> dict[str, Any]:
-    """One assigned topic as the family reads it, in their language when it is written in it
-    and at the level it was given at; the page keeps it for reading offline."""
-    topic = catalogue.library.best(row.topic_id, language)
+    """One assigned topic as the family reads it, in the first of ``languages`` it is written
+    in (else English) and at the level it was given at; the page keeps it for reading offline."""
+    library = catalogue.library
+    found = next((lang for lang in languages if lang and library.get(row.topic_id, lang)), "en")
+    topic = library.best(row.topic_id, found)
     version = topic.version(Level(row.level))
     return {
         "assignment_id": row.id,

@@ -3,12 +3,14 @@ and back on the list at the next visit; every shipped topic through the API; bad
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from encounters.education import Level, load_builtin_library
 from server.store.education import EducationAssignment, EducationTeachBack
+from server.store.models import Patient
 from tests.builders import World
 
 CRISIS_PLAN: dict[str, Any] = {
@@ -44,6 +46,13 @@ async def diary_token(world: World) -> str:
     status, body = await clin.call("POST", f"/api/patients/{world.patients['a'].id}/diary-links")
     assert status == 201, body
     return str(body["diary_link"].rsplit("/", 1)[1])
+
+
+def page_data(html: str) -> dict[str, Any]:
+    start = html.index('<script type="application/json" id="page-data">') + len(
+        '<script type="application/json" id="page-data">'
+    )
+    return dict(json.loads(html[start : html.index("</script>", start)]))
 
 
 async def relogin(agent: Any, world: World, who: str) -> None:
@@ -177,7 +186,12 @@ async def test_every_shipped_topic_in_every_language_and_level_walks_through_the
     assert listed == {(t, lang, lvl.value) for (t, lang) in library.topics for lvl in Level}
     token = await diary_token(world)
     reader = await world.agent()
-    for (topic_id, _language), topic in sorted(library.topics.items()):
+    for (topic_id, language), topic in sorted(library.topics.items()):
+        # The family reads in the patient's language.
+        async with db.begin() as s:
+            await s.execute(
+                update(Patient).where(Patient.id == patient_id).values(language=language)
+            )
         for level in Level:
             status, given = await clin.call(
                 "POST",
@@ -200,10 +214,13 @@ async def test_every_shipped_topic_in_every_language_and_level_walks_through_the
             },
         )
         assert status == 201
-        # The family reads it on the diary page in the patient's language.
+        # The family reads it on the diary page, in the patient's language, at the level given.
         status, page = await reader.call("GET", f"/diary/{token}")
         assert status == 200
-        assert topic.version(Level.STANDARD).title in page
+        shown = {t["topic_id"]: t for t in page_data(page)["education"]}[topic_id]
+        assert (shown["language"], shown["level"]) == (language, "standard")
+        assert shown["title"] == topic.version(Level.STANDARD).title
+        assert len(shown["sections"]) == len(topic.version(Level.STANDARD).sections)
     status, view = await clin.call("GET", f"/api/patients/{patient_id}/education")
     assert view["revisit"] == []
     assert {a["topic_id"] for a in view["assignments"]} == set(library.topic_ids())

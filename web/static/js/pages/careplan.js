@@ -2,6 +2,7 @@ import { ApiFailure, loadSession, request } from "../lib/api.js";
 import { wireDiaryLink } from "../ui/diarylink.js";
 import { byId, readJson, say } from "../ui/dom.js";
 import { RowEditor } from "../ui/rows.js";
+import { EducationPanel } from "../ui/educationpanel.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -110,6 +111,15 @@ const loadDiaryLink = wireDiaryLink({
 async function start() {
   await loadSession();
   show(await request("GET", path));
+  // Its own failures show in its own status line; the plan editor works regardless.
+  const educationPath = `/api/patients/${page.patient_id}/education`;
+  const education = new EducationPanel(page.patient_id, page.lang, {
+    topics: () => request("GET", "/api/education/topics"),
+    view: () => request("GET", educationPath),
+    give: (topicId, level) => request("POST", educationPath, { topic_id: topicId, level }),
+    teachBack: (topicId, results) => request("POST", `${educationPath}/teach-back`, { topic_id: topicId, results }),
+  });
+  education.load().catch((err) => education.fail(err));
   await loadDiaryLink();
   await loadVersions();
 }

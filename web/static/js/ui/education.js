@@ -72,9 +72,18 @@ export function showEducation(page, scope, send) {
   const list = byId("education-topics");
   const status = byId("education-status");
   let pending = loadPending(localStorage, scope);
-  const flush = async () => {
-    pending = await sendPending(pending, send);
+  // One flush at a time: two "online" events, or a tap during a flush, must not send a mark
+  // twice. Marks added while one runs wait for the next.
+  let running = null;
+  const flushOnce = async () => {
+    const batch = pending;
+    const left = await sendPending(batch, send);
+    pending = [...left, ...pending.filter((mark) => !batch.includes(mark))];
     savePending(localStorage, scope, pending);
+  };
+  const flush = () => {
+    if (!running) running = flushOnce().finally(() => { running = null; });
+    return running;
   };
   const mark = (kind) => (topic) => {
     pending = addPending(pending, { assignment_id: topic.assignment_id, kind });
