@@ -151,3 +151,31 @@ async def test_action_plan_prints_in_large_print(live_server, new_page) -> None:
     assert size >= 18.6
     pdf = await page.pdf(format="A4")
     assert pdf.startswith(b"%PDF")
+
+
+async def test_crisis_rehearsal_step_suggests_the_crisis_plans_topics(
+    live_server, new_page
+) -> None:
+    world = live_server.world
+    patient_id = world.patients["a"].id
+    encounter_id = world.encounters["a"].id
+    clinician = await world.agent("clin_a")
+    status, _ = await clinician.call(
+        "PUT", f"/api/patients/{patient_id}/care-plan", {"plan": CRISIS_PLAN}
+    )
+    assert status == 200
+    page = await new_page()
+    await sign_in(page, live_server.url, "clin_a@hearth.test")
+    await page.goto(f"{live_server.url}/visit/{encounter_id}")
+    steps = page.locator("#steps")
+    await steps.get_by_role("button", name="Start the visit").click()
+    rehearsal = steps.locator('.step[data-step="crisis_rehearsal"]')
+    if await rehearsal.get_attribute("open") is None:
+        await rehearsal.locator("summary").click()
+    panel = rehearsal.locator("#education-panel")
+    await expect(panel.locator("#education-suggested")).to_contain_text("Feeling short of breath")
+    await panel.get_by_role("button", name="Give: Feeling short of breath").click()
+    await expect(panel.locator("#education-given tr")).to_have_count(1)
+    status, view = await clinician.call("GET", f"/api/patients/{patient_id}/education")
+    (given,) = view["assignments"]
+    assert (given["topic_id"], given["encounter_id"]) == ("breathlessness", encounter_id)

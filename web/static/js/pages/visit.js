@@ -10,6 +10,7 @@ import { Charts } from "../ui/charts.js";
 import { StepsPanel } from "../ui/steps.js";
 import { Tabs } from "../ui/tabs.js";
 import { Tiles } from "../ui/tiles.js";
+import { EducationPanel } from "../ui/educationpanel.js";
 import { addToFeed } from "../ui/drillpanel.js";
 
 const page = readJson("page-data");
@@ -299,10 +300,23 @@ async function loadSteps() {
     const carePlan = await apiRequest("GET", `/api/patients/${page.patient_id}/care-plan`)
       .then((reply) => reply.plan, () => null);
     const visitApi = `/api/encounters/${page.encounter_id}`;
+    // Topics given and taught back here belong to this visit; the rehearsal step shows the
+    // panel, starting with the topics behind the patient's crisis plan.
+    const educationPath = `/api/patients/${page.patient_id}/education`;
+    const education = new EducationPanel(page.patient_id, page.lang, {
+      topics: () => apiRequest("GET", "/api/education/topics"),
+      view: () => apiRequest("GET", educationPath),
+      give: (topicId, level) => apiRequest("POST", educationPath,
+        { topic_id: topicId, level, encounter_id: page.encounter_id }),
+      teachBack: (topicId, results) => apiRequest("POST", `${educationPath}/teach-back`,
+        { topic_id: topicId, results, encounter_id: page.encounter_id }),
+    });
+    education.load().catch((err) => education.fail(err));
     steps = new StepsPanel(byId("steps"), {
       template, strings,
       context: { patient_name: page.patient_name, birth_date: page.birth_date, scenarios: scenarios.items,
-        carePlan, takeStill: () => apiRequest("POST", `${visitApi}/snapshot`) },
+        carePlan, educationPanel: byId("education-panel"),
+        takeStill: () => apiRequest("POST", `${visitApi}/snapshot`) },
       noteUrl: `/visit/${page.encounter_id}/note`,
       postEvent: (body) => apiRequest("POST", `${visitApi}/events`, body),
       onMessage: (text, kind) => { message.textContent = text; message.className = `message ${kind || ""}`; },

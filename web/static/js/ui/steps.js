@@ -159,7 +159,12 @@ export class StepsPanel {
     summary.append(title, " ", status, " ", scores);
     box.append(summary);
     if (step.kind === "assessment" && this.comparison) box.append(this.flags());
-    if (step.kind === "crisis_rehearsal") box.append(renderCrisisPlan(this.context.carePlan, this.strings));
+    if (step.kind === "crisis_rehearsal") {
+      box.append(renderCrisisPlan(this.context.carePlan, this.strings));
+      // The education panel (one element, moved here at each render) suggests the topics
+      // behind the crisis plan and records their teach-back.
+      if (this.context.educationPanel) box.append(this.context.educationPanel);
+    }
     const { form, read } = buildStepForm(step, stepState, this.strings, this.context);
     const done = stepState && (stepState.status === "completed" || stepState.status === "skipped");
     const actions = document.createElement("div");
