@@ -17,6 +17,7 @@ import base64
 import contextlib
 import json
 import logging
+import signal
 import socket
 from typing import Any
 
@@ -130,6 +131,8 @@ def main() -> None:
     parser.add_argument("--host-addresses", default="")
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING, format="media worker %(process)d: %(message)s")
+    # Ctrl-C reaches the whole process group: the app closes its workers itself.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     if args.host_addresses:
         use_host_addresses([a for a in args.host_addresses.split(",") if a])
     asyncio.run(serve(args.fd, json.loads(args.ice_servers)))
