@@ -24,6 +24,7 @@ from server.edge.auth import PRINCIPAL, auth_middleware, forwarded_address
 from server.edge.errors import error_middleware
 from server.edge.language import language_choice
 from server.edge.rendering import JINJA, make_jinja, render_error
+from server.edge.static_files import add_static_routes
 from server.jobs.drills import drills_ctx
 from server.jobs.escalation import escalation_ctx
 from server.jobs.reminders import reminder_jobs_ctx
@@ -162,7 +163,7 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             app[PROBES].totals,
         )
     )
-    app.router.add_static("/static", STATIC_DIR, follow_symlinks=False, append_version=True)
+    add_static_routes(app, STATIC_DIR)
     return app
 
 

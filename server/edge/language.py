@@ -76,7 +76,9 @@ async def language_choice(request: web.Request, handler: Handler) -> web.StreamR
         # Back to the page without the parameter: a reload or a shared address does not
         # choose again, and the address bar shows the page's own address.
         query = {k: v for k, v in request.query.items() if k != LANGUAGE_PARAM}
-        response = web.HTTPSeeOther(location=str(request.rel_url.with_query(query)))
+        response = web.Response(
+            status=303, headers={"Location": str(request.rel_url.with_query(query))}
+        )
     response.set_cookie(
         LANGUAGE_COOKIE,
         lang,

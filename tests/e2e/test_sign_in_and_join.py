@@ -36,7 +36,8 @@ async def test_a_clinician_signs_in_and_sees_todays_visit(live_server, new_page)
 async def test_sign_in_works_with_the_keyboard_alone(live_server, new_page) -> None:
     page = await new_page()
     await page.goto(live_server.url + "/login")
-    await page.keyboard.press("Tab")  # skip link
+    await page.keyboard.press("Tab")  # skip link, past the bar's language chooser
+    await page.keyboard.press("Enter")
     await page.keyboard.press("Tab")
     await page.keyboard.type("clin_b@hearth.test")
     await page.keyboard.press("Tab")
