@@ -100,7 +100,7 @@ async def sign_in(page: Any, url: str, email: str) -> None:
     await page.goto(url + "/login")
     await page.fill("#email", email)
     await page.fill("#password", PASSWORD)
-    await page.click("button[type=submit]")
+    await page.locator("main").get_by_role("button", name="Sign in").click()
     await page.wait_for_url("**/today")
 
 
