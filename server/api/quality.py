@@ -23,7 +23,12 @@ from server.edge.rendering import JINJA
 from server.services import audit
 from server.services.context import services
 from server.services.escalation_reviews import ReviewInput, save_review
-from server.services.outcomes import edit_outcome, list_outcomes, record_outcome
+from server.services.outcomes import (
+    edit_outcome,
+    list_outcomes,
+    record_outcome,
+    recorder_names,
+)
 from server.services.quality import Dashboard, Figure, dashboard, parse_month
 from server.services.survey import answer_survey, is_offered
 from server.store.quality import EscalationReview, OutcomeRecord
@@ -200,6 +205,8 @@ class OutcomeOut(BaseModel):
     preferred_place: str | None
     discharge_reason: str | None
     recorded_by: int | None
+    # Who recorded this version, by name (each history entry carries its own).
+    recorded_by_name: str | None = None
     recorded_at: dt.datetime
     revision: int
     history: list[dict[str, Any]]
@@ -209,7 +216,10 @@ class OutcomeList(BaseModel):
     items: list[OutcomeOut]
 
 
-def _outcome(row: OutcomeRecord) -> OutcomeOut:
+def _outcome(row: OutcomeRecord, names: dict[int, str]) -> OutcomeOut:
+    def name(user_id: Any) -> str | None:
+        return names.get(user_id) if isinstance(user_id, int) else None
+
     return OutcomeOut(
         id=row.id,
         patient_id=row.patient_id,
@@ -221,9 +231,10 @@ def _outcome(row: OutcomeRecord) -> OutcomeOut:
         preferred_place=row.preferred_place,
         discharge_reason=row.discharge_reason,
         recorded_by=row.recorded_by,
+        recorded_by_name=name(row.recorded_by),
         recorded_at=row.recorded_at,
         revision=row.revision,
-        history=list(row.history),
+        history=[v | {"recorded_by_name": name(v.get("recorded_by"))} for v in row.history],
     )
 
 
@@ -255,7 +266,8 @@ async def get_outcomes(request: web.Request) -> web.StreamResponse:
         rows = await list_outcomes(
             s, svc.clock.now(), who, patient_id, actor=audit.actor_of(request, who)
         )
-    return respond(OutcomeList(items=[_outcome(r) for r in rows]))
+        names = await recorder_names(s, rows)
+    return respond(OutcomeList(items=[_outcome(r, names) for r in rows]))
 
 
 @api(
@@ -278,7 +290,7 @@ async def post_outcome(request: web.Request) -> web.StreamResponse:
         row = await record_outcome(
             s, svc.clock.now(), who, patient_id, _input(body), actor=audit.actor_of(request, who)
         )
-        out = _outcome(row)
+        out = _outcome(row, await recorder_names(s, [row]))
     return respond(out, status=201)
 
 
@@ -307,7 +319,7 @@ async def put_outcome(request: web.Request) -> web.StreamResponse:
             revision=body.revision,
             actor=audit.actor_of(request, who),
         )
-        out = _outcome(row)
+        out = _outcome(row, await recorder_names(s, [row]))
     return respond(out)
 
 

@@ -12,6 +12,7 @@ from server.pages import (
     diary_offline,
     drills,
     education,
+    outcomes,
     quality,
     visit_note,
     visits,
@@ -35,3 +36,4 @@ def setup_page_routes(app: web.Application) -> None:
     admin.add_admin_page_routes(app)
     calendar_feed.add_calendar_feed_page_routes(app)
     quality.add_quality_page_routes(app)
+    outcomes.add_outcome_page_routes(app)

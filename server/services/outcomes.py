@@ -25,7 +25,7 @@ from server.services.access import patient_for
 from server.services.careplans import current_plan
 from server.services.errors import not_found
 from server.services.sessions import Principal
-from server.store.models import Patient
+from server.store.models import Patient, User
 from server.store.quality import OutcomeRecord
 
 RESOURCE = "outcome"
@@ -148,3 +148,14 @@ async def edit_outcome(
     )
     await s.refresh(row)
     return row
+
+
+async def recorder_names(s: AsyncSession, rows: list[OutcomeRecord]) -> dict[int, str]:
+    """The names of the staff who recorded each version of ``rows``, by user id, so a page
+    can say who changed a record without showing anyone an id."""
+    ids = {r.recorded_by for r in rows} | {v.get("recorded_by") for r in rows for v in r.history}
+    wanted = [i for i in ids if isinstance(i, int)]
+    if not wanted:
+        return {}
+    found = await s.execute(select(User.id, User.name).where(User.id.in_(wanted)))
+    return {user_id: name for user_id, name in found}
