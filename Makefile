@@ -57,7 +57,7 @@ format: $(VENV)/.installed-test
 
 # Extract translatable strings and compile the catalogues in web/locale.
 messages: $(VENV)/.installed-run
-	$(BIN)/pybabel extract -F babel.cfg -k plural_choices:1,2 --project=Hearth --copyright-holder="The Hearth authors" -o web/locale/messages.pot .
+	$(BIN)/pybabel extract -F babel.cfg -k plural_choices:1,2 -k ApiError:3 -k render_error:3 -k forbidden:1 -k unauthenticated:2 --project=Hearth --copyright-holder="The Hearth authors" -o web/locale/messages.pot .
 	@for dir in web/locale/*/; do \
 	  [ -d "$$dir/LC_MESSAGES" ] || continue; \
 	  $(BIN)/pybabel update --no-fuzzy-matching --ignore-obsolete -i web/locale/messages.pot -d web/locale -l $$(basename $$dir); \

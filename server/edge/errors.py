@@ -16,8 +16,10 @@ from pydantic import ValidationError as PydanticValidationError
 from sqlalchemy import exc as sa_exc
 
 from encounters.errors import ConflictError, DomainError
+from server.core.i18n import translations
 from server.core.logs import request_id_var
 from server.core.storable import MAX_JSON_DEPTH, find_unstorable, unstorable_character
+from server.edge.language import viewer_language
 from server.services.errors import ApiError, describe_validation, error_body
 from server.store.db import (
     DatabaseFault,
@@ -56,11 +58,13 @@ def error_middleware(render_page: ErrorPageRenderer) -> Any:
             _refuse_unstorable_url(request)
             return await handler(request)
         except ApiError as exc:
+            # The sentence in the reader's language (the code stays as it is, for programs).
+            message = translations(viewer_language(request)).gettext(exc.message)
             if _wants_json(request):
                 return _json_error(
-                    exc.status, exc.code, exc.message, field=exc.field, headers=exc.headers
+                    exc.status, exc.code, message, field=exc.field, headers=exc.headers
                 )
-            return await render_page(request, exc.status, exc.message)
+            return await render_page(request, exc.status, message)
         except PydanticValidationError as exc:
             message, field = describe_validation(exc)
             return _json_error(422, "invalid_field", message, field=field)

@@ -290,3 +290,27 @@ def test_reminder_times_are_unambiguous_in_every_language() -> None:
     assert format_moment(at, "Europe/Paris", "fr") == "mercredi 4 mars 2026, 15:30 CET"
     assert format_moment(at, "Europe/Madrid", "es") == "miércoles, 4 de marzo de 2026, 15:30 CET"
     assert format_moment(at, "Asia/Amman", "ar").endswith("17:30 +03")
+
+
+async def test_errors_are_told_in_the_readers_language(client, world: World) -> None:
+    agent = await world.agent()
+    status, body = await agent.call(
+        "POST",
+        "/api/session",
+        {"email": "clin_a@hearth.test", "password": "wrong"},
+        headers={"Accept-Language": "es"},
+    )
+    assert status == 401
+    # The sentence is Spanish; the code, for programs, is not translated.
+    assert body["error"] == (
+        "Ese correo electrónico y esa contraseña no coinciden con ningún acceso del personal."
+    )
+    english = await agent.call(
+        "POST", "/api/session", {"email": "clin_a@hearth.test", "password": "wrong"}
+    )
+    assert english[1]["code"] == body["code"]
+    assert english[1]["error"] == "That email and password do not match a staff login."
+    # A page's error, in the language this device chose.
+    await _choose(agent, "/login", "ar")
+    status, page, _ = await _page(agent, "/family")
+    assert status == 401 and "يُرجى فتح الرابط الذي أرسله لك فريق الرعاية." in page
