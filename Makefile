@@ -2,8 +2,10 @@
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
-HOST ?= 127.0.0.1
-PORT ?= 8080
+# `make run PORT=9000` (or HOST=…) passes a flag; left unset, HEARTH_PORT, HEARTH_HOST and
+# HEARTH_VAR_DIR from the environment apply (else 127.0.0.1:8080 and ./var).
+HOST ?=
+PORT ?=
 
 .PHONY: run test lint format messages vendor clean
 
@@ -31,7 +33,7 @@ $(WEB_TOOLS): web/package.json web/package-lock.json
 
 run: $(VENV)/.installed-run
 	$(BIN)/hearth db upgrade
-	$(BIN)/hearth serve --demo --host $(HOST) --port $(PORT)
+	$(BIN)/hearth serve --demo $(if $(HOST),--host $(HOST)) $(if $(PORT),--port $(PORT))
 
 # Runs unit, integration and browser tests; on PostgreSQL too when
 # HEARTH_TEST_DATABASE_URL names one (e.g. postgresql://postgres@127.0.0.1:5432/test).

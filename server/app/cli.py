@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import errno
 import json
 import logging
+import socket
 import sys
 from typing import Any
 
@@ -113,6 +115,12 @@ def _serve(settings: Settings) -> int:
 
     configure_logging()
     settings = with_secret(settings)
+    # Take the port first: one clear line when it is taken, before any banner or seeding.
+    try:
+        sock = listening_socket(settings.host, settings.port)
+    except OSError as exc:
+        print(f"hearth: {_bind_problem(settings, exc)}", file=sys.stderr)
+        return 2
     if settings.demo:
         upgrade(
             settings.database_url,
@@ -127,10 +135,26 @@ def _serve(settings: Settings) -> int:
         info = asyncio.run(seed_demo(settings, SystemClock()))
         print(describe(settings, info), flush=True)
     logging.getLogger(__name__).info("listening on %s:%s", settings.host, settings.port)
-    web.run_app(
-        create_app(settings), host=settings.host, port=settings.port, print=None, access_log=None
-    )
+    web.run_app(create_app(settings), sock=sock, print=None, access_log=None)
     return 0
+
+
+def listening_socket(host: str, port: int) -> socket.socket:
+    """A bound, listening TCP socket (address reuse as aiohttp sets it, never port sharing)."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    return socket.create_server((host, port), family=family, backlog=128)
+
+
+def _bind_problem(settings: Settings, exc: OSError) -> str:
+    where = f"{settings.host}:{settings.port}"
+    if exc.errno == errno.EADDRINUSE:
+        return (
+            f"port {settings.port} is already in use on {settings.host}; stop what is using it "
+            "or choose another port (hearth serve --port N, HEARTH_PORT=N, or make run PORT=N)"
+        )
+    if exc.errno == errno.EACCES:
+        return f"not allowed to listen on {where}; choose a port above 1023"
+    return f"cannot listen on {where}: {exc.strerror or exc}"
 
 
 async def _schema_problem(url: str) -> str | None:

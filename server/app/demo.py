@@ -1,8 +1,12 @@
 """Demo data for ``hearth serve --demo``: a care team, a patient, family, a visit today.
 
 Idempotent: a second run finds what the first made. Passwords are random, generated on
-the first run and kept (mode 0600) under the var directory so restarts keep them; each run
-issues a fresh family link, since only a hash of earlier ones was kept.
+the first run and kept (mode 0600) under the var directory so restarts keep them; a staff
+login whose password no longer matches the kept one (another run, with another var directory,
+on the same database) is set back, so the logins printed always work. Each run has a visit
+happening now (a real one, never a drill or a finished visit: a new one when there is none)
+and issues a fresh family link, since only a hash of earlier ones was kept. The demo clinician
+gets working hours every day and the visit kinds, so the scheduler can book straight away.
 """
 
 from __future__ import annotations
@@ -15,15 +19,25 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.careplan_json import validate_care_plan
 from server.core.clock import Clock
-from server.core.crypto import hash_password
+from server.core.crypto import hash_password, verify_password
 from server.core.settings import Settings
 from server.services.careplans import latest_version, save_plan
 from server.services.links import issue_link, link_url
 from server.store.db import Database
-from server.store.models import CareTeam, CareTeamMember, Encounter, FamilyMember, Patient, User
+from server.store.models import (
+    ENCOUNTER_KINDS,
+    CareTeam,
+    CareTeamMember,
+    Encounter,
+    FamilyMember,
+    Patient,
+    User,
+)
+from server.store.scheduling import ClinicianHours, ClinicianKind
 
 DEMO_STAFF = (
     ("clinician", "clinician@hearth.example", "Sam Rivera (demo nurse)"),
@@ -34,6 +48,11 @@ DEMO_STAFF = (
 DEMO_PATIENT_NAME = "Rose Demo"
 DEMO_PATIENT_BIRTH_DATE = dt.date(1944, 5, 12)
 DEMO_VISIT_MINUTES = 60
+# A visit with less than this left is not "happening now": the demo makes a new one.
+DEMO_VISIT_MIN_LEFT = dt.timedelta(minutes=20)
+# The demo clinician works every day, 07:00–21:00 in their zone (UTC).
+DEMO_HOURS = (7 * 60, 21 * 60)
+DEMO_KIND_MINUTES = {"video_visit": 30, "in_person": 60, "pharmacy_review": 30, "social_work": 45}
 
 
 def demo_care_plan(nurse_id: int) -> dict[str, Any]:
@@ -104,6 +123,29 @@ def _passwords(var_dir: Path) -> tuple[dict[str, str], bool]:
     return passwords, True
 
 
+async def _working_hours(s: AsyncSession, clinician: User) -> None:
+    """Every day's hours and every visit kind, unless the clinician has set their own."""
+    if await s.scalar(select(ClinicianHours.id).where(ClinicianHours.clinician_id == clinician.id)):
+        return
+    start, end = DEMO_HOURS
+    s.add_all(
+        ClinicianHours(clinician_id=clinician.id, weekday=day, start_minute=start, end_minute=end)
+        for day in range(7)
+    )
+    known = set(
+        await s.scalars(
+            select(ClinicianKind.kind).where(ClinicianKind.clinician_id == clinician.id)
+        )
+    )
+    s.add_all(
+        ClinicianKind(
+            clinician_id=clinician.id, kind=kind, length_minutes=DEMO_KIND_MINUTES.get(kind, 30)
+        )
+        for kind in ENCOUNTER_KINDS
+        if kind not in known
+    )
+
+
 async def seed_demo(settings: Settings, clock: Clock) -> DemoInfo:
     passwords, fresh = _passwords(Path(settings.var_dir))
     now = clock.now()
@@ -124,8 +166,9 @@ async def seed_demo(settings: Settings, clock: Clock) -> DemoInfo:
                         created_at=now,
                     )
                     s.add(user)
-                elif fresh:
+                elif fresh or not verify_password(user.password_hash, passwords[email]):
                     user.password_hash = hash_password(passwords[email])
+                    user.active = True
                 users[role] = user
             await s.flush()
             patient = await s.scalar(select(Patient).where(Patient.name == DEMO_PATIENT_NAME))
@@ -160,13 +203,17 @@ async def seed_demo(settings: Settings, clock: Clock) -> DemoInfo:
             if await latest_version(s, patient.id) is None:
                 plan = validate_care_plan(demo_care_plan(users["clinician"].id))
                 await save_plan(s, patient.id, plan, by=users["coordinator"].id, now=now)
+            await _working_hours(s, users["clinician"])
             visit = await s.scalar(
                 select(Encounter)
                 .where(
                     Encounter.patient_id == patient.id,
+                    Encounter.clinician_id == users["clinician"].id,
                     Encounter.kind == "video_visit",
+                    Encounter.is_drill.is_(False),
                     Encounter.status.in_(("planned", "in_progress")),
-                    Encounter.ends_at > now,
+                    Encounter.starts_at <= now,
+                    Encounter.ends_at >= now + DEMO_VISIT_MIN_LEFT,
                 )
                 .order_by(Encounter.starts_at)
             )
