@@ -165,9 +165,10 @@ function historyOf(record) {
   return box;
 }
 
-function renderRecord(record) {
+function renderRecord(record, open) {
   const item = document.createElement("li");
   item.dataset.kind = record.kind;
+  item.dataset.id = String(record.id);
   const heading = document.createElement("h3");
   heading.textContent = title(record);
   item.append(heading, ...details(record, record.preferred_place));
@@ -178,7 +179,11 @@ function renderRecord(record) {
   button.setAttribute("aria-label", fill(strings.correct_named, { what: title(record) }));
   button.addEventListener("click", () => startEdit(record, button));
   item.append(button);
-  if (record.history.length) item.append(historyOf(record));
+  if (record.history.length) {
+    const history = historyOf(record);
+    history.open = open.has(record.id);
+    item.append(history);
+  }
   return item;
 }
 
@@ -187,7 +192,10 @@ async function load() {
     const data = await request("GET", `/api/patients/${page.patient_id}/outcomes`);
     // Newest first: the day it happened, then the order it was recorded in.
     const records = [...data.items].reverse();
-    list.replaceChildren(...records.map(renderRecord));
+    // A history someone opened stays open when the list is drawn again.
+    const open = new Set([...list.querySelectorAll(":scope > li")]
+      .filter((li) => li.querySelector("details[open]")).map((li) => Number(li.dataset.id)));
+    list.replaceChildren(...records.map((record) => renderRecord(record, open)));
     say(listStatus, records.length ? strings.loaded : strings.none);
   } catch (err) {
     if (err instanceof ApiFailure && err.status === 401) {

@@ -32,6 +32,15 @@ function renderVisit(visit) {
     link.textContent = strings.openVisit;
     item.querySelector(".actions").append(link);
   }
+  // Where a clinician records an admission, a death or a discharge for this visit's patient.
+  if (!visit.is_drill && (page.role === "clinician" || page.role === "coordinator")) {
+    const outcomes = document.createElement("a");
+    outcomes.className = "button";
+    outcomes.href = `/patients/${visit.patient_id}/outcomes`;
+    outcomes.textContent = strings.outcomes;
+    outcomes.setAttribute("aria-label", strings.outcomesOf.replace("%(name)s", visit.patient_name || ""));
+    item.querySelector(".actions").append(outcomes);
+  }
   if (open) {
     const button = document.createElement("button");
     button.type = "button";
