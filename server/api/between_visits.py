@@ -127,7 +127,21 @@ async def list_care_plan_versions(request: web.Request) -> web.StreamResponse:
         await audit.record(
             s, request, who, "read", "care_plan_versions", patient_id, patient_id=patient_id
         )
-        items = [CarePlanOut.model_validate(version_to_dict(r, patient_id)) for r in rows]
+        authors = {
+            uid: name
+            for uid, name in await s.execute(
+                select(User.id, User.name).where(
+                    User.id.in_({r.created_by for r in rows if r.created_by is not None})
+                )
+            )
+        }
+        items = [
+            CarePlanOut.model_validate(
+                version_to_dict(r, patient_id)
+                | {"created_by_name": authors.get(r.created_by) if r.created_by else None}
+            )
+            for r in rows
+        ]
     return respond(CarePlanVersions(items=items))
 
 

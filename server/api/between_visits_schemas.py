@@ -32,6 +32,8 @@ class CarePlanOut(BaseModel):
     changes: list[ChangeOut]
     created_at: dt.datetime | None
     created_by: Id | None
+    # Who saved it, by name (in the versions listing).
+    created_by_name: str | None = None
 
 
 class CarePlanVersions(BaseModel):

@@ -139,6 +139,13 @@ async def test_the_visit_care_plan_and_family_pages_read_well(
         "POST", f"/api/patients/{world.patients['a'].id}/diary-links"
     )
     assert status == 201, made
+    # A saved version, so the care plan page lists what changed, in words.
+    status, saved = await clinician.call(
+        "PUT",
+        f"/api/patients/{world.patients['a'].id}/care-plan",
+        {"plan": {"ceiling_of_care": "selective"}},
+    )
+    assert status == 200, saved
     staff = await browser.new_context(bypass_csp=True, **SIZES["laptop"])
     family = await browser.new_context(bypass_csp=True, **SIZES["phone"])
     staff.set_default_timeout(15_000)

@@ -295,3 +295,13 @@ async def test_each_alert_says_which_buttons_the_caller_may_use_by_the_rule_the_
         {"to_user_id": world.users["clin_b"].id, "reason": "Wrong team"},
     )
     assert status == 422 and str(world.users["clin_b"].id) not in body["error"]
+
+
+async def test_care_plan_versions_name_who_saved_them(world) -> None:
+    clinician = await world.agent("clin_a")
+    path = f"/api/patients/{world.patients['a'].id}/care-plan"
+    status, _ = await clinician.call("PUT", path, {"plan": {"ceiling_of_care": "selective"}})
+    assert status == 200
+    status, versions = await clinician.call("GET", path + "/versions")
+    assert status == 200
+    assert [v["created_by_name"] for v in versions["items"]] == ["Staff clin_a"]

@@ -1,5 +1,6 @@
 import { ApiFailure, loadSession, request } from "../lib/api.js";
 import { wireDiaryLink } from "../ui/diarylink.js";
+import { formatStamp } from "../lib/time.js";
 import { byId, readJson, say } from "../ui/dom.js";
 import { RowEditor } from "../ui/rows.js";
 import { EducationPanel } from "../ui/educationpanel.js";
@@ -8,6 +9,7 @@ const page = readJson("page-data");
 const strings = readJson("strings");
 const path = `/api/patients/${page.patient_id}/care-plan`;
 const status = byId("plan-status");
+const zone = page.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
 let loaded = null;
 const c = strings.cols;
 const col = (key, type, extra = {}) => ({ key, label: c[key], type, ...extra });
@@ -65,11 +67,32 @@ async function loadVersions() {
   list.replaceChildren(...data.items.map((v) => {
     const item = document.createElement("li");
     item.className = "card";
-    const changed = v.changes.map((c) => c.path).join(", ");
-    item.textContent = `${strings.version} ${v.version} · ${v.created_at} · ${strings.by} ${v.created_by} · ${changed}`;
+    const changed = v.changes.map((c) => describePath(c.path)).join("; ");
+    const who = v.created_by_name ? ` · ${strings.by} ${v.created_by_name}` : "";
+    item.textContent = `${strings.version} ${v.version} · ${formatStamp(v.created_at, zone, page.lang)}${who} · ${changed}`;
     return item;
   }));
-  if (!data.items.length) list.textContent = strings.noVersions;
+  if (!data.items.length) {
+    const item = document.createElement("li");
+    item.textContent = strings.noVersions;
+    list.append(item);
+  }
+}
+
+// A changed field in words: "escalation_ladder.tiers[1].label" becomes "Escalation ladder,
+// step 2: Name of this step", never the JSON path.
+function describePath(path) {
+  const parts = [];
+  for (const segment of path.split(".")) {
+    const match = /^(\w+)(?:\[(\d+)\])?$/.exec(segment);
+    if (!match) continue;
+    const [, key, index] = match;
+    const name = strings.fields[key] || c[key];
+    const number = index === undefined ? "" : ` ${Number(index) + 1}`;
+    if (name) parts.push(`${name}${number}`);
+    else if (number) parts.push(`${strings.item}${number}`);
+  }
+  return parts.length ? parts.join(", ") : strings.otherField;
 }
 
 byId("plan-form").addEventListener("submit", async (event) => {
