@@ -1,6 +1,7 @@
 // Small time-series charts of the patient's readings, the latest value large, the patient's
 // target band shaded. uPlot draws on a canvas; labels are text nodes.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
+import { axisWidth, fitRange } from "../lib/axes.js";
 import { formatNumber } from "../lib/numbers.js";
 
 export const KINDS = ["spo2", "heart_rate", "respiratory_rate", "blood_pressure", "temperature", "weight",
@@ -128,8 +129,10 @@ export class Charts {
     };
     entry.plot = new uPlot({
       width: Math.max(220, entry.area.clientWidth || 280), height: 120, legend: { show: false },
-      scales: { x: { time: true } }, series, hooks: { drawClear: [shade] },
-      axes: [{ size: 28 }, { size: 36 }],
+      // Time along x; y fits the values and the patient's band, as wide as its labels.
+      scales: { x: { time: true }, y: { range: (u, min, max) => fitRange(min, max, band) } },
+      series, hooks: { drawClear: [shade] },
+      axes: [{ size: 28 }, { size: (u, values) => axisWidth(values) }],
     }, data, entry.area);
   }
 }
