@@ -1,7 +1,8 @@
 """Issue 19 in the browser: from the care plan page a clinician opens the patient's outcomes,
 records an unplanned admission, corrects it and reads its earlier version, then records a death
-with its place beside the preferred place from the care plan; axe finds no serious or critical
-violation on the outcomes page (on a phone) nor on /quality."""
+with its place beside the preferred place from the care plan, and is told when someone else
+corrected a record first; axe finds no serious or critical violation on the outcomes page (on
+a phone) nor on /quality."""
 
 from __future__ import annotations
 
@@ -114,10 +115,29 @@ async def test_a_clinician_records_corrects_and_reads_outcomes(live_server, new_
         "document.documentElement.scrollWidth <= document.documentElement.clientWidth"
     )
 
+    # Someone else corrects the admission while this page is correcting it: the page says so
+    # and shows their version; nothing of this page's overwrites it.
+    admission = page.locator("#outcomes > li[data-kind=admission]")
+    await admission.get_by_role("button", name="Correct: Unplanned admission").click()
+    await page.get_by_label("Why, in a few words (optional)").fill("Overwritten?")
+    status, listed = await clin.call("GET", f"/api/patients/{patient_id}/outcomes")
+    [first] = [r for r in listed["items"] if r["kind"] == "admission"]
+    status, body = await clin.call(
+        "PUT",
+        f"/api/outcomes/{first['id']}",
+        {"kind": "admission", "occurred_on": corrected, "reason": "Hip fracture", "revision": 2},
+    )
+    assert status == 200, body
+    await page.get_by_role("button", name="Save the correction").click()
+    await expect(page.locator("#outcome-status")).to_contain_text("Someone else changed this")
+    await expect(admission).to_contain_text("Hip fracture")
+    await expect(admission.locator("details summary")).to_have_text("Earlier versions (2)")
+
     async with world.db.begin() as s:
         rows = (await s.scalars(select(OutcomeRecord).order_by(OutcomeRecord.id))).all()
-    assert [(r.kind, r.revision) for r in rows] == [("admission", 2), ("death", 1)]
-    assert rows[0].occurred_on.isoformat() == corrected and rows[0].crisis_plan_used is True
+    assert [(r.kind, r.revision) for r in rows] == [("admission", 3), ("death", 1)]
+    assert rows[0].reason == "Hip fracture"
+    assert rows[0].occurred_on.isoformat() == corrected
     assert rows[0].history[0]["reason"] == "Fall at home"
     assert (rows[1].place_of_death, rows[1].preferred_place) == ("home", "hospice")
 
