@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 from sqlalchemy import select, update
+from yarl import URL
 
 from server.jobs.reminders import JOBS
 from server.store.between_visits import DiaryLink
@@ -62,7 +63,7 @@ async def _choose(agent: Agent, path: str, lang: str) -> str:
     """Picks a language with the chooser on a page; returns the page it comes back to."""
     status, _, location = await _page(agent, f"{path}?lang={lang}")
     assert status == 303 and location == path
-    cookie = agent.http.cookie_jar.filter_cookies(agent.url(path)).get("hearth_lang")
+    cookie = agent.http.cookie_jar.filter_cookies(URL(agent.url(path))).get("hearth_lang")
     assert cookie is not None and cookie.value == lang
     status, page, _ = await _page(agent, path)
     assert status == 200
@@ -172,7 +173,7 @@ async def test_a_language_hearth_does_not_have_is_refused_plainly(client, world:
     agent = await world.agent()
     status, page, _ = await _page(agent, f"/join/{world.tokens['a']}?lang=xx")
     assert status == 400 and "That language is not available." in page
-    assert agent.http.cookie_jar.filter_cookies(agent.url("/")).get("hearth_lang") is None
+    assert agent.http.cookie_jar.filter_cookies(URL(agent.url("/"))).get("hearth_lang") is None
     status, page, _ = await _page(agent, "/login?lang=%3Cscript%3E")
     assert status == 400 and "<script>" not in page
 
