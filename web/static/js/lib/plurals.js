@@ -6,5 +6,6 @@
 export function countSentence(choices, n, locale) {
   const category = new Intl.PluralRules(locale || undefined).select(n);
   const text = choices[category] || choices.other || Object.values(choices)[0] || "";
-  return text.replace("%(num)s", new Intl.NumberFormat(locale || undefined).format(n));
+  const number = new Intl.NumberFormat(locale || undefined, { numberingSystem: "latn" }).format(n);
+  return text.replace("%(num)s", number);
 }

@@ -31,6 +31,6 @@ export function groupByDay(slots, timeZone) {
 export function formatDay(day, locale) {
   const [year, month, date] = day.split("-").map(Number);
   return new Intl.DateTimeFormat(locale || undefined, {
-    weekday: "long", day: "numeric", month: "long", timeZone: "UTC",
+    weekday: "long", day: "numeric", month: "long", timeZone: "UTC", numberingSystem: "latn",
   }).format(new Date(Date.UTC(year, month - 1, date)));
 }

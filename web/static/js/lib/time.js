@@ -1,9 +1,11 @@
 // Formatting times in the viewer's zone, naming the zone. DOM-free.
+// Digits are always 0-9 ("latn"), in Arabic too: the numbers a family reads off a device and
+// the times the server writes use them, and one page never mixes two sets of digits.
 
 export function formatTime(iso, timeZone, locale) {
   const at = new Date(iso);
   return new Intl.DateTimeFormat(locale || undefined, {
-    hour: "2-digit", minute: "2-digit", timeZone, timeZoneName: "short",
+    hour: "2-digit", minute: "2-digit", timeZone, timeZoneName: "short", numberingSystem: "latn",
   }).format(at);
 }
 
@@ -12,7 +14,7 @@ export function formatTime(iso, timeZone, locale) {
 export function formatWhen(iso, timeZone, locale) {
   return new Intl.DateTimeFormat(locale || undefined, {
     weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
-    timeZone, timeZoneName: "short",
+    timeZone, timeZoneName: "short", numberingSystem: "latn",
   }).format(new Date(iso));
 }
 
@@ -53,7 +55,7 @@ export function zoneOffsetMs(at, timeZone) {
 export function formatStamp(iso, timeZone, locale) {
   return new Intl.DateTimeFormat(locale || undefined, {
     weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
-    hourCycle: "h23", timeZone,
+    hourCycle: "h23", timeZone, numberingSystem: "latn",
   }).format(new Date(iso));
 }
 
