@@ -84,6 +84,7 @@ async def language_choice(request: web.Request, handler: Handler) -> web.StreamR
         lang,
         path="/",
         max_age=COOKIE_MAX_AGE,
+        httponly=True,
         samesite="Lax",
         secure=services(request).settings.is_https,
     )
