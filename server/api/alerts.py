@@ -11,7 +11,6 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.alert_figures import Figures, response_figures
-from encounters.careplan import CarePlan
 from server.api.between_visits_schemas import (
     AlertFigures,
     AlertList,
@@ -29,13 +28,13 @@ from server.services.access import is_on_care_team, may, my_patient_ids, patient
 from server.services.alerts import (
     alert_to_dict,
     allowed_actions,
-    care_team_users,
+    care_teams_by_name,
     queue_order,
     states_since,
 )
 from server.services.audit import Denied
 from server.services.booking import Refusal, VisitBooking, book_visit
-from server.services.careplans import current_plan
+from server.services.careplans import current_plans
 from server.services.context import services
 from server.services.errors import ApiError, forbidden, not_found
 from server.services.escalation import ALERTS
@@ -109,27 +108,22 @@ async def _per_caller(
     s: AsyncSession, who: Principal, rows: Sequence[Alert]
 ) -> dict[int, dict[str, object]]:
     """For each alert: what the caller may do to it now, and whom they may hand it to."""
-    user = await s.get(User, who.user_id) if who.user_id is not None else None
     may_act, may_reassign = may(who, "alert.act"), may(who, "alert.reassign")
-    plans: dict[int, CarePlan] = {}
-    teams: dict[int, list[dict[str, object]]] = {}
+    patient_ids = {r.patient_id for r in rows}
+    plans = await current_plans(s, patient_ids)
+    teams = await care_teams_by_name(s, patient_ids) if may_reassign else {}
     out: dict[int, dict[str, object]] = {}
     for row in rows:
-        if row.patient_id not in plans:
-            plans[row.patient_id] = await current_plan(s, row.patient_id)
-            teams[row.patient_id] = (
-                [
-                    {"id": u.id, "name": u.name}
-                    for u in sorted(await care_team_users(s, row.patient_id), key=lambda u: u.name)
-                ]
-                if may_reassign
-                else []
-            )
         allowed = (
             allowed_actions(
-                row, plans[row.patient_id], user, may_act=may_act, may_reassign=may_reassign
+                row,
+                plans[row.patient_id],
+                who.user_id,
+                who.role,
+                may_act=may_act,
+                may_reassign=may_reassign,
             )
-            if user is not None
+            if who.user_id is not None
             else None
         )
         out[row.id] = {
@@ -138,7 +132,9 @@ async def _per_caller(
                 "resolve": bool(allowed and allowed.resolve),
                 "reassign": bool(allowed and allowed.reassign),
             },
-            "reassign_to": teams[row.patient_id],
+            "reassign_to": [
+                {"id": uid, "name": name} for uid, name in teams.get(row.patient_id, [])
+            ],
         }
     return out
 

@@ -19,6 +19,7 @@ from server.api.schemas import (
     LinkInfo,
     LinkList,
     LinkOut,
+    ReminderOut,
 )
 from server.edge.auth import principal, staff
 from server.services import audit
@@ -35,6 +36,7 @@ from server.services.context import services
 from server.services.errors import ApiError, not_found
 from server.services.links import issue_link, link_status, link_url
 from server.services.live import LIVE
+from server.services.reminders import reminders_of
 from server.services.sessions import Principal
 from server.services.workflow_view import family_view
 from server.store.models import CareTeam, CareTeamMember, Encounter, JoinLink, Patient, User
@@ -192,11 +194,22 @@ async def list_encounters(request: web.Request) -> web.StreamResponse:
             "encounter",
             [audit.Target(e.id, e.patient_id, e.id) for e in items],
         )
+        reminders = await reminders_of(s, [e.id for e in items])
         out = []
         for e in items:
             item = await encounter_out(s, who, e)
             if who.role in CLINICAL:
                 item.live = request.app[LIVE].live_status(e.id)
+            item.reminders = [
+                ReminderOut(
+                    which=r.which,
+                    channel=r.channel,
+                    due_at=r.due_at,
+                    status=r.status,
+                    sent_at=r.sent_at,
+                )
+                for r in reminders.get(e.id, [])
+            ]
             out.append(item)
     return respond(EncounterList(items=out))
 

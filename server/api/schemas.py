@@ -203,6 +203,16 @@ class EncounterOut(BaseModel):
     comparison: dict[str, object] | None = None  # clinicians: symptom flags vs. last visit
     # Who is in the visit's room now ({"waiting", "in_call"}); clinical roles, in lists.
     live: dict[str, int] | None = None
+    # The family's reminders of this visit, in lists: which, by what, when, and whether sent.
+    reminders: list[ReminderOut] | None = None
+
+
+class ReminderOut(BaseModel):
+    which: str
+    channel: str
+    due_at: dt.datetime
+    status: str
+    sent_at: dt.datetime | None
 
 
 class EncounterCreated(EncounterOut):

@@ -172,8 +172,12 @@ def queue_order(row: Alert) -> tuple[int, dt.datetime, int]:
 # -- who --------------------------------------------------------------------------------------
 def roles_for(plan: CarePlan, user: User) -> set[str]:
     """A user's Hearth role plus the ladder roles the care plan gives them by user id."""
-    roles = {user.role}
-    roles.update(c.role for c in plan.care_team if c.user_id == str(user.id))
+    return ladder_roles(plan, user.id, user.role)
+
+
+def ladder_roles(plan: CarePlan, user_id: int, role: str) -> set[str]:
+    roles = {role}
+    roles.update(c.role for c in plan.care_team if c.user_id == str(user_id))
     return roles
 
 
@@ -188,21 +192,40 @@ class AllowedActions:
 
 
 def allowed_actions(
-    row: Alert, plan: CarePlan, user: User, *, may_act: bool, may_reassign: bool
+    row: Alert, plan: CarePlan, user_id: int, role: str, *, may_act: bool, may_reassign: bool
 ) -> AllowedActions:
     state = state_of(row)
     is_open = state.status is not AlertStatus.RESOLVED
     answers = (
         may_act
         and is_open
-        and may_answer(state, ladder_of(row), str(user.id), roles_for(plan, user))
+        and may_answer(state, ladder_of(row), str(user_id), ladder_roles(plan, user_id, role))
     )
     return AllowedActions(
         acknowledge=answers and state.status is AlertStatus.OPEN,
         # Whoever acknowledged it may resolve it, wherever the ladder has moved since.
-        resolve=answers or (may_act and is_open and state.acknowledged_by == str(user.id)),
+        resolve=answers or (may_act and is_open and state.acknowledged_by == str(user_id)),
         reassign=may_reassign and is_open,
     )
+
+
+async def care_teams_by_name(
+    s: AsyncSession, patient_ids: Collection[int]
+) -> dict[int, list[tuple[int, str]]]:
+    """Each patient's active care team as (user id, name), by name, in one query."""
+    found: dict[int, list[tuple[int, str]]] = {pid: [] for pid in patient_ids}
+    if not patient_ids:
+        return found
+    rows = await s.execute(
+        select(CareTeam.patient_id, User.id, User.name)
+        .join(CareTeamMember, CareTeamMember.care_team_id == CareTeam.id)
+        .join(User, User.id == CareTeamMember.user_id)
+        .where(CareTeam.patient_id.in_(patient_ids), User.active.is_(True))
+        .order_by(User.name)
+    )
+    for patient_id, user_id, name in rows:
+        found[patient_id].append((user_id, name))
+    return found
 
 
 async def care_team_users(s: AsyncSession, patient_id: int) -> list[User]:

@@ -225,7 +225,7 @@ async def seed_alerts(x: Seeding, s: AsyncSession, k: int) -> None:
                 tier=1,
                 next_deadline=x.now + dt.timedelta(minutes=15),
                 raised_at=x.now - dt.timedelta(minutes=x.next()),
-                ladder=[{"tier": 1, "label": "Nurse", "minutes": 15}],
+                ladder=[{"tier": 1, "label": "Nurse", "ack_deadline_min": 15, "role": "clinician"}],
                 history=[
                     {"kind": "raised", "at": x.now.isoformat(), "tier": 1},
                 ],
@@ -298,7 +298,7 @@ async def _drill(x: Seeding, s: AsyncSession, *, finished: bool) -> Drill:
             tier=1,
             raised_at=raised,
             acknowledged_at=raised + dt.timedelta(seconds=50),
-            ladder=[{"tier": 1, "label": "Nurse", "minutes": 15}],
+            ladder=[{"tier": 1, "label": "Nurse", "ack_deadline_min": 15, "role": "clinician"}],
             history=[
                 {"kind": "raised", "at": raised.isoformat(), "tier": 1},
                 {

@@ -1,5 +1,5 @@
 import { ApiFailure, loadSession, request } from "../lib/api.js";
-import { dayRange, formatTime } from "../lib/time.js";
+import { dayRange, formatStamp, formatTime } from "../lib/time.js";
 import { byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -41,6 +41,20 @@ function renderVisit(visit) {
     outcomes.setAttribute("aria-label", strings.outcomesOf.replace("%(name)s", visit.patient_name || ""));
     item.querySelector(".actions").append(outcomes);
   }
+  if (page.role === "clinician" || page.role === "coordinator") {
+    // The visit's record and its note, from the day list as from the visit page.
+    const fhir = document.createElement("a");
+    fhir.className = "button quiet";
+    fhir.href = `/api/encounters/${visit.id}/fhir`;
+    fhir.download = "";
+    fhir.textContent = strings.fhir;
+    const note = document.createElement("a");
+    note.className = "button quiet";
+    note.href = `/visit/${visit.id}/note`;
+    note.textContent = strings.note;
+    item.querySelector(".actions").append(fhir, note);
+  }
+  renderReminders(item.querySelector(".reminders"), visit.reminders || []);
   if (open) {
     const button = document.createElement("button");
     button.type = "button";
@@ -50,6 +64,23 @@ function renderVisit(visit) {
     item.querySelector(".actions").append(button);
   }
   return item;
+}
+
+// Which reminders go out for the visit, by what, when, and whether they went.
+function renderReminders(list, reminders) {
+  if (!reminders.length) {
+    const none = document.createElement("li");
+    none.textContent = strings.noReminders;
+    list.replaceChildren(none);
+    return;
+  }
+  list.replaceChildren(...reminders.map((r) => {
+    const line = document.createElement("li");
+    const at = formatStamp(r.status === "sent" && r.sent_at ? r.sent_at : r.due_at, page.time_zone, page.lang);
+    const state = (strings.reminderStatus[r.status] || r.status).replace("%(at)s", at);
+    line.textContent = `${strings.reminder[r.which] || r.which} ${strings.channel[r.channel] || r.channel}: ${state}`;
+    return line;
+  }));
 }
 
 async function issueLink(encounterId, item) {
