@@ -1,5 +1,5 @@
 import { ApiFailure, loadSession, request } from "../lib/api.js";
-import { dayRange, formatStamp, formatTime } from "../lib/time.js";
+import { dayRange, formatStamp } from "../lib/time.js";
 import { byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -16,7 +16,7 @@ byId("zone-note").textContent = `${strings.times_in} ${page.time_zone}.`;
 function renderVisit(visit) {
   const item = template.content.firstElementChild.cloneNode(true);
   item.dataset.encounterId = String(visit.id);
-  item.querySelector(".time").textContent = formatTime(visit.starts_at, page.time_zone, page.lang);
+  item.querySelector(".time").textContent = formatStamp(visit.starts_at, page.time_zone, page.lang);
   item.querySelector(".patient").textContent = visit.patient_name || "";
   // A mock crisis drill's visit is marked as such wherever it is listed.
   item.querySelector(".drill-mark").hidden = !visit.is_drill;
@@ -66,16 +66,17 @@ function renderVisit(visit) {
   return item;
 }
 
-// Which reminders go out for the visit, by what, when, and whether they went.
+// Which reminders go out for the visit, by what, when, and whether they went (paragraphs:
+// the day list's items are the visits themselves).
 function renderReminders(list, reminders) {
   if (!reminders.length) {
-    const none = document.createElement("li");
+    const none = document.createElement("p");
     none.textContent = strings.noReminders;
     list.replaceChildren(none);
     return;
   }
   list.replaceChildren(...reminders.map((r) => {
-    const line = document.createElement("li");
+    const line = document.createElement("p");
     const at = formatStamp(r.status === "sent" && r.sent_at ? r.sent_at : r.due_at, page.time_zone, page.lang);
     const state = (strings.reminderStatus[r.status] || r.status).replace("%(at)s", at);
     line.textContent = `${strings.reminder[r.which] || r.which} ${strings.channel[r.channel] || r.channel}: ${state}`;
