@@ -14,6 +14,7 @@ import os
 import pickle
 import random
 import statistics
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -140,6 +141,7 @@ class Replayer:
     def __init__(self, loop: Loop) -> None:
         self.loop = loop
         self.streams: dict[str, list[Outgoing]] = {"video": [], "audio": []}
+        self.errors = 0
         self.tasks = [
             asyncio.ensure_future(self._tick("video", FPS, 3000)),
             asyncio.ensure_future(self._tick("audio", 50, 960)),
@@ -170,7 +172,12 @@ class Replayer:
             slot, tick = tick % self.SLOTS, tick + 1
             for index, stream in enumerate(self.streams[kind]):
                 if index % self.SLOTS == slot:
-                    await self._send(stream, frames, step)
+                    try:
+                        await self._send(stream, frames, step)
+                    except Exception as exc:  # one broken peer must not stop every publisher
+                        self.errors += 1
+                        if self.errors == 1:
+                            print(f"replayer: {exc!r}", file=sys.stderr, flush=True)
 
     async def _send(self, stream: Outgoing, frames: list[list[bytes]], step: int) -> None:
         index = stream.count % len(frames)
