@@ -90,11 +90,15 @@ showQueue();
 if (loadQueue(window.localStorage).length) sendQueued();
 
 // The diary opens with no connection: a service worker keeps the page (without its token) and
-// its files. The first opening lists what it loaded, so the worker can keep it too.
+// its files. The first opening, before the worker was there, lists what it loaded so the worker
+// can keep it too; later openings pass through the worker, which keeps them as they go (one
+// request for the page each time, so one audit row and one throttle count, as before).
 if ("serviceWorker" in navigator) {
+  const firstOpening = !navigator.serviceWorker.controller;
   navigator.serviceWorker.register("/diary-sw.js", { scope: "/diary/" })
     .then(() => navigator.serviceWorker.ready)
     .then((registration) => {
+      if (!firstOpening) return;
       const assets = performance.getEntriesByType("resource").map((entry) => entry.name)
         .filter((url) => new URL(url).pathname.startsWith("/static/"));
       registration.active.postMessage({ type: "keep", page: window.location.href, assets });
