@@ -304,6 +304,7 @@ function wire() {
   });
   socket.on(ev.STEP, (data) => checkQuestions(data.state).catch(() => {}));
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
+  socket.on(ev.MEDIA_LOST, () => scheduleRestart());
   socket.on(ev.PARTICIPANTS, (roster) => {
     tiles.update(roster.filter((p) => p.participant_id !== myId));
   });
