@@ -126,8 +126,14 @@ byId("plan-form").addEventListener("submit", async (event) => {
   }
 });
 
+const diaryLinks = `/api/patients/${page.patient_id}/diary-links`;
 const loadDiaryLink = wireDiaryLink({
-  patientId: page.patient_id, timeZone: page.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone, lang: page.lang, strings: strings.diaryLink,
+  links: {
+    list: () => request("GET", diaryLinks),
+    make: () => request("POST", `${diaryLinks}?replace=true`),
+    stop: (id) => request("DELETE", `${diaryLinks}/${id}`),
+  },
+  timeZone: page.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone, lang: page.lang, strings: strings.diaryLink,
   onError: (err, node) => say(node, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error"),
 });
 

@@ -1,8 +1,8 @@
 // The family's diary link on the care plan page: whether one works, make one (shown once,
 // with its QR code to scan and a copy button; making a new one stops the old), or stop it.
 // The API keeps only a keyed hash of each link, so a link is never shown again. Text only:
-// the QR code is an <img> of the server's SVG, never inserted as markup.
-import { request } from "../lib/api.js";
+// the QR code is an <img> of the server's SVG, never inserted as markup. The page hands in
+// `links` (list, make, stop), the calls to the server; this module only draws and listens.
 import { formatStamp } from "../lib/time.js";
 import { busy, byId, say } from "./dom.js";
 
@@ -10,8 +10,7 @@ function fill(template, values) {
   return template.replace(/%\((\w+)\)s/g, (_, key) => String(values[key]));
 }
 
-export function wireDiaryLink({ patientId, timeZone, lang, strings, onError }) {
-  const path = `/api/patients/${patientId}/diary-links`;
+export function wireDiaryLink({ links: server, timeZone, lang, strings, onError }) {
   const state = byId("diary-link-state");
   const status = byId("diary-link-status");
   const issue = byId("diary-link-issue");
@@ -37,14 +36,14 @@ export function wireDiaryLink({ patientId, timeZone, lang, strings, onError }) {
   }
 
   async function load() {
-    links = (await request("GET", path)).items;
+    links = (await server.list()).items;
     show();
   }
 
   issue.addEventListener("click", async () => {
     busy(issue, true);
     try {
-      const made = await request("POST", `${path}?replace=true`);
+      const made = await server.make();
       qr.src = `data:image/svg+xml;charset=utf-8,${encodeURIComponent(made.qr_svg)}`;
       url.value = made.diary_link;
       out.hidden = false;
@@ -62,7 +61,7 @@ export function wireDiaryLink({ patientId, timeZone, lang, strings, onError }) {
   revoke.addEventListener("click", async () => {
     busy(revoke, true);
     try {
-      for (const link of links) await request("DELETE", `${path}/${link.id}`);
+      for (const link of links) await server.stop(link.id);
       out.hidden = true;
       url.value = "";
       qr.removeAttribute("src");
