@@ -371,7 +371,8 @@ async def test_diary_and_console_pages(client, world: World, caplog) -> None:
     with caplog.at_level("DEBUG"):
         status, html = await anonymous.call("GET", f"/diary/{token}")
     assert status == 200 and "How much pain do you have now?" in html
-    assert "Worst pain" in html and 'data-score="10"' in html
+    # Each symptom is the 0-10 scale: eleven radios, the last one 10.
+    assert "Worst pain" in html and 'value="10"><span>10</span>' in html
     assert all(token not in r.getMessage() for r in caplog.records)
     status, html = await anonymous.call("GET", "/diary/not-a-real-token")
     assert status == 404
