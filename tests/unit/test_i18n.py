@@ -17,4 +17,4 @@ def test_the_browsers_english_variant_maps_to_english() -> None:
 
 def test_malformed_headers_do_not_fail() -> None:
     assert pick_language(";;;,,,q=1") == "en"
-    assert pick_language("en", preferred="not a tag!") == "en"
+    assert pick_language("en", "not a tag!") == "en"
