@@ -345,7 +345,8 @@ async def _family_mark(request: web.Request, action: str) -> web.StreamResponse:
     body=FamilyMarkBody,
     response=FamilyMarkOut,
     auth="none",
-    errors=(400, 401, 403, 404, 422),
+    # 429: a diary token is counted like every link lookup, so guesses are throttled.
+    errors=(400, 401, 403, 404, 422, 429),
 )
 async def post_opened(request: web.Request) -> web.StreamResponse:
     return await _family_mark(request, "open")
@@ -359,7 +360,8 @@ async def post_opened(request: web.Request) -> web.StreamResponse:
     body=FamilyMarkBody,
     response=FamilyMarkOut,
     auth="none",
-    errors=(400, 401, 403, 404, 422),
+    # 429: a diary token is counted like every link lookup, so guesses are throttled.
+    errors=(400, 401, 403, 404, 422, 429),
 )
 async def post_question(request: web.Request) -> web.StreamResponse:
     return await _family_mark(request, "question")
