@@ -11,13 +11,11 @@ from server.core.i18n import translations
 from server.edge.auth import staff
 from server.edge.language import viewer_language
 from server.edge.rendering import JINJA
-from server.services import audit
-from server.services.access import encounter_for
 from server.services.context import services
 from server.services.fhir import build_bundle
 from server.services.note import render_note
 from server.services.templates import templates
-from server.services.visit_record import read_visit
+from server.services.visit_record import open_visit_record
 
 
 @api(
@@ -33,18 +31,8 @@ async def fhir_bundle(request: web.Request) -> web.StreamResponse:
     encounter_id = int_param(request, "encounter_id")
     svc = services(request)
     async with svc.db.begin() as s:
-        e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
-        visit = await read_visit(s, e)
-        await audit.record(
-            s,
-            request,
-            who,
-            "export",
-            "encounter",
-            e.id,
-            patient_id=e.patient_id,
-            encounter_id=e.id,
-            detail="fhir",
+        e, visit = await open_visit_record(
+            s, request, who, encounter_id, action="export", detail="fhir"
         )
     bundle = build_bundle(
         encounter=visit["encounter"],
@@ -75,18 +63,8 @@ async def visit_note(request: web.Request) -> web.StreamResponse:
     encounter_id = int_param(request, "encounter_id")
     svc = services(request)
     async with svc.db.begin() as s:
-        e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
-        visit = await read_visit(s, e)
-        await audit.record(
-            s,
-            request,
-            who,
-            "read",
-            "encounter",
-            e.id,
-            patient_id=e.patient_id,
-            encounter_id=e.id,
-            detail="note",
+        e, visit = await open_visit_record(
+            s, request, who, encounter_id, action="read", detail="note"
         )
     language = viewer_language(request)
     html = render_note(

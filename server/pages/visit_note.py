@@ -14,13 +14,11 @@ from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.language import viewer_language
 from server.edge.rendering import JINJA, render_error, script_json
-from server.services import audit
-from server.services.access import encounter_for
 from server.services.context import services
 from server.services.note import render_note
 from server.services.sessions import Principal
 from server.services.templates import templates
-from server.services.visit_record import read_visit
+from server.services.visit_record import open_visit_record
 
 
 async def note_page(request: web.Request) -> web.StreamResponse:
@@ -32,18 +30,8 @@ async def note_page(request: web.Request) -> web.StreamResponse:
         return await render_error(request, 404, "That visit was not found.")
     # A refusal raises Denied: audited, and answered with the friendly page.
     async with services(request).db.begin() as s:
-        encounter = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
-        visit = await read_visit(s, encounter)
-        await audit.record(
-            s,
-            request,
-            who,
-            "read",
-            "encounter",
-            encounter.id,
-            patient_id=encounter.patient_id,
-            encounter_id=encounter.id,
-            detail="note",
+        encounter, visit = await open_visit_record(
+            s, request, who, encounter_id, action="read", detail="note"
         )
     language = viewer_language(request)
     page_data = {

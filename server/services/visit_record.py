@@ -13,14 +13,18 @@ import datetime as dt
 from collections.abc import Mapping, Sequence
 from typing import TypedDict
 
+from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.encounter_state import EncounterState, stored_state
 from encounters.visit_note import NoteRecord
+from server.services import audit
+from server.services.access import encounter_for
 from server.services.note_record import people_of
 from server.services.reading_flags import ReadingFlag, ReadingKey, flag_readings
 from server.services.readings import row_to_dict
+from server.services.sessions import Principal
 from server.store.models import Encounter, FamilyMember, JoinLink, Patient, User
 from server.store.models import Reading as ReadingRow
 from server.store.notes import load_note
@@ -73,6 +77,33 @@ class VisitRecord(TypedDict):
     # The narrative, the sign-off and the addenda, and the names of the people they name.
     note: NoteRecord
     note_names: Mapping[int, str]
+
+
+async def open_visit_record(
+    s: AsyncSession,
+    request: web.Request,
+    who: Principal,
+    encounter_id: int,
+    *,
+    action: str,
+    detail: str,
+) -> tuple[Encounter, VisitRecord]:
+    """The visit's record for ``who``, who must be allowed its clinical side (a refusal raises
+    Denied, which gets audited), with the reading (``action``: read or export) audited."""
+    e = await encounter_for(s, who, encounter_id, "encounter.read_clinical")
+    visit = await read_visit(s, e)
+    await audit.record(
+        s,
+        request,
+        who,
+        action,
+        "encounter",
+        e.id,
+        patient_id=e.patient_id,
+        encounter_id=e.id,
+        detail=detail,
+    )
+    return e, visit
 
 
 async def read_visit(s: AsyncSession, e: Encounter) -> VisitRecord:
