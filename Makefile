@@ -37,6 +37,11 @@ run: $(VENV)/.installed-run
 
 # Runs unit, integration and browser tests; on PostgreSQL too when
 # HEARTH_TEST_DATABASE_URL names one (e.g. postgresql://postgres@127.0.0.1:5432/test).
+# Bytecode caches stay on for the tests even where the environment turns them off
+# (PYTHONDONTWRITEBYTECODE): otherwise every xdist worker, and every server or media worker
+# process a test starts, compiles Hearth and rewrites every test module's asserts again,
+# about 8 s of CPU each time.
+test: export PYTHONDONTWRITEBYTECODE :=
 test: $(VENV)/.installed-test $(WEB_TOOLS)
 	$(BIN)/ruff check server signaling encounters media tests bench
 	$(BIN)/ruff format --check server signaling encounters media tests bench

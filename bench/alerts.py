@@ -26,7 +26,16 @@ import uuid
 
 import aiohttp
 import socketio
-from harness import PASSWORD, SECRET, CpuMeter, hearth_server, local_base, migrate, seed_team
+from harness import (
+    PASSWORD,
+    SECRET,
+    CpuMeter,
+    hearth_server,
+    local_base,
+    migrate,
+    scratch_database,
+    seed_team,
+)
 
 from server.core.settings import Settings
 from server.services.diary import issue_diary_link
@@ -131,15 +140,16 @@ async def main() -> None:
     parser.add_argument("--seconds", type=float, default=10)
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     args = parser.parse_args()
-    with tempfile.TemporaryDirectory() as tmp:
-        url = args.database_url or f"sqlite:///{tmp}/bench.db"
-        await migrate(url)
-        base = local_base()
-        tokens = await seed(url, base, args.patients)
-        async with hearth_server(url, base, tmp) as server_pid:
-            meter = CpuMeter(server_pid)
-            lat, refused = await measure(base, tokens, args.seconds)
-            cpu = meter.figures()
+    async with scratch_database(args.database_url) as given:
+        with tempfile.TemporaryDirectory() as tmp:
+            url = given or f"sqlite:///{tmp}/bench.db"
+            await migrate(url)
+            base = local_base()
+            tokens = await seed(url, base, args.patients)
+            async with hearth_server(url, base, tmp) as server_pid:
+                meter = CpuMeter(server_pid)
+                lat, refused = await measure(base, tokens, args.seconds)
+                cpu = meter.figures()
     print(
         json.dumps(
             {

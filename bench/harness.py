@@ -11,11 +11,13 @@ import socket
 import subprocess
 import sys
 import time
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import make_url, text
+from sqlalchemy.ext.asyncio import AsyncSession, create_async_engine
 
 from server.core.crypto import hash_password
 from server.store.migrate import upgrade
@@ -70,14 +72,27 @@ def process_cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
+def tree_cpu_s(pid: int) -> float:
+    """CPU seconds of a process and its children (a server's media workers), those alive now."""
+    total = 0.0
+    with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+        total = process_cpu_s(pid)
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            for child in (task / "children").read_text().split():
+                with contextlib.suppress(FileNotFoundError, ProcessLookupError):
+                    total += tree_cpu_s(int(child))
+    return total
+
+
 def own_cpu_s() -> float:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     return usage.ru_utime + usage.ru_stime
 
 
 class CpuMeter:
-    """The server's CPU and the bench's own over a window, in % of one core: a bench whose
-    own figure nears 100 measures itself, not Hearth."""
+    """The server's CPU (its process and its media workers) and the bench's own over a
+    window, in % of one core: a bench whose own figure nears 100 measures itself, not
+    Hearth."""
 
     def __init__(self, server_pid: int | None) -> None:
         self.server_pid = server_pid
@@ -86,15 +101,38 @@ class CpuMeter:
     def start(self) -> None:
         self._wall = time.perf_counter()
         self._own = own_cpu_s()
-        self._server = process_cpu_s(self.server_pid) if self.server_pid else 0.0
+        self._server = tree_cpu_s(self.server_pid) if self.server_pid else 0.0
 
     def figures(self) -> dict[str, float]:
         wall = time.perf_counter() - self._wall
         out = {"bench_cpu_pct": round(100 * (own_cpu_s() - self._own) / wall, 1)}
         if self.server_pid:
-            server = process_cpu_s(self.server_pid) - self._server
+            server = tree_cpu_s(self.server_pid) - self._server
             out["server_cpu_pct"] = round(100 * server / wall, 1)
         return out
+
+
+@contextlib.asynccontextmanager
+async def scratch_database(url: str | None) -> AsyncIterator[str | None]:
+    """For a PostgreSQL URL, a fresh database on that server for this run, dropped after it
+    (a second run, or a test run using the same server, never meets this one's rows); any
+    other URL (or None) as given."""
+    if not url or not url.startswith(("postgresql:", "postgres:")):
+        yield url
+        return
+    server = make_url(url.replace("postgres://", "postgresql://", 1))
+    name = f"hearth_bench_{os.getpid()}_{uuid.uuid4().hex[:8]}"
+    engine = create_async_engine(
+        server.set(drivername="postgresql+asyncpg"), isolation_level="AUTOCOMMIT"
+    )
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+        yield server.set(database=name).render_as_string(hide_password=False)
+    finally:
+        async with engine.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await engine.dispose()
 
 
 @contextlib.asynccontextmanager
@@ -114,7 +152,11 @@ async def hearth_server(url: str, base: str, var_dir: str) -> AsyncIterator[int]
         yield server.pid
     finally:
         server.terminate()
-        server.wait(timeout=15)
+        try:
+            server.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            server.kill()  # a server that will not stop must not outlive its bench
+            server.wait()
 
 
 async def seed_team(

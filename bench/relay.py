@@ -10,6 +10,7 @@ videoroom in a private network namespace); its CPU is read from /proc over the w
 
     .venv/bin/python bench/relay.py --streams 8                 # hearth, mediarelay, janus
     .venv/bin/python bench/relay.py --visits 20 --party 3       # three-party visits, hearth
+    .venv/bin/python bench/relay.py --impl hearth --simulcast   # publishers send 3 layers
 
 Prints one JSON line per measurement (bench/README.md, "Relay").
 """
@@ -37,6 +38,7 @@ from harness import free_port
 from relay_janus import janus_inside, run_janus
 from relay_load import (
     HOST,
+    Layers,
     Loop,
     Participant,
     Probe,
@@ -127,6 +129,7 @@ def run_hub(impl: str, args: argparse.Namespace, loop_path: Path) -> dict[str, A
     count = client_processes(args)
     shape = ["--visits", str(args.visits), "--party", str(args.party)]
     shape += ["--streams", str(args.streams), "--seconds", str(args.seconds)]
+    shape += ["--simulcast"] if args.simulcast else []
     children = [
         subprocess.Popen(
             [sys.executable, __file__, "--clients", f"{i}/{count}", "--port", str(port)]
@@ -172,14 +175,17 @@ def run_hub(impl: str, args: argparse.Namespace, loop_path: Path) -> dict[str, A
         server.terminate()
         server.wait(30)
     mode = {"visits": args.visits, "party": args.party} if args.visits else {}
+    mode |= {"simulcast": True} if args.simulcast else {}
     return {"impl": impl, **mode, "media_workers": args.media_workers, **result}
 
 
-async def client_share(args: argparse.Namespace, index: int, count: int, loop: Loop) -> None:
+async def client_share(
+    args: argparse.Namespace, index: int, count: int, loop: Loop, layers: Layers | None
+) -> None:
     """Client process ``index`` of ``count``: joins every ``count``-th room, says so on
     stdout, reads the window's start from stdin and prints what it observed."""
     use_host_only()
-    replayer = Replayer(loop)
+    replayer = Replayer(loop, layers)
     probe = Probe() if index == 0 else None
     subscribers: list[Participant] = []
     everyone: list[Participant] = []
@@ -204,6 +210,7 @@ async def client_share(args: argparse.Namespace, index: int, count: int, loop: L
                             watching,
                             probe.sent if probe is not None and room == seat == 0 else None,
                             expects=party - 1 - (watching is not None),
+                            simulcast=args.simulcast,
                         )
                         everyone.append(who)
                         tasks.append(await hub_join(http, base, f"r{room}", f"p{seat}", who))
@@ -212,7 +219,9 @@ async def client_share(args: argparse.Namespace, index: int, count: int, loop: L
                 for room in range(index, args.streams, count):
                     watching = probe if room == 0 else None
                     sent = watching.sent if watching is not None else None
-                    publisher = Participant(replayer, ["video"], None, sent)
+                    publisher = Participant(
+                        replayer, ["video"], None, sent, simulcast=args.simulcast
+                    )
                     subscriber = Participant(None, [], watching, expects=int(watching is None))
                     everyone += [publisher, subscriber]
                     subscribers.append(subscriber)
@@ -266,6 +275,12 @@ def main() -> None:
         default=0,
         help="the relay's media worker processes (0: media in the relay's own process)",
     )
+    parser.add_argument(
+        "--simulcast",
+        action="store_true",
+        help="publishers send three layers (160x120, 320x240 and the 640x480 loop, each with "
+        "its RID); subscribers get the top one (hearth and janus)",
+    )
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--clients", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -282,17 +297,23 @@ def main() -> None:
         return
     if args.clients:
         index, count = (int(x) for x in args.clients.split("/"))
-        asyncio.run(client_share(args, index, count, pickle.loads(Path(args.loop).read_bytes())))
+        loop = pickle.loads(Path(args.loop).read_bytes())
+        lower = Path(f"{args.loop}.layers")
+        layers = pickle.loads(lower.read_bytes()) if args.simulcast else None
+        asyncio.run(client_share(args, index, count, loop, layers))
         return
     with tempfile.TemporaryDirectory() as folder:
         loop_path = Path(folder) / "loop.pickle"
-        encode_loop(loop_path)
+        encode_loop(loop_path, simulcast=args.simulcast)
         if args.visits:
             print(json.dumps(run_hub("hearth", args, loop_path)), flush=True)
             return
         results: dict[str, dict[str, Any]] = {}
         for impl in args.impl.split(","):
-            if impl == "janus":
+            if args.simulcast and impl == "mediarelay":
+                skipped = "aiortc's MediaRelay decodes one SSRC: no simulcast"
+                results[impl] = {"impl": impl, "simulcast": True, "skipped": skipped}
+            elif impl == "janus":
                 results[impl] = run_janus(args, loop_path)
             else:
                 results[impl] = run_hub(impl, args, loop_path)

@@ -17,6 +17,7 @@ from typing import Any
 
 import aiohttp
 from relay_load import (
+    Layers,
     Loop,
     Participant,
     Probe,
@@ -131,10 +132,12 @@ class Janus:
         return dict(reply)
 
 
-async def janus_clients(args: argparse.Namespace, janus_pid: int, loop: Loop) -> dict[str, Any]:
+async def janus_clients(
+    args: argparse.Namespace, janus_pid: int, loop: Loop, layers: Layers | None = None
+) -> dict[str, Any]:
     use_host_only()
     probe, everyone, subscribers = Probe(), [], []
-    replayer = Replayer(loop)
+    replayer = Replayer(loop, layers)
     async with aiohttp.ClientSession() as http:
         janus = Janus(http, "http://127.0.0.1:8088/janus")
         for _ in range(100):
@@ -159,7 +162,9 @@ async def janus_clients(args: argparse.Namespace, janus_pid: int, loop: Loop) ->
         try:
             for index in range(args.streams):
                 sent = probe.sent if index == 0 else None
-                publisher = Participant(replayer, ["video"], None, sent)
+                publisher = Participant(
+                    replayer, ["video"], None, sent, simulcast=layers is not None
+                )
                 handle = await janus.attach()
                 joined = await janus.request(
                     handle, {"request": "join", "ptype": "publisher", "room": room}
@@ -195,6 +200,11 @@ async def janus_clients(args: argparse.Namespace, janus_pid: int, loop: Loop) ->
                     {"request": "start"},
                     {"type": "answer", "sdp": answer, "trickle": False},
                 )
+                if layers is not None:
+                    # The 640x480 layer for every subscriber, as Hearth's relay sends them.
+                    # Janus takes an offer's RIDs as listed highest first, so the full layer
+                    # (listed last, as browsers list it) is its substream 0.
+                    await janus.request(handle, {"request": "configure", "substream": 0})
                 everyone += [publisher, subscriber]
                 subscribers.append(subscriber)
             rate = video_packets_per_s(loop)
@@ -221,11 +231,14 @@ def janus_inside(args: argparse.Namespace) -> None:
             )
         try:
             loop = pickle.loads(Path(args.loop).read_bytes())
-            result = asyncio.run(janus_clients(args, janus.pid, loop))
+            lower = Path(f"{args.loop}.layers")
+            layers = pickle.loads(lower.read_bytes()) if args.simulcast else None
+            result = asyncio.run(janus_clients(args, janus.pid, loop, layers))
         finally:
             janus.terminate()
             janus.wait(10)
-    print(json.dumps({"impl": "janus", **result}), flush=True)
+    mode = {"simulcast": True} if args.simulcast else {}
+    print(json.dumps({"impl": "janus", **mode, **result}), flush=True)
 
 
 def run_janus(args: argparse.Namespace, loop_path: Path) -> dict[str, Any]:
@@ -249,6 +262,7 @@ def run_janus(args: argparse.Namespace, loop_path: Path) -> dict[str, Any]:
         str(args.warmup),
         "--seconds",
         str(args.seconds),
+        *(["--simulcast"] if args.simulcast else []),
     ]
     done = subprocess.run(
         command,

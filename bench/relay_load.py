@@ -26,8 +26,9 @@ import av
 import numpy
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
 from aiortc.mediastreams import MediaStreamError, MediaStreamTrack
+from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtcrtpreceiver import NackGenerator
-from aiortc.rtp import RtpPacket
+from aiortc.rtp import HeaderExtensionsMap, RtpPacket
 
 from media.aiortc_hooks import SenderPort, receiver_of_ssrc, replace_rtp_handler, route_by_ssrc
 
@@ -38,6 +39,14 @@ HOST = os.environ.get("BENCH_HOST", "127.0.0.1")
 CLK_TCK = os.sysconf("SC_CLK_TCK")
 # The RTP payloads of each pre-encoded VP8 frame and of each Opus packet.
 Loop = tuple[list[list[bytes]], list[list[bytes]]]
+# With --simulcast: the lower layers' loops (the same pictures at 1/4 and 1/2 size), lowest
+# first; the 640x480 loop is the top layer. RIDs as Hearth's page names them.
+Layers = list[list[list[bytes]]]
+SIMULCAST_LOWER = ((WIDTH // 4, HEIGHT // 4, 150_000), (WIDTH // 2, HEIGHT // 2, 500_000))
+SIMULCAST_RIDS = ("q", "h", "f")
+RID_EXTENSION_ID = 10  # free in aiortc's offers (1-3 are its own)
+MID_URI = "urn:ietf:params:rtp-hdrext:sdes:mid"
+RID_URI = "urn:ietf:params:rtp-hdrext:sdes:rtp-stream-id"
 # Largest RTP payload, as aiortc's packetizer (PACKET_MAX): fits a 1500-byte path with SRTP.
 PAYLOAD_MAX = 1300
 
@@ -61,9 +70,10 @@ def vp8_payloads(frame: bytes, picture_id: int) -> list[bytes]:
     return payloads
 
 
-def encode_loop(path: Path) -> None:
+def encode_loop(path: Path, simulcast: bool = False) -> None:
     """LOOP_FRAMES of VP8 (and 1 s of Opus) encoded and packetized once, so that publishers
-    only number and send packets."""
+    only number and send packets; with ``simulcast`` also the lower layers (``Layers``),
+    written to ``path`` + ".layers"."""
     rng = numpy.random.default_rng(7)
     codec = av.CodecContext.create("libvpx", "w")
     codec.width, codec.height, codec.pix_fmt = WIDTH, HEIGHT, "yuv420p"
@@ -95,6 +105,51 @@ def encode_loop(path: Path) -> None:
         audio += [bytes(p) for p in opus.encode(chunk)]
     frames = [vp8_payloads(frame, index) for index, frame in enumerate(video[:LOOP_FRAMES])]
     path.write_bytes(pickle.dumps((frames, [[packet] for packet in audio])))
+    if simulcast:
+        layers = [
+            _encode_lower(path, width, height, rate) for width, height, rate in SIMULCAST_LOWER
+        ]
+        Path(f"{path}.layers").write_bytes(pickle.dumps(layers))
+
+
+def _encode_lower(path: Path, width: int, height: int, rate: int) -> list[list[bytes]]:
+    """The top loop decoded and encoded again at ``width`` x ``height`` (a lower layer)."""
+    frames, _audio = pickle.loads(path.read_bytes())
+    decoder = av.CodecContext.create("libvpx", "r")
+    codec = av.CodecContext.create("libvpx", "w")
+    codec.width, codec.height, codec.pix_fmt = width, height, "yuv420p"
+    codec.bit_rate, codec.gop_size = rate, 2 * FPS
+    codec.time_base = fractions.Fraction(1, FPS)
+    codec.options = {"deadline": "realtime", "cpu-used": "8", "lag-in-frames": "0"}
+    out: list[bytes] = []
+    for index, payloads in enumerate(frames):
+        data = b"".join(p[4:] for p in payloads)  # the 4-byte descriptor vp8_payloads wrote
+        for picture in decoder.decode(av.Packet(data)):
+            small = picture.reformat(width=width, height=height, format="yuv420p")
+            small.pts = index
+            out += [bytes(p) for p in codec.encode(small)]
+    out += [bytes(p) for p in codec.encode(None)]
+    return [vp8_payloads(frame, index) for index, frame in enumerate(out[:LOOP_FRAMES])]
+
+
+def simulcast_offer(sdp: str) -> str:
+    """An aiortc offer as a browser sending simulcast writes it: the RID extension, a=rid and
+    a=simulcast:send in the video section, and no a=ssrc lines there."""
+    extra = [
+        f"a=extmap:{RID_EXTENSION_ID} {RID_URI}",
+        *(f"a=rid:{rid} send" for rid in SIMULCAST_RIDS),
+        "a=simulcast:send " + ";".join(SIMULCAST_RIDS),
+    ]
+    out: list[str] = []
+    video = False
+    for line in sdp.splitlines():
+        if line.startswith("m="):
+            out += extra if video else []
+            video = line.startswith("m=video")
+        if not (video and line.startswith(("a=ssrc", "a=msid"))):
+            out.append(line)
+    out += extra if video else []
+    return "\r\n".join(out) + "\r\n"
 
 
 def read_index(image: numpy.ndarray) -> int:
@@ -125,6 +180,10 @@ class Outgoing:
     sequence_number: int = field(default_factory=lambda: random.getrandbits(16))
     timestamp: int = field(default_factory=lambda: random.getrandbits(32))
     count: int = 0
+    # Simulcast: (ssrc, sequence number, timestamp) per layer, lowest first, and the header
+    # extensions (MID, RID) the layers are written with.
+    layers: list[list[int]] = field(default_factory=list)
+    extensions: HeaderExtensionsMap | None = None
 
 
 class Replayer:
@@ -138,8 +197,9 @@ class Replayer:
 
     SLOTS = 6
 
-    def __init__(self, loop: Loop) -> None:
+    def __init__(self, loop: Loop, layers: Layers | None = None) -> None:
         self.loop = loop
+        self.lower = layers  # simulcast: every video stream sends these layers below its own
         self.streams: dict[str, list[Outgoing]] = {"video": [], "audio": []}
         self.errors = 0
         self.tasks = [
@@ -153,6 +213,19 @@ class Replayer:
 
         def ready() -> None:  # again after each renegotiation
             stream.payload_type = stream.port.codecs[0].payloadType or 0
+            if kind == "video" and self.lower is not None and stream.extensions is None:
+                mid_id = next(
+                    (e.id for e in stream.port.header_extensions if e.uri == MID_URI), None
+                )
+                extensions = [RTCRtpHeaderExtensionParameters(id=RID_EXTENSION_ID, uri=RID_URI)]
+                if mid_id is not None:
+                    extensions.append(RTCRtpHeaderExtensionParameters(id=mid_id, uri=MID_URI))
+                stream.extensions = HeaderExtensionsMap()
+                stream.extensions.configure(RTCRtpParameters(headerExtensions=extensions))
+                stream.layers = [
+                    [random.getrandbits(32), random.getrandbits(16), random.getrandbits(32)]
+                    for _ in SIMULCAST_RIDS
+                ]
             if stream not in self.streams[kind]:
                 self.streams[kind].append(stream)
 
@@ -180,6 +253,9 @@ class Replayer:
                             print(f"replayer: {exc!r}", file=sys.stderr, flush=True)
 
     async def _send(self, stream: Outgoing, frames: list[list[bytes]], step: int) -> None:
+        if stream.layers and self.lower is not None:
+            await self._send_layers(stream, frames, step)
+            return
         index = stream.count % len(frames)
         payloads = frames[index]
         timestamp = (stream.timestamp + stream.count * step) & 0xFFFFFFFF
@@ -201,6 +277,37 @@ class Replayer:
                 await stream.port.send(packet)
             except ConnectionError:
                 return
+
+    async def _send_layers(self, stream: Outgoing, frames: list[list[bytes]], step: int) -> None:
+        """One frame of each simulcast layer, each its own SSRC and numbering, with its RID."""
+        assert self.lower is not None and stream.extensions is not None
+        index = stream.count % len(frames)
+        if stream.sent is not None:
+            stream.sent[index] = time.monotonic()
+        stream.count += 1
+        transport = stream.port.sender.transport
+        for rid, loop, layer in zip(
+            SIMULCAST_RIDS, [*self.lower, frames], stream.layers, strict=True
+        ):
+            payloads = loop[index % len(loop)]
+            last = len(payloads) - 1
+            for i, payload in enumerate(payloads):
+                packet = RtpPacket(
+                    payload_type=stream.payload_type,
+                    marker=int(i == last),
+                    sequence_number=layer[1],
+                    timestamp=layer[2],
+                    ssrc=layer[0],
+                    payload=payload,
+                )
+                packet.extensions.mid = stream.port.mid
+                packet.extensions.rtp_stream_id = rid
+                layer[1] = (layer[1] + 1) & 0xFFFF
+                try:
+                    await transport._send_rtp(packet.serialize(stream.extensions))
+                except ConnectionError:
+                    return
+            layer[2] = (layer[2] + step) & 0xFFFFFFFF
 
     async def close(self) -> None:
         for task in self.tasks:
@@ -296,9 +403,12 @@ class Participant:
         sent: dict[int, float] | None = None,
         *,
         expects: int = 0,
+        simulcast: bool = False,
     ) -> None:
-        """``expects``: video streams it should receive and count (the probe's aside)."""
+        """``expects``: video streams it should receive and count (the probe's aside);
+        ``simulcast``: its video goes out in three layers (``Replayer`` with layers)."""
         self.pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
+        self.simulcast = simulcast and "video" in publish
         self.expected_streams = expects
         self.replayer = replayer
         for kind in publish:
@@ -359,7 +469,8 @@ class Participant:
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())
-        return self.pc.localDescription.sdp
+        sdp: str = self.pc.localDescription.sdp
+        return simulcast_offer(sdp) if self.simulcast else sdp
 
     async def answer(self, sdp: str, kind: str = "offer") -> str | None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type=kind))

@@ -77,6 +77,9 @@ class Rule(StrEnum):
     SYMPTOM_RISE = "symptom_rise"
     VITAL_OUT_OF_BAND = "vital_out_of_band"
     MISSED_CHECKIN = "missed_checkin"
+    # A family's message with red-flag words or sent outside the team's hours
+    # (encounters/family_messages.py).
+    FAMILY_MESSAGE = "family_message"
 
 
 # Which finding leads an alert that folds several of equal severity: the order rules are listed.

@@ -42,6 +42,7 @@ from encounters.intervals import is_within_one, subtract_intervals
 from encounters.local_time import (
     format_in_zone,
     format_span_in_zone,
+    load_zone,
     local_date,
     local_midnight,
     to_utc,
@@ -218,6 +219,52 @@ def free_slots_by_clinician(
             buffer,
         )
     return result
+
+
+def first_free_time(
+    availability: Availability | None,
+    bookings: Iterable[Booking],
+    *,
+    clinician_id: Id,
+    patient_id: Id,
+    kind: str,
+    length: timedelta,
+    earliest: datetime,
+    zone_name: str,
+    travel_buffer_min: int = TRAVEL_BUFFER_MIN,
+) -> Slot | None:
+    """The first stretch of ``length`` from ``earliest`` on that starts on the same local day
+    in ``zone_name`` (the clinician's) and clashes with neither diary, or None.
+
+    With ``availability`` the stretch lies inside the clinician's hours and outside their time
+    off; without (a clinic that keeps no hours in Hearth) any time of the day will do. The
+    start is not put on a grid: a visit started now, or straight after the last one, starts
+    then. :func:`check_booking` accepts the slot it returns.
+    """
+    visit_kind = parse_kind(kind)
+    earliest = to_utc(earliest, "earliest")
+    zone = load_zone(zone_name) if availability is None else availability.tz
+    today = local_date(earliest, zone)
+    until = local_midnight(today + _ONE_DAY, zone)
+    if availability is None:
+        open_time = [(earliest, until + length)]
+    else:
+        open_time = available_intervals(availability, today - _ONE_DAY, today + _ONE_DAY)
+    blocked = blocked_intervals(
+        bookings,
+        clinician_id=clinician_id,
+        patient_id=patient_id,
+        kind=visit_kind,
+        buffer=travel_buffer(travel_buffer_min),
+        ignore_booking_id=None,
+    )
+    for start, end in subtract_intervals(open_time, blocked):
+        start = max(start, earliest)
+        if start >= until:
+            break
+        if start + length <= end:
+            return Slot(start, start + length)
+    return None
 
 
 def _find_slots(

@@ -5,6 +5,9 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
+# (room_id, participant_id, step): "full" | "video_paused" | "audio_lost" (media/fallback.py).
+StepHandler = Callable[[str, str, str], Awaitable[None]]
+
 
 @dataclass(frozen=True)
 class MediaCallbacks:
@@ -16,3 +19,6 @@ class MediaCallbacks:
     # (room_id, participant_id, label, message): a text message on a data channel the client
     # opened; a returned string is sent back on that channel. Exceptions are logged.
     data_message: Callable[[str, str, str, str], Awaitable[str | None]]
+    # A subscriber moved on the fallback ladder (its link could or could not carry video, or
+    # even audio); optional, so callers that predate it keep working.
+    media_step: StepHandler | None = None

@@ -1,12 +1,13 @@
 """Selective forwarding at the RTP packet level: no decoding, no encoding, no reassembly.
 
 Each published track becomes a ``_Source`` fed by aiortc's receiver (after SRTP, RTX unwrap
-and NACK bookkeeping, media.aiortc_hooks). Each packet goes at once to every subscriber,
-rewritten for that subscriber's sender: its SSRC, a sequence number and timestamp that
-continue the sender's own numbering (so a sender reused for another publisher never jumps
-back), the payload type and header extension ids that subscriber negotiated (rtpmap.py
-keeps them in the browser's numbering), and a fresh abs-send-time for the second hop's
-bandwidth estimate.
+and NACK bookkeeping, media.aiortc_hooks, which hands a connected transport's SRTP over as
+it arrives rather than through aiortc's queue and receive task). Each packet goes at once to
+every subscriber, rewritten for that subscriber's sender: its SSRC, a sequence number and
+timestamp that continue the sender's own numbering (so a sender reused for another
+publisher never jumps back), the payload type and header extension ids that subscriber
+negotiated (rtpmap.py keeps them in the browser's numbering), and a fresh abs-send-time for
+the second hop's bandwidth estimate.
 
 - Keyframes: a video subscriber starts on a keyframe; joining, re-enabling and a
   subscriber's PLI/FIR ask the publisher for one, at most one PLI per
@@ -14,33 +15,72 @@ bandwidth estimate.
 - Losses are repaired per hop: aiortc's receiver NACKs the publisher (and unwraps RTX), and
   each subscriber's NACKs are answered from its sender's history (the last 128 packets)
   with RTX in the payload type paired with the forwarded codec.
+- Fallback ladder (media/fallback.py): each subscriber's receiver reports (fraction lost,
+  jitter), the share of packets it NACKs and its REMB feed a small pure decision per
+  subscriber; when its link cannot carry video, video to that subscriber alone pauses (audio
+  goes on) and resumes, with a keyframe request, after good reports for a while. Each step is
+  reported through ``on_step``.
+- Simulcast (media/simulcast.py): a published video track may come in up to three layers,
+  each its own SSRC, told apart by the RID the browser puts in its first packets. Each
+  video subscription forwards one layer into the subscriber's one SSRC, chosen from that
+  subscriber's receiver reports and REMB and the tile size its page asked for; it switches
+  only at a keyframe of the new layer (asked for by PLI on that layer's SSRC), and the
+  switch continues the sender's numbering exactly as a reused sender does. The fallback
+  ladder takes over below the lowest layer. Recordings and snapshots take the highest layer
+  seen. The per-packet cost of a simulcast source is one dict lookup and an addition.
+- Idle layers: a layer that no subscription forwards or is switching to, and that is not
+  the one recordings, snapshots and the received-frame counters take, is *idle*. Its
+  packets leave the path right after SRTP (``ReceiverTap.skip``): no RTP parse, no receiver
+  statistics or NACKs, no forwarding; only its size and frame marks are counted from the raw
+  header, which the layer choice needs (is it arriving, at what rate). Once a subscription
+  targets it, it resumes before its keyframe is asked for, with fresh statistics.
 - Lip sync: each publisher SR is passed on translated by that subscriber's timestamp offset.
 - Bitrate: the REMB sent to a publisher is the lowest of its video subscribers' REMBs of
   the last ``REMB_MAX_AGE_S``, within [``REMB_MIN_BPS``, ``REMB_MAX_BPS``]: the publisher
   follows the weakest subscriber. The relay runs no delay-based estimator of its own on the
   first hop (aiortc's costs ~10 % of the relay's CPU); loss on that hop still reaches the
   publisher in aiortc's receiver reports, which browsers' loss-based control reacts to.
+  A simulcast publisher is told ``REMB_MAX_BPS`` for all its layers together instead: the
+  weakest subscriber takes a lower layer rather than holding everyone's picture down, and
+  each layer's own ``maxBitrate`` (set by the page) bounds what the browser sends.
 """
 
 from __future__ import annotations
 
 import asyncio
+import functools
+import logging
 import random
 import time
+from collections.abc import Callable
 from typing import Any
 
 import numpy
 from aiortc import RTCRtpCodecParameters, RTCRtpReceiver, RTCRtpSender
 from aiortc.clock import current_ntp_time
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtp import RTCP_PSFB_APP, RTCP_PSFB_FIR, RTCP_PSFB_PLI, RtcpPsfbPacket, RtpPacket
+from aiortc.rtp import (
+    RTCP_PSFB_APP,
+    RTCP_PSFB_FIR,
+    RTCP_PSFB_PLI,
+    RTCP_RTPFB_NACK,
+    RtcpPsfbPacket,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtcpSrPacket,
+    RtpPacket,
+)
 from aiortc.rtp import unpack_remb_fci as _unpack_remb
 
 from media import aiortc_hooks as hooks
+from media import fallback, simulcast
 from media.counters import Counters
 from media.keyframes import KeyframeRequests, is_keyframe_start
+from media.recording import Part
 from media.sampling import KeyframeSampler
 from media.tracks import SlotTrack
+
+logger = logging.getLogger(__name__)
 
 # One keyframe per publisher per half second at most: a late joiner waits < 0.5 s for its
 # first picture, while a storm of subscriber PLIs cannot make the publisher send only
@@ -64,6 +104,15 @@ REMB_MAX_AGE_S = 5.0
 # more than REMB_DROP (a subscriber's link got worse).
 REMB_INTERVAL_S = 1.0
 REMB_DROP = 0.9
+# The fallback ladder notices silence (no receiver report while audio is sent) this often.
+LADDER_TICK_S = 1.0
+# The share of packets a subscriber NACKs counts as loss over at least this many packets.
+NACK_MIN_PACKETS = 20
+# A port that sent within this long is sending.
+SENDING_WITHIN_S = 1.0
+# A simulcast layer without a frame for this long is not being sent (the browser stops its
+# upper layers when its own estimate is low); a layer's rate is measured over this at least.
+LAYER_IDLE_S = 1.0
 
 
 def _codec_key(codec: RTCRtpCodecParameters) -> tuple[str, str]:
@@ -90,6 +139,14 @@ class _Port:
         self.last_ts: int | None = None
         self.last_sent_at = 0.0
         self.remb: tuple[int, float] | None = None
+        # The fallback ladder: this subscriber's link, and what its reports are measured by.
+        self.link: _Link | None = None
+        self.video_paused = False
+        self.sent = 0
+        self.octets = 0
+        self.nacked = 0
+        # (sent, octets, nacked, when) at the previous receiver report
+        self._reported = (0, 0, 0, time.monotonic())
         # Sending starts PORT_SETTLE_S after the sender started (see there).
         self.settled = False
         self._settling: asyncio.TimerHandle | None = None
@@ -116,6 +173,14 @@ class _Port:
             self._settling.cancel()
 
     def _on_rtcp(self, packet: Any) -> None:
+        if isinstance(packet, RtcpRtpfbPacket) and packet.fmt == RTCP_RTPFB_NACK:
+            self.nacked += len(packet.lost)
+            return
+        if isinstance(packet, (RtcpRrPacket, RtcpSrPacket)):
+            for block in packet.reports:
+                if block.ssrc == self.hooks.ssrc:
+                    self._on_report(block)
+            return
         if not isinstance(packet, RtcpPsfbPacket) or self.subscription is None:
             return
         if packet.fmt in (RTCP_PSFB_PLI, RTCP_PSFB_FIR):
@@ -129,11 +194,92 @@ class _Port:
                 self.remb = bitrate, time.monotonic()
                 self.subscription.on_remb()
 
+    def _on_report(self, block: Any) -> None:
+        """One receiver report about what this port sent: to the link's ladder."""
+        subscription = self.subscription
+        if subscription is None or self.link is None or not subscription.active:
+            return
+        now = time.monotonic()
+        sent, octets, nacked, since = self._reported
+        sent, octets, nacked = self.sent - sent, self.octets - octets, self.nacked - nacked
+        self._reported = (self.sent, self.octets, self.nacked, now)
+        kind = subscription.kind
+        if kind == "video" and self.video_paused:
+            return  # nothing was sent: the report says nothing about the link
+        loss = block.fraction_lost / 256
+        video = kind == "video"
+        if video and sent >= NACK_MIN_PACKETS:
+            loss = max(loss, min(1.0, nacked / sent))
+        clock_rate = self.hooks.codecs[0].clockRate if self.hooks.codecs else 90000
+        report = fallback.Report(
+            at=now,
+            loss=loss,
+            jitter_s=block.jitter / clock_rate,
+            remb_bps=subscription.remb if video else None,
+            sent_bps=octets * 8 / (now - since) if video and now > since else None,
+        )
+        if video:
+            subscription.on_report(report)
+        self.link.on_report(report)
+
+    def pause_video(self, paused: bool) -> None:
+        if paused == self.video_paused:
+            return
+        self.video_paused = paused
+        subscription = self.subscription
+        if (
+            not paused
+            and subscription is not None
+            and subscription.active
+            and subscription.kind == "video"
+        ):
+            subscription.request_keyframe()  # the picture comes back clean
+
+
+class _Link:
+    """One subscriber's connection: its ports and its step on the fallback ladder."""
+
+    def __init__(self, ladder: fallback.Ladder, on_step: Any) -> None:
+        self.ladder = ladder
+        self.ports: set[_Port] = set()
+        self.state = fallback.LinkState()
+        self._on_step = on_step
+
+    def on_report(self, report: fallback.Report) -> None:
+        lower_layer = any(
+            p.subscription is not None and p.subscription.can_step_down() for p in self.ports
+        )
+        self._apply(fallback.on_report(self.state, report, self.ladder, lower_layer=lower_layer))
+
+    def tick(self, now: float) -> None:
+        sending_audio = any(
+            p.subscription is not None
+            and p.subscription.kind == "audio"
+            and now - p.last_sent_at < SENDING_WITHIN_S
+            for p in self.ports
+        )
+        self._apply(fallback.on_tick(self.state, now, sending_audio, self.ladder))
+
+    def _apply(self, state: fallback.LinkState) -> None:
+        before, self.state = self.state.step, state
+        if state.step == before:
+            return
+        for port in self.ports:
+            port.pause_video(state.step != fallback.FULL)
+        self._on_step(state.step)
+
 
 class ForwardedSubscription:
     """One subscriber of one source: rewrites and sends that source's packets."""
 
-    def __init__(self, source: _Source, port: _Port, counters: Counters, publisher: Counters):
+    def __init__(
+        self,
+        source: _Source,
+        port: _Port,
+        counters: Counters,
+        publisher: Counters,
+        policy: simulcast.Policy | None = None,
+    ):
         self._source = source
         self._port = port
         self._counters = counters
@@ -148,21 +294,88 @@ class ForwardedSubscription:
         self._ts_offset = 0
         # Publisher's payload type -> this subscriber's (None: it did not negotiate the codec).
         self._payload_types: dict[int, int | None] = {}
+        # Simulcast: the layer forwarded, the one to switch to at its next keyframe, and the
+        # choice behind it (media/simulcast.py); a new subscriber aims at the top layer.
+        top = len(source.rids) - 1 if source.rids else 0
+        self.layer = self._target = top
+        self._choice = simulcast.Choice(layer=top)
+        self._policy = policy or simulcast.Policy()
+        self._wanted_height: int | None = None
+        self.switches = 0
 
     def request_keyframe(self) -> None:
         self._active = True
         if self._source.kind == "video":
             self._waiting = True
             if self._port.settled:  # else the port asks when it settles
-                self._source.keyframes.request()
+                self._source.layer_keyframes[self._target].request()
 
     @property
     def active(self) -> bool:
         return self._active
 
+    @property
+    def target(self) -> int:
+        """The simulcast layer this subscription forwards next (``layer`` until a switch)."""
+        return self._target
+
+    @property
+    def kind(self) -> str:
+        return self._source.kind
+
     def on_keyframe_request(self) -> None:
         self._counters.keyframe_requests_from += 1
-        self._source.keyframes.request()
+        self._source.layer_keyframes[self.layer].request()
+
+    # -- simulcast -------------------------------------------------------------------------
+
+    @property
+    def rid(self) -> str | None:
+        """The simulcast layer being forwarded, None before the first or without simulcast."""
+        rids = self._source.rids
+        return rids[self.layer] if rids and not self._waiting else None
+
+    def set_wanted_size(self, width: int, height: int) -> None:
+        """The subscriber's tile is ``width`` x ``height`` device pixels."""
+        self._wanted_height = height if width > 0 and height > 0 else None
+        self._retarget()
+
+    def can_step_down(self) -> bool:
+        if not self._source.rids:
+            return False
+        return simulcast.can_step_down(self._choice, self._cap()) and self._target > 0
+
+    def on_report(self, report: fallback.Report) -> None:
+        """One receiver report of this subscriber's video: maybe another layer."""
+        source = self._source
+        if not source.rids:
+            return
+        if self._target != self.layer and not self._waiting:
+            # A switch waits for its keyframe: this report is about the layer being left.
+            if self._active and self._port.settled:
+                source.layer_keyframes[self._target].request()
+            return
+        self._choice = simulcast.on_report(
+            self._choice, report, source.rates(), self._cap(), self._policy
+        )
+        self._retarget()
+
+    def _cap(self) -> int:
+        return simulcast.size_cap(self._wanted_height, tuple(self._source.heights))
+
+    def _retarget(self) -> None:
+        source = self._source
+        if not source.rids:
+            return
+        wanted = simulcast.target(self._choice, self._cap())
+        found = simulcast.available(wanted, source.active())
+        target = wanted if found is None else found
+        if target == self._target:
+            return
+        self._target = target
+        source.update_intake()  # before the keyframe request: its packets must come through
+        if target != self.layer and self._active and self._port.settled:
+            source.layer_keyframes[target].request()
 
     def on_remb(self) -> None:
         self._source.update_remb()
@@ -170,6 +383,7 @@ class ForwardedSubscription:
     def stop(self) -> None:
         if self in self._source.subscriptions:
             self._source.subscriptions.remove(self)
+            self._source.update_intake()
         if self._port.subscription is self:
             self._port.subscription = None
 
@@ -182,18 +396,33 @@ class ForwardedSubscription:
     @property
     def remb(self) -> int | None:
         remb = self._port.remb
-        if remb is None or time.monotonic() - remb[1] > REMB_MAX_AGE_S:
+        if remb is None or self._port.video_paused or time.monotonic() - remb[1] > REMB_MAX_AGE_S:
             return None
         return remb[0]
 
     async def forward(
-        self, packet: RtpPacket, codec: RTCRtpCodecParameters, keyframe: bool, abs_send: int
+        self,
+        packet: RtpPacket,
+        codec: RTCRtpCodecParameters,
+        keyframe: bool,
+        abs_send: int,
+        layer: int = 0,
     ) -> None:
         port = self._port
         if not (self._active and port.settled):
             return
+        video = self._source.kind == "video"
+        if video and port.video_paused:
+            return  # the fallback ladder: this subscriber's link cannot carry video now
+        if layer != self.layer:
+            if layer != self._target or not keyframe:
+                return
+            self.layer = layer  # a keyframe of the layer to switch to: from here on, it
+            self._waiting = True
+            self.switches += 1
+            self._source.update_intake()  # the layer left may now be idle
         if self._waiting:
-            if self._source.kind == "video" and not keyframe:
+            if video and not keyframe:
                 return
             self._start(packet, codec)
         elif not _newer(packet.sequence_number, self._start_seq) and (
@@ -223,11 +452,13 @@ class ForwardedSubscription:
         except ConnectionError:
             self._counters.send_failures += 1
             return
+        port.sent += 1
+        port.octets += len(out.payload)
         if _newer(seq, port.next_seq) or seq == port.next_seq:
             port.next_seq = (seq + 1) & 0xFFFF
             port.last_ts = out.timestamp
             port.last_sent_at = time.monotonic()
-        if packet.marker or self._source.kind == "audio":
+        if packet.marker or not video:
             self._counters.count_forwarded(self._publisher, self._source.kind)
 
     def _start(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
@@ -253,46 +484,191 @@ class _Source:
     """One published track: its receiver's packets, to every subscriber."""
 
     def __init__(
-        self, track: MediaStreamTrack, receiver: RTCRtpReceiver, counters: Counters
+        self,
+        track: MediaStreamTrack,
+        receiver: RTCRtpReceiver,
+        counters: Counters,
+        rids: tuple[str, ...] = (),
     ) -> None:
         self.kind = track.kind
+        # Simulcast layers by RID, lowest first; empty for an ordinary stream (one layer, 0).
+        self.rids = rids if track.kind == "video" else ()
+        layers = max(1, len(self.rids))
+        self.layer_of_ssrc: dict[int, int] = {}
+        self.layer_ssrcs: list[int | None] = [None] * layers
+        self.layer_keyframes = [
+            KeyframeRequests(functools.partial(self._send_pli, layer), KEYFRAME_INTERVAL_S)
+            for layer in range(layers)
+        ]
+        self.heights: list[int | None] = [None] * layers
+        self._octets = [0] * layers
+        self._frame_at = [0.0] * layers
+        self._rates: tuple[float | None, ...] = (None,) * layers
+        self._rates_mark: tuple[list[int], float] = ([0] * layers, time.monotonic())
+        # Recordings and snapshots take this layer (the highest seen).
+        self.primary = 0
         self.receiver = receiver
         self.counters = counters
         self.subscriptions: list[ForwardedSubscription] = []
         self.sender_reports: dict[int, tuple[int, int]] = {}
         self.media_ssrc: int | None = None
-        self.keyframes = KeyframeRequests(self._send_pli, KEYFRAME_INTERVAL_S)
         self.samplers: list[KeyframeSampler] = []
+        # Recordings of this track (media/recording.py): each gets every packet.
+        self.recorders: list[Any] = []
         self._remb_sent: tuple[int, float] | None = None
         self._tasks: set[asyncio.Task[None]] = set()
-        hooks.tap_receiver(
+        self._tap = hooks.tap_receiver(
             receiver,
             on_packet=self._on_packet,
             on_dropped=lambda: counters.count("rtp_dropped"),
             on_sender_report=self._on_sender_report,
         )
+        # SSRCs of idle layers whose packets skip the receiver (module docstring), and how
+        # many packets skipped it.
+        self.skipped: set[int] = set()
+        self.idle_packets = 0
+
+    @property
+    def keyframes(self) -> KeyframeRequests:
+        """Keyframe requests for recordings and snapshots: the primary layer's."""
+        return self.layer_keyframes[self.primary]
 
     async def _on_packet(self, packet: RtpPacket, codec: RTCRtpCodecParameters) -> None:
-        self.media_ssrc = packet.ssrc
+        if self.rids:
+            layer = self.layer_of_ssrc.get(packet.ssrc)
+            if layer is None:
+                layer = self._learn(packet)
+                if layer is None:
+                    self.counters.count("rtp_dropped")
+                    return
+            self._octets[layer] += len(packet.payload)
+            if packet.marker:
+                self._frame_at[layer] = time.monotonic()
+        else:
+            layer = 0
+            self.media_ssrc = packet.ssrc
         keyframe = self.kind == "video" and is_keyframe_start(codec.name, packet.payload)
         if keyframe:
-            self.keyframes.keyframe_seen()
-        if packet.marker or self.kind == "audio":
+            self.layer_keyframes[layer].keyframe_seen()
+            if self.rids and codec.name.upper() == "VP8":
+                size = simulcast.vp8_keyframe_size(packet.payload)
+                self.heights[layer] = size[1] if size is not None else None
+        primary = layer == self.primary
+        if (packet.marker and primary) or self.kind == "audio":
             self.counters.count_received(self.kind)
-        for sampler in self.samplers:
-            sampler.add(packet, codec, keyframe)
+        if primary:
+            for sampler in self.samplers:
+                sampler.add(packet, codec, keyframe)
+            for recorder in list(self.recorders):
+                try:
+                    recorder.add(packet, codec, keyframe)
+                except Exception:  # a recording must never stop the call: that track stops
+                    self.recorders.remove(recorder)
+                    logger.exception(
+                        "recording a %s track failed; it is no longer recorded", self.kind
+                    )
         if not self.subscriptions:
             return
         # abs-send-time: NTP seconds in 6.18 fixed point, modulo 64 s; the NTP epoch offset
         # (2208988800 s) is a multiple of 64, so Unix time gives the same value.
         abs_send = int(time.time() * 262144) & 0xFFFFFF
         for subscription in list(self.subscriptions):
-            await subscription.forward(packet, codec, keyframe, abs_send)
+            await subscription.forward(packet, codec, keyframe, abs_send, layer)
+
+    def _learn(self, packet: RtpPacket) -> int | None:
+        """The layer of a new SSRC, from the RID its first packets carry."""
+        rid = packet.extensions.rtp_stream_id
+        if rid not in self.rids or len(self.layer_of_ssrc) >= hooks.MAX_SSRCS_PER_RECEIVER:
+            return None
+        layer = self.rids.index(rid)
+        old = self.layer_ssrcs[layer]
+        if old is not None:  # the browser restarted that layer's stream
+            self.layer_of_ssrc.pop(old, None)
+            if old in self.skipped:
+                self.skipped.discard(old)
+                self._tap.resume(old)
+        self.layer_of_ssrc[packet.ssrc] = layer
+        self.layer_ssrcs[layer] = packet.ssrc
+        self.media_ssrc = packet.ssrc if self.media_ssrc is None else self.media_ssrc
+        if layer > self.primary:
+            self.primary = layer
+            if self.recorders or self.samplers:
+                self.keyframes.request()
+        self.update_intake()
+        return layer
+
+    def needed(self) -> set[int]:
+        """The layers whose packets take the whole path: the primary one (recordings,
+        snapshots, the received-frame counters) and each one a subscription forwards or is
+        switching to."""
+        needed = {self.primary}
+        for subscription in self.subscriptions:
+            needed.add(subscription.layer)
+            needed.add(subscription.target)
+        return needed
+
+    def update_intake(self) -> None:
+        """Skip the receiver for idle layers, resume it for needed ones (module docstring)."""
+        if not self.rids:
+            return
+        needed = self.needed()
+        for layer, ssrc in enumerate(self.layer_ssrcs):
+            if ssrc is None:
+                continue
+            if layer in needed:
+                if ssrc in self.skipped:
+                    self.skipped.discard(ssrc)
+                    self._tap.resume(ssrc)
+            elif ssrc not in self.skipped and self._tap.skip(
+                ssrc, functools.partial(self._idle_packet, layer)
+            ):
+                self.skipped.add(ssrc)
+
+    def _idle_packet(self, layer: int, data: bytes) -> None:
+        """A decrypted packet of an idle layer: only its payload size and frame end count
+        (``rates`` and ``active``), read from the header as RtpPacket.parse would."""
+        self.idle_packets += 1
+        first = data[0]
+        size = len(data) - 12 - 4 * (first & 0x0F)
+        if first & 0x10:
+            start = len(data) - size
+            if size < 4:
+                return
+            size -= 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
+        if first & 0x20:
+            size -= data[-1]
+        if size > 0:
+            self._octets[layer] += size
+        if data[1] & 0x80:
+            self._frame_at[layer] = time.monotonic()
+
+    def active(self) -> tuple[bool, ...]:
+        """Per layer: frames of it arrive."""
+        since = time.monotonic() - LAYER_IDLE_S
+        return tuple(at > since for at in self._frame_at)
+
+    def rates(self) -> tuple[float | None, ...]:
+        """Per layer: its measured bitrate (payload bits per second), None before known."""
+        octets, at = self._rates_mark
+        now = time.monotonic()
+        if now - at >= LAYER_IDLE_S:
+            self._rates = tuple(
+                (new - old) * 8 / (now - at) if new > 0 else None
+                for new, old in zip(self._octets, octets, strict=True)
+            )
+            self._rates_mark = (list(self._octets), now)
+        return self._rates
 
     def _on_sender_report(self, ssrc: int, ntp_timestamp: int, rtp_timestamp: int) -> None:
         self.sender_reports[ssrc] = (ntp_timestamp, rtp_timestamp)
-        if ssrc == self.media_ssrc:
-            for subscription in self.subscriptions:
+        if self.rids:
+            layer = self.layer_of_ssrc.get(ssrc)
+        else:
+            layer = 0 if ssrc == self.media_ssrc else None
+        if layer is None:
+            return
+        for subscription in self.subscriptions:
+            if subscription.layer == layer:
                 subscription.sender_report(ntp_timestamp, rtp_timestamp)
 
     def update_remb(self) -> None:
@@ -300,20 +676,26 @@ class _Source:
         estimates = [e for e in (s.remb for s in self.subscriptions) if e is not None]
         if not estimates or self.media_ssrc is None:
             return
-        bitrate = max(REMB_MIN_BPS, min(REMB_MAX_BPS, min(estimates)))
+        if self.rids:
+            ssrcs = [ssrc for ssrc in self.layer_ssrcs if ssrc is not None]
+            bitrate = REMB_MAX_BPS
+        else:
+            ssrcs = [self.media_ssrc]
+            bitrate = max(REMB_MIN_BPS, min(REMB_MAX_BPS, min(estimates)))
         now = time.monotonic()
         if self._remb_sent is not None:
             last, at = self._remb_sent
             if now - at < REMB_INTERVAL_S and bitrate > last * REMB_DROP:
                 return
         self._remb_sent = bitrate, now
-        self._spawn(hooks.send_remb(self.receiver, bitrate, self.media_ssrc))
+        self._spawn(hooks.send_remb(self.receiver, bitrate, ssrcs))
 
-    def _send_pli(self) -> None:
-        if self.media_ssrc is None:
+    def _send_pli(self, layer: int) -> None:
+        ssrc = self.layer_ssrcs[layer] if self.rids else self.media_ssrc
+        if ssrc is None:
             return  # nothing received yet: the first frame a publisher sends is a keyframe
         self.counters.keyframe_requests_to += 1
-        self._spawn(hooks.send_pli(self.receiver, self.media_ssrc))
+        self._spawn(hooks.send_pli(self.receiver, ssrc))
 
     def _spawn(self, coro: Any) -> None:
         task = asyncio.ensure_future(coro)
@@ -321,8 +703,13 @@ class _Source:
         task.add_done_callback(self._tasks.discard)
 
     def close(self) -> None:
-        self.keyframes.close()
+        for keyframes in self.layer_keyframes:
+            keyframes.close()
+        for ssrc in self.skipped:
+            self._tap.resume(ssrc)
+        self.skipped.clear()
         self.subscriptions.clear()
+        self.recorders.clear()
         for sampler in self.samplers:
             sampler.cancel()
 
@@ -331,14 +718,29 @@ class ForwardingRelay:
     """The hub's relay: RTP packets from each publisher to each subscriber, never decoded
     (except one sampled keyframe for a snapshot, in a worker thread)."""
 
-    def __init__(self) -> None:
+    receives_simulcast = True
+
+    def __init__(
+        self, ladder: fallback.Ladder | None = None, layers: simulcast.Policy | None = None
+    ) -> None:
         self._sources: dict[MediaStreamTrack, _Source] = {}
         self._ports: dict[RTCRtpSender, _Port] = {}
+        self.ladder = ladder or fallback.Ladder()
+        self.layers = layers or simulcast.Policy()
+        # (subscriber's counters, step): a subscriber moved on the fallback ladder.
+        self.on_step: Callable[[Counters, str], None] | None = None
+        # Per subscriber (keyed by its Counters, one per peer connection).
+        self._links: dict[int, tuple[Counters, _Link]] = {}
+        self._ticker: asyncio.TimerHandle | None = None
 
     def publish(
-        self, track: MediaStreamTrack, receiver: RTCRtpReceiver, counters: Counters
+        self,
+        track: MediaStreamTrack,
+        receiver: RTCRtpReceiver,
+        counters: Counters,
+        rids: tuple[str, ...] = (),
     ) -> None:
-        self._sources[track] = _Source(track, receiver, counters)
+        self._sources[track] = _Source(track, receiver, counters, rids)
 
     def unpublish(self, track: MediaStreamTrack) -> None:
         source = self._sources.pop(track, None)
@@ -358,11 +760,15 @@ class ForwardingRelay:
         port = self._ports.get(sender)
         if port is None:
             port = self._ports[sender] = _Port(sender)
+            port.link = self._link(counters)
+            port.link.ports.add(port)
+            port.video_paused = port.link.state.step != fallback.FULL
         if port.subscription is not None:
             port.subscription.stop()
-        subscription = ForwardedSubscription(source, port, counters, publisher)
+        subscription = ForwardedSubscription(source, port, counters, publisher, self.layers)
         port.subscription = subscription
         source.subscriptions.append(subscription)
+        source.update_intake()
         return subscription
 
     def forget_sender(self, sender: RTCRtpSender) -> None:
@@ -370,8 +776,63 @@ class ForwardingRelay:
         port = self._ports.pop(sender, None)
         if port is not None:
             port.close()
+            for key, (_counters, link) in list(self._links.items()):
+                link.ports.discard(port)
+                if not link.ports:
+                    del self._links[key]
             if port.subscription is not None:
                 port.subscription.stop()
+
+    def arriving_layers(self, track: MediaStreamTrack) -> list[str]:
+        """The simulcast layers (RIDs) of ``track`` whose frames arrive now, lowest first."""
+        source = self._sources.get(track)
+        if source is None or not source.rids:
+            return []
+        return [rid for rid, on in zip(source.rids, source.active(), strict=True) if on]
+
+    def step_of(self, counters: Counters) -> str:
+        """Where this subscriber is on the fallback ladder."""
+        found = self._links.get(id(counters))
+        return found[1].state.step if found else fallback.FULL
+
+    def _link(self, counters: Counters) -> _Link:
+        found = self._links.get(id(counters))
+        if found is not None:
+            return found[1]
+
+        def on_step(step: str) -> None:
+            if self.on_step is not None:
+                self.on_step(counters, step)
+
+        link = _Link(self.ladder, on_step)
+        self._links[id(counters)] = (counters, link)
+        if self._ticker is None:
+            self._ticker = asyncio.get_running_loop().call_later(LADDER_TICK_S, self._tick)
+        return link
+
+    def _tick(self) -> None:
+        self._ticker = None
+        if not self._links:
+            return
+        now = time.monotonic()
+        for _counters, link in list(self._links.values()):
+            link.tick(now)
+        self._ticker = asyncio.get_running_loop().call_later(LADDER_TICK_S, self._tick)
+
+    def record(self, track: MediaStreamTrack, part: Part) -> bool:
+        """Write ``track``'s packets into ``part`` too, from its next keyframe on."""
+        source = self._sources.get(track)
+        if source is None or source.kind not in ("audio", "video"):
+            return False
+        source.recorders.append(part.track(source.kind, source.keyframes.request))
+        if source.kind == "video":
+            source.keyframes.request()
+        return True
+
+    def unrecord(self, part: Part) -> None:
+        """Stop giving packets to ``part``."""
+        for source in self._sources.values():
+            source.recorders = [r for r in source.recorders if r.part is not part]
 
     async def snapshot(self, track: MediaStreamTrack, timeout_s: float) -> numpy.ndarray | None:
         source = self._sources.get(track)

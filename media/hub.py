@@ -17,6 +17,7 @@ import asyncio
 import logging
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy
@@ -27,6 +28,7 @@ from media.errors import BAD_SDP, HUB_CLOSED, NO_SUCH_PEER, PEER_CLOSED, WRONG_S
 from media.forwarding import ForwardingRelay
 from media.ice import ice_configuration
 from media.peer import Peer, Publication
+from media.recording import RoomRecording
 from media.relay import Relay
 from media.sdp import validate_answer, validate_offer
 
@@ -47,6 +49,7 @@ class _Room:
     # Peers being closed whose "closed" report is still due (close_room owes it if it
     # cancels the task that was going to send it).
     leaving: set[Peer] = field(default_factory=set)
+    recording: RoomRecording | None = None
 
 
 class MediaHub:
@@ -61,13 +64,16 @@ class MediaHub:
         ice_configuration(ice_servers)  # refuse a bad list now, not at the first call
         self._ice_servers = [dict(server) for server in ice_servers]
         self._callbacks = callbacks
-        self._relay_factory = relay_factory
+        # Makes each new room's relay; a room keeps the relay it was made with.
+        self.relay_factory = relay_factory
         self._answer_timeout_s = answer_timeout_s
         self._rooms: dict[str, _Room] = {}
         # Counts of every peer connection closed so far; with the live ones: totals().
         self._retired = Counters()
         # Background work (state reports, renegotiations) by room, cancelled on close_room.
         self._tasks: dict[asyncio.Task[None], str] = {}
+        # Parts of recordings that ended with their room, until stop_recording asks.
+        self._ended_recordings: dict[str, list[dict[str, Any]]] = {}
         self._closed = False
 
     # -- offers and answers ------------------------------------------------------------
@@ -79,7 +85,9 @@ class MediaHub:
         summary = validate_offer(sdp)
         room = self._rooms.get(room_id)
         if room is None:
-            room = self._rooms[room_id] = _Room(room_id, self._relay_factory())
+            room = self._rooms[room_id] = _Room(room_id, self.relay_factory())
+            if isinstance(room.relay, ForwardingRelay):
+                room.relay.on_step = lambda counters, step, r=room: self._on_step(r, counters, step)
         peer = Peer(
             participant_id,
             ice_configuration(self._ice_servers),
@@ -176,6 +184,70 @@ class MediaHub:
             await self._close_room(room_id, report=False)
         await self._cancel_tasks(list(self._tasks))
 
+    # -- recording ---------------------------------------------------------------------
+
+    async def start_recording(self, room_id: str, directory: str, name: str, key: bytes) -> None:
+        """Record every connected participant of the room, and everyone who connects until
+        ``stop_recording``, into sealed files ``{directory}/{name}-{n}.webm.sealed``
+        (media/recording.py)."""
+        room = self._rooms.get(room_id)
+        if room is None or not any(p.connected and not p.closed for p in room.peers.values()):
+            raise MediaError(NO_SUCH_PEER, f"nobody is connected in room {room_id}")
+        if room.recording is not None:
+            raise MediaError(WRONG_STATE, f"room {room_id} is already recording")
+        if not isinstance(room.relay, ForwardingRelay):
+            raise MediaError(WRONG_STATE, "only the forwarding relay records")
+        self._ended_recordings.pop(room_id, None)
+        room.recording = RoomRecording(Path(directory), name, key)
+        for peer in list(room.peers.values()):
+            self._record_peer(room, peer)
+        logger.info("room %s: recording started", room_id)
+
+    async def stop_recording(self, room_id: str) -> list[dict[str, Any]] | None:
+        """Finish the room's recording; the parts written (one per participant connection),
+        or None when the room was not recording. A recording that ended with its room is
+        answered here once."""
+        room = self._rooms.get(room_id)
+        if room is None or room.recording is None:
+            return self._ended_recordings.pop(room_id, None)
+        recording, room.recording = room.recording, None
+        parts = self._finish_recording(room, recording)
+        logger.info("room %s: recording stopped, %d parts", room_id, len(parts))
+        return parts
+
+    def is_recording(self, room_id: str) -> bool:
+        room = self._rooms.get(room_id)
+        return room is not None and room.recording is not None
+
+    def _record_peer(self, room: _Room, peer: Peer) -> None:
+        recording = room.recording
+        if (
+            recording is None
+            or recording.has(peer)
+            or not peer.connected
+            or peer.closed
+            or not peer.published
+            or not isinstance(room.relay, ForwardingRelay)
+        ):
+            return
+        part = recording.part(peer, peer.participant_id)
+        for track in peer.published:
+            room.relay.record(track, part)
+
+    def _end_recorded_peer(self, room: _Room, peer: Peer) -> None:
+        recording = room.recording
+        if recording is None or not recording.has(peer):
+            return
+        part = recording.end_part(peer)
+        if part is not None and isinstance(room.relay, ForwardingRelay):
+            room.relay.unrecord(part)
+
+    def _finish_recording(self, room: _Room, recording: RoomRecording) -> list[dict[str, Any]]:
+        if isinstance(room.relay, ForwardingRelay):
+            for part in recording.parts():
+                room.relay.unrecord(part)
+        return recording.stop()
+
     # -- inspection --------------------------------------------------------------------
 
     def participants(self, room_id: str) -> list[str]:
@@ -213,6 +285,24 @@ class MediaHub:
         _, peer = self._find(room_id, participant_id)
         return peer.sources() if peer is not None else {}
 
+    def received_layers(self, room_id: str, participant_id: str) -> list[str]:
+        """The simulcast layers (RIDs) of the participant's video whose frames reach the
+        relay now, lowest first; empty without simulcast."""
+        room, peer = self._find(room_id, participant_id)
+        if room is None or peer is None or not isinstance(room.relay, ForwardingRelay):
+            return []
+        video = [t for t in peer.published if t.kind == "video"]
+        return room.relay.arriving_layers(video[0]) if video else []
+
+    def layers(self, room_id: str, participant_id: str) -> dict[str, str]:
+        """publisher participant id -> the simulcast layer (RID) this participant is sent of
+        that publisher's video (media/simulcast.py); publishers without simulcast are left out."""
+        _, peer = self._find(room_id, participant_id)
+        if peer is None:
+            return {}
+        sources = peer.sources()
+        return {sources[mid][0]: rid for mid, rid in peer.layers().items() if mid in sources}
+
     async def snapshot(
         self, room_id: str, participant_id: str, *, timeout_s: float = SNAPSHOT_TIMEOUT_S
     ) -> numpy.ndarray | None:
@@ -223,6 +313,22 @@ class MediaHub:
         return await peer.snapshot(timeout_s) if peer is not None else None
 
     # -- internals ---------------------------------------------------------------------
+
+    def _on_step(self, room: _Room, counters: Counters, step: str) -> None:
+        """A subscriber moved on the fallback ladder (media/fallback.py): tell the caller."""
+        report = self._callbacks.media_step
+        peer = next((p for p in room.peers.values() if p.counters is counters), None)
+        if report is None or peer is None:
+            return
+        logger.info("room %s: participant %s is at %s", room.room_id, peer.participant_id, step)
+
+        async def send() -> None:
+            try:
+                await report(room.room_id, peer.participant_id, step)
+            except Exception:
+                logger.exception("room %s: media_step callback failed", room.room_id)
+
+        self._spawn(room.room_id, send())
 
     def _find(self, room_id: str, participant_id: str) -> tuple[_Room | None, Peer | None]:
         room = self._rooms.get(room_id)
@@ -246,6 +352,8 @@ class MediaHub:
                         "room %s: participant %s connected", room.room_id, peer.participant_id
                     )
                 await self._notify(room.room_id, peer.participant_id, state)
+                if state == "connected":
+                    self._record_peer(room, peer)
             if state == "connected":
                 for other in list(room.peers.values()):
                     self._spawn(room.room_id, self._sync(room, other))
@@ -333,6 +441,7 @@ class MediaHub:
         if room.peers.get(peer.participant_id) is peer:
             del room.peers[peer.participant_id]
             self._retired.absorb(peer.counters)
+        self._end_recorded_peer(room, peer)
         for other in room.peers.values():
             other.release_tracks(peer.published)
         await peer.close()
@@ -345,6 +454,9 @@ class MediaHub:
         # Forgotten only now, so that close_room still finds a peer whose report is due.
         if not room.peers and not room.leaving and self._rooms.get(room.room_id) is room:
             del self._rooms[room.room_id]
+            if room.recording is not None:  # everyone left: the recording ends with them
+                recording, room.recording = room.recording, None
+                self._ended_recordings[room.room_id] = self._finish_recording(room, recording)
 
     async def _report(self, room_id: str, peer: Peer, state: str) -> None:
         async with peer.events:
@@ -366,6 +478,9 @@ class MediaHub:
         await self._cancel_tasks([t for t, r in self._tasks.items() if r == room_id])
         if room is None:
             return
+        if room.recording is not None:
+            recording, room.recording = room.recording, None
+            self._ended_recordings[room_id] = self._finish_recording(room, recording)
         peers = [*room.peers.values(), *room.leaving]
         for peer in room.peers.values():
             self._retired.absorb(peer.counters)

@@ -9,6 +9,7 @@ Its own background work (answering data-channel messages) lives in tasks it canc
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -20,7 +21,8 @@ from aiortc import sdp as aiortc_sdp
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcdatachannel import RTCDataChannel
 
-from media.aiortc_hooks import count_transport_drops
+from media import simulcast
+from media.aiortc_hooks import count_transport_drops, parse_stream_ids
 from media.counters import Counters
 from media.relay import Relay, Subscription
 from media.rtpmap import RtpMapping, remap_offer, rtp_mapping
@@ -34,6 +36,11 @@ CLOSE_TIMEOUT_S = 5.0
 MAX_DATA_MESSAGE_CHARS = 16 * 1024
 # Messages waiting for the data_message callback; beyond this a flood is dropped, not queued.
 MAX_PENDING_DATA_MESSAGES = 64
+# The data channel on which a page tells the relay the size of each video tile; answered
+# by the peer itself, never passed on (docs/api.md).
+VIDEO_CHANNEL = "video"
+# A tile larger than this (device pixels) is as good as any: no camera layer is larger.
+MAX_TILE_PIXELS = 8192
 
 DataHandler = Callable[[str, str], Awaitable[str | None]]
 
@@ -88,6 +95,8 @@ class Peer:
         self._relay = relay
         self._on_data = on_data
         self._mapping = RtpMapping()
+        # mid -> simulcast the browser sends in that section (media/simulcast.py).
+        self._simulcast: dict[str, simulcast.Offered] = {}
         # Kinds the browser can receive; an audio-only page is never sent video.
         self._receives = frozenset({"audio", "video"})
         self._watched: set[Any] = set()
@@ -102,11 +111,13 @@ class Peer:
         """Apply the browser's offer; the answer SDP, with every local candidate in it."""
         self._mapping = rtp_mapping(sdp)
         self._receives = _receiving_kinds(sdp)
+        if getattr(self._relay, "receives_simulcast", False):
+            self._simulcast = simulcast.offered(sdp)
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
         self._count_drops()
         # aiortc gathers all candidates inside setLocalDescription (no trickle).
         await self.pc.setLocalDescription(await self.pc.createAnswer())
-        return self.pc.localDescription.sdp
+        return simulcast.add_receive(self.pc.localDescription.sdp, self._simulcast)
 
     def receives(self, kind: str) -> bool:
         """Whether this participant's page takes media of ``kind`` from others."""
@@ -159,7 +170,8 @@ class Peer:
         self.negotiating = True
         self.offered_media = sum(1 for line in sdp.splitlines() if line.startswith("m="))
         self.counters.renegotiations += 1
-        return self.pc.localDescription.sdp
+        # aiortc never sees the simulcast lines: it would drop them from its description.
+        return simulcast.add_receive(self.pc.localDescription.sdp, self._simulcast)
 
     async def accept_answer(self, sdp: str) -> None:
         await self.pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="answer"))
@@ -171,6 +183,16 @@ class Peer:
         if self.answer_timer is not None:
             self.answer_timer.cancel()
             self.answer_timer = None
+
+    def layers(self) -> dict[str, str]:
+        """mid -> the simulcast layer (RID) forwarded to this participant there, for each
+        simulcast video it receives a layer of."""
+        found = {}
+        for outbound in self.outbound:
+            rid = getattr(outbound.subscription, "rid", None)
+            if rid is not None and outbound.transceiver.mid is not None:
+                found[outbound.transceiver.mid] = rid
+        return found
 
     def sources(self) -> dict[str, tuple[str, str]]:
         """mid -> (publisher id, kind) for every transceiver currently forwarding media."""
@@ -196,6 +218,8 @@ class Peer:
             if transport is not None and transport not in self._watched:
                 self._watched.add(transport)
                 count_transport_drops(transport, self.counters.count)
+                for offered in self._simulcast.values():
+                    parse_stream_ids(transport, offered.rid_id, offered.repaired_rid_id)
 
     def _attach(self, outbound: Outbound, publication: Publication) -> None:
         outbound.subscription = self._relay.subscribe(
@@ -217,12 +241,19 @@ class Peer:
     def _on_track(self, track: MediaStreamTrack) -> None:
         # Emitted inside setRemoteDescription, before any packet can arrive.
         receiver = next(t.receiver for t in self.pc.getTransceivers() if t.receiver.track is track)
+        mid = next(t.mid for t in self.pc.getTransceivers() if t.receiver.track is track)
+        offered = self._simulcast.get(mid) if mid is not None else None
         self.published.append(track)
-        self._relay.publish(track, receiver, self.counters)
+        self._relay.publish(
+            track, receiver, self.counters, offered.rids if offered is not None else ()
+        )
 
     # -- data channels -----------------------------------------------------------------
 
     def _on_datachannel(self, channel: RTCDataChannel) -> None:
+        if channel.label == VIDEO_CHANNEL:
+            channel.on("message", lambda message: self._on_video_message(channel, message))
+            return
         # Replies keep the order of the messages they answer.
         order = asyncio.Lock()
 
@@ -254,6 +285,47 @@ class Peer:
         task = asyncio.ensure_future(self._answer_message(channel, order, message))
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
+
+    def _on_video_message(self, channel: RTCDataChannel, message: object) -> None:
+        """``{"mid", "width", "height"}``: the tile showing the video of that mid."""
+        if self.closed:
+            return
+        reply = self._video_size(message)
+        if channel.readyState == "open":
+            channel.send(json.dumps(reply))
+
+    def _video_size(self, message: object) -> dict[str, Any]:
+        if not isinstance(message, str) or len(message) > 256:
+            return {
+                "error": "a tile size is a JSON text of at most 256 characters",
+                "code": "bad_message",
+            }
+        try:
+            size = json.loads(message)
+        except ValueError:
+            return {"error": "a tile size must be JSON", "code": "bad_message"}
+        if not isinstance(size, dict):
+            return {"error": "a tile size must be a JSON object", "code": "bad_message"}
+        mid, width, height = size.get("mid"), size.get("width"), size.get("height")
+        for name, value in (("width", width), ("height", height)):
+            if type(value) is not int or not 0 <= value <= MAX_TILE_PIXELS:
+                return {
+                    "error": f"{name} must be a whole number of pixels from 0 to {MAX_TILE_PIXELS}",
+                    "code": "invalid_field",
+                }
+        outbound = next(
+            (
+                o
+                for o in self.outbound
+                if isinstance(mid, str) and o.transceiver.mid == mid and o.slot.kind == "video"
+            ),
+            None,
+        )
+        if outbound is None:
+            return {"error": "no video is sent under that mid", "code": "unknown_mid"}
+        if outbound.subscription is not None and isinstance(width, int) and isinstance(height, int):
+            outbound.subscription.set_wanted_size(width, height)
+        return {"ack": mid}
 
     async def _answer_message(
         self, channel: RTCDataChannel, order: asyncio.Lock, message: str

@@ -34,12 +34,24 @@ class Subscription(Protocol):
         """Stop sending; the sender and its slot stay for a later subscription."""
         ...
 
+    def set_wanted_size(self, width: int, height: int) -> None:
+        """The subscriber shows this video in a tile of that many device pixels."""
+        ...
+
 
 class Relay(Protocol):
+    # Whether browsers are offered simulcast (media/simulcast.py) with this relay.
+    receives_simulcast: bool
+
     def publish(
-        self, track: MediaStreamTrack, receiver: RTCRtpReceiver, counters: Counters
+        self,
+        track: MediaStreamTrack,
+        receiver: RTCRtpReceiver,
+        counters: Counters,
+        rids: tuple[str, ...] = (),
     ) -> None:
-        """Take in a published track from now on; frames received count in ``counters``."""
+        """Take in a published track from now on; frames received count in ``counters``;
+        ``rids``: its simulcast layers, lowest first (media/simulcast.py)."""
         ...
 
     def unpublish(self, track: MediaStreamTrack) -> None:
@@ -83,6 +95,9 @@ class _SlotSubscription:
         self._slot.detach()
         self._proxy.stop()
 
+    def set_wanted_size(self, width: int, height: int) -> None:
+        """The sender's encoder scales nothing down: one size for everyone."""
+
 
 class TranscodingRelay:
     """aiortc's MediaRelay with unbuffered consumers.
@@ -94,14 +109,21 @@ class TranscodingRelay:
     otherwise fill memory; the sink counts frames and serves snapshots.
     """
 
+    receives_simulcast = False
+
     def __init__(self) -> None:
         self._relay = MediaRelay()
         self._sinks: dict[MediaStreamTrack, tuple[MediaStreamTrack, asyncio.Task[None]]] = {}
         self._waiters: dict[MediaStreamTrack, list[asyncio.Future[Any]]] = {}
 
     def publish(
-        self, track: MediaStreamTrack, receiver: RTCRtpReceiver, counters: Counters
+        self,
+        track: MediaStreamTrack,
+        receiver: RTCRtpReceiver,
+        counters: Counters,
+        rids: tuple[str, ...] = (),
     ) -> None:
+        # Simulcast is not received here: the page is offered none (aiortc decodes one SSRC).
         proxy = self._relay.subscribe(track, buffered=False)
         task = asyncio.ensure_future(self._drain(track, proxy, counters))
         self._sinks[track] = (proxy, task)

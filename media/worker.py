@@ -39,7 +39,9 @@ class Worker:
         self.rooms: set[str] = set()
         self.hub = MediaHub(
             ice_servers=ice_servers,
-            callbacks=MediaCallbacks(self._renegotiate, self._peer_state, self._data),
+            callbacks=MediaCallbacks(
+                self._renegotiate, self._peer_state, self._data, media_step=self._media_step
+            ),
         )
 
     def view(self, room_id: str) -> None:
@@ -70,6 +72,13 @@ class Worker:
                 return await self.hub.remove(room_id, pid)
             if op == "close_room":
                 return await self.hub.close_room(room_id)
+            if op == "record_start":
+                key = base64.b64decode(str(message["key"]))
+                return await self.hub.start_recording(
+                    room_id, str(message["directory"]), str(message["name"]), key
+                )
+            if op == "record_stop":
+                return await self.hub.stop_recording(room_id)
             if op == "snapshot":
                 image = await self.hub.snapshot(room_id, pid)
                 if image is None:
@@ -100,6 +109,10 @@ class Worker:
         self.view(room_id)
         assert self.link is not None
         self.link.event("state", room=room_id, pid=participant_id, state=state)
+
+    async def _media_step(self, room_id: str, participant_id: str, step: str) -> None:
+        assert self.link is not None
+        self.link.event("step", room=room_id, pid=participant_id, step=step)
 
     async def _data(self, room_id: str, participant_id: str, label: str, text: str) -> str | None:
         assert self.link is not None

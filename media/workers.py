@@ -76,6 +76,10 @@ class WorkerPool:
         self._workers: list[_Worker | None] = [None] * workers
         self._pins: dict[str, _Worker] = {}
         self._busy: dict[str, int] = defaultdict(int)  # calls in flight, by room
+        self._recording: set[str] = set()  # rooms whose worker records them
+        # The worker each recording started on: its parts are asked of it even after the
+        # room ended (and was unpinned) with the call.
+        self._recorded_on: dict[str, _Worker] = {}
         self._retired = Counters().as_dict()
         # Reports to the app in the order the workers sent them (one consumer).
         self._reports: asyncio.Queue[tuple[str, tuple[str, ...]]] = asyncio.Queue()
@@ -172,6 +176,33 @@ class WorkerPool:
         data = base64.b64decode(found["data"])
         return numpy.frombuffer(data, numpy.uint8).reshape(found["shape"]).copy()
 
+    async def start_recording(self, room_id: str, directory: str, name: str, key: bytes) -> None:
+        """MediaHub.start_recording in the room's worker (the key goes down the worker's
+        own socket, never to disk or a command line)."""
+        worker = self._pins.get(room_id)
+        if worker is None:
+            raise MediaError(NO_SUCH_PEER, f"nobody is connected in room {room_id}")
+        encoded = base64.b64encode(key).decode()
+        await self._call(
+            worker, room_id, "record_start", directory=directory, name=name, key=encoded
+        )
+        self._recording.add(room_id)
+        self._recorded_on[room_id] = worker
+
+    async def stop_recording(self, room_id: str) -> list[dict[str, Any]] | None:
+        self._recording.discard(room_id)
+        started_on = self._recorded_on.pop(room_id, None)
+        worker = self._pins.get(room_id) or started_on
+        if worker is None or worker.link.closed:
+            return None
+        found = await self._call(worker, room_id, "record_stop")
+        return None if found is None else list(found)
+
+    def is_recording(self, room_id: str) -> bool:
+        """Whether the room's worker records it (as far as the pool knows: a room whose
+        worker was lost, or whose people all left, is not)."""
+        return room_id in self._recording and room_id in self._pins
+
     def room_worker(self, room_id: str) -> int | None:
         """The process id of the worker a room is pinned to, or None."""
         worker = self._pins.get(room_id)
@@ -210,6 +241,7 @@ class WorkerPool:
         ):
             del self._pins[room_id]
             worker.views.pop(room_id, None)
+            self._recording.discard(room_id)
 
     async def _spawn(self, slot: int) -> _Worker:
         parent_end, child_end = socket.socketpair()
@@ -250,6 +282,7 @@ class WorkerPool:
         lost = [room for room, pinned in self._pins.items() if pinned is worker]
         for room_id in lost:
             del self._pins[room_id]
+            self._recording.discard(room_id)
             for participant_id in worker.views.pop(room_id, {}):
                 self._reports.put_nowait(("state", (room_id, participant_id, "failed")))
                 self._reports.put_nowait(("state", (room_id, participant_id, "closed")))
@@ -285,14 +318,21 @@ class WorkerPool:
         elif kind == "state":
             args = (str(message["room"]), str(message["pid"]), str(message["state"]))
             self._reports.put_nowait(("state", args))
+        elif kind == "step":
+            args = (str(message["room"]), str(message["pid"]), str(message["step"]))
+            self._reports.put_nowait(("step", args))
 
     async def _report_loop(self) -> None:
         reports: dict[str, Callable[..., Any]] = {
             "renegotiate": self._callbacks.renegotiate,
             "state": self._callbacks.peer_state,
         }
+        if self._callbacks.media_step is not None:
+            reports["step"] = self._callbacks.media_step
         while True:
             kind, args = await self._reports.get()
+            if kind not in reports:
+                continue
             try:
                 await reports[kind](*args)
             except Exception:

@@ -35,6 +35,14 @@ DRILL = "drill"
 # The server closed this participant's media connection (its media process stopped, or the
 # browser did not answer an offer in time): offer a new one.
 MEDIA_LOST = "media_lost"
+# A message in a family's thread with the care team (issue 18), to the team's consoles.
+FAMILY_MESSAGE = "family_message"
+# A recording of the call started or stopped: {"active", "reason"?}; every page shows a banner
+# while one runs.
+RECORDING = "recording"
+# A participant moved on the relay's fallback ladder (media/fallback.py): {"participant_id",
+# "step": "full" | "video_paused" | "audio_lost"}; every page says so in words.
+MEDIA_STEP = "media_step"
 
 CLIENT_EVENTS = (
     JOIN,
@@ -63,4 +71,7 @@ SERVER_EVENTS = (
     ALERT,
     DRILL,
     MEDIA_LOST,
+    RECORDING,
+    FAMILY_MESSAGE,
+    MEDIA_STEP,
 )

@@ -42,6 +42,9 @@ QUALITY_LEVELS = ("good", "fair", "poor")
 # What this namespace keeps in each socket's Socket.IO session.
 SESSION_CALLER = "caller"
 SESSION_BUCKET = "bucket"
+# A room's Socket.IO groups: its hosts, everyone admitted to the call, and the admitted people
+# who may see the visit's record (everyone but call-only guests such as an interpreter).
+GROUPS = ("hosts", "admitted", "record")
 
 Handler = Callable[[str, Any], Awaitable[Any]]
 
@@ -215,7 +218,7 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
 
     async def _broadcast(self, room: Room) -> None:
         waiting = [
-            {"participant_id": p.participant_id, "display_name": p.display_name}
+            {"participant_id": p.participant_id, "display_name": p.display_name, "role": p.role}
             for p in room.waiting()
         ]
         await self.emit(ev.LOBBY, {"waiting": waiting}, room=self._key(room, "hosts"))
@@ -236,10 +239,14 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         if participant.sid is None:
             return
         admitted = self._key(room, "admitted")
+        record = self._key(room, "record")
         if participant.state == "admitted":
             await self.enter_room(participant.sid, admitted)
+            if participant.sees_record:
+                await self.enter_room(participant.sid, record)
         else:
             await self.leave_room(participant.sid, admitted)
+            await self.leave_room(participant.sid, record)
 
     # -- handlers -------------------------------------------------------------------------
     async def _join(self, sid: str, data: Any) -> dict[str, Any]:
@@ -273,6 +280,8 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
             )
             await self.disconnect(old_sid)
         await self.gate.record(caller, encounter_id, "join")
+        if participant.state == "admitted":
+            await self.gate.joined_call(caller, participant.display_name, encounter_id)
         await self._broadcast(room)
         return {
             "participant_id": participant.participant_id,
@@ -291,6 +300,9 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         await self._set_groups(room, target)
         await self.emit(ev.ADMITTED, {"participant_id": target.participant_id}, to=target.sid)
         await self.gate.record(await self._caller_or_fail(sid), room.encounter_id, "admit")
+        admitted = await self.caller(target.sid) if target.sid else None
+        if admitted is not None:
+            await self.gate.joined_call(admitted, target.display_name, room.encounter_id)
         await self._broadcast(room)
         return {"ok": True}
 
@@ -303,7 +315,8 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
         target_sid = target.sid
         await self._drop(room, target)
         if target_sid is not None:
-            await self.leave_room(target_sid, self._key(room, "admitted"))
+            for group in GROUPS:
+                await self.leave_room(target_sid, self._key(room, group))
             await self.emit(
                 ev.DENIED, {"message": (message or "")[:MAX_LOBBY_MESSAGE_CHARS]}, to=target_sid
             )
@@ -364,7 +377,7 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
     async def _leave(self, sid: str, data: Any) -> dict[str, bool]:
         room, participant = self._place(sid)
         await self._drop(room, participant)
-        for group in ("hosts", "admitted"):
+        for group in GROUPS:
             await self.leave_room(sid, self._key(room, group))
         await self.gate.record(await self._caller_or_fail(sid), room.encounter_id, "leave")
         await self._broadcast(room)
@@ -380,7 +393,7 @@ class VisitNamespace(ServerSide, socketio.AsyncNamespace):  # type: ignore[misc]
                 task.cancel()
             if participant.sid is not None:
                 await self.emit(ev.VISIT_ENDED, {}, to=participant.sid)
-                for group in ("hosts", "admitted"):
+                for group in GROUPS:
                     await self.leave_room(participant.sid, self._key(room, group))
         self.rooms.close(room.encounter_id)
         await self.gate.record(await self._caller_or_fail(sid), room.encounter_id, "end")

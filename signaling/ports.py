@@ -14,8 +14,10 @@ class Caller:
     """Who is on a socket, as the session cookie says."""
 
     session_key: str  # one person's one browser session: the unit of "the same person"
-    kind: Literal["staff", "family"]
-    role: str  # clinician, coordinator, …, or family
+    # "guest": in the call only (an interpreter, a clinician from outside the care team):
+    # never sent the visit's record events (readings, steps, drills).
+    kind: Literal["staff", "family", "guest"]
+    role: str  # clinician, coordinator, …, family, or a guest's role (interpreter, …)
     user_id: int | None
     link_id: int | None
     display_name: str
@@ -45,6 +47,11 @@ class Gate(Protocol):
 
     async def record(self, caller: Caller, encounter_id: int, action: str) -> None:
         """Note a visit event (audit log, visit status)."""
+        ...
+
+    async def joined_call(self, caller: Caller, display_name: str, encounter_id: int) -> None:
+        """Note that this person is now in the visit's call (admitted, or a host), under
+        ``display_name``; called again on a reload or a reconnection."""
         ...
 
     async def note_connection(

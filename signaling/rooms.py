@@ -31,6 +31,8 @@ class Participant:
     poor_since: float | None = None
     # Whether the participant's page has switched to sound only.
     sound_only: bool = False
+    # False for a guest who is in the call only (an interpreter): never sent record events.
+    sees_record: bool = True
 
     @property
     def is_host(self) -> bool:
@@ -73,6 +75,7 @@ class Room:
             state="admitted" if room_role == "host" else "lobby",
             sid=sid,
             knocked_at=now,
+            sees_record=caller.kind != "guest",
         )
         self.participants[participant.participant_id] = participant
         return participant, None
@@ -122,6 +125,15 @@ class Rooms:
 
     def all(self) -> list[Room]:
         return list(self._rooms.values())
+
+    def by_room_id(self, room_id: str) -> Room | None:
+        """The room whose ``room_id`` (its media room's name) this is, without a scan: the
+        name carries the encounter id."""
+        number = room_id.removeprefix("encounter-")
+        if not (number.isascii() and number.isdigit() and len(number) < 19):
+            return None
+        room = self._rooms.get(int(number))
+        return room if room is not None and room.room_id == room_id else None
 
     def find_sid(self, sid: str) -> tuple[Room, Participant] | None:
         """The room and participant this socket is in, if any."""

@@ -54,6 +54,16 @@ class ServerSide:
             if room.room_id == room_id and (p := room.get(participant_id)) and p.sid:
                 await self.emit(ev.MEDIA_LOST, {}, to=p.sid)
 
+    async def send_media_step(self, room_id: str, participant_id: str, step: str) -> None:
+        """Tell everyone admitted to the call that a participant moved on the fallback ladder."""
+        for room in self.rooms.all():
+            if room.room_id == room_id and room.get(participant_id) is not None:
+                await self.emit(
+                    ev.MEDIA_STEP,
+                    {"participant_id": participant_id, "step": step},
+                    room=self._key(room, "admitted"),
+                )
+
     async def expel(self, should_go: Callable[[Caller], bool], reason: str) -> int:
         """Remove every connected socket whose session matches (revoked link, disabled
         account, ended session). Walks Socket.IO's own list of connected sockets, so a socket
@@ -93,22 +103,25 @@ class ServerSide:
             await self.expel(lambda c: c.session_key in ended, "Your session has ended.")
 
     async def caller_of(self, room_id: str, participant_id: str) -> Caller | None:
-        for room in self.rooms.all():
-            if room.room_id == room_id and (p := room.get(participant_id)) and p.sid:
-                return await self.caller(p.sid)
+        # Once per data-channel message: a lookup, not a scan of every room.
+        room = self.rooms.by_room_id(room_id)
+        if room is not None and (p := room.get(participant_id)) and p.sid:
+            return await self.caller(p.sid)
         return None
 
     async def notify(self, encounter_id: int, event: str, data: Any, *, group: str) -> None:
-        """Push an event to the room's ``admitted`` people or its ``hosts``."""
+        """Push an event to the room's ``admitted`` people, its ``hosts``, or the admitted
+        people who may see the record (``record``: all but call-only guests)."""
         room = self.rooms.get(encounter_id)
         if room is not None:
             await self.emit(event, data, room=self._key(room, group))
 
     async def notify_guests(self, encounter_id: int, event: str, data: Any) -> None:
-        """Push an event to every admitted participant who is not a host."""
+        """Push an event to every admitted participant who is not a host and may see the
+        record (the family; never a call-only guest such as an interpreter)."""
         room = self.rooms.get(encounter_id)
         for p in room.admitted() if room else []:
-            if not p.is_host and p.sid:
+            if not p.is_host and p.sees_record and p.sid:
                 await self.emit(event, data, to=p.sid)
 
     async def notify_staff(self, event: str, data: Any, user_ids: Collection[int]) -> int:

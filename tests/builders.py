@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
 import aiohttp
+import pytest
 from argon2 import PasswordHasher
 
+from server.core import crypto
 from server.services.context import SERVICES
 from server.services.links import issue_link
 from server.store.db import Database
@@ -19,18 +23,40 @@ PASSWORD = "correct horse battery staple"
 VISIT_STARTS_IN = dt.timedelta(minutes=20)
 # Argon2 is slow by design, and verifying costs what the stored hash's own parameters say.
 # Test users get the cheapest parameters, so each of the suite's thousand or so sign-ins costs
-# a millisecond instead of a tenth of a second; accounts the app creates use the defaults
-# (server/core/crypto.py), which tests/unit/test_security_primitives.py checks.
-PASSWORD_HASH = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1).hash(PASSWORD)
+# a millisecond instead of a fifth of a second. The defaults (server/core/crypto.py) are
+# checked by tests/unit/test_security_primitives.py.
+CHEAP_HASHER = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+PASSWORD_HASH = CHEAP_HASHER.hash(PASSWORD)
+
+
+@contextlib.contextmanager
+def cheap_password_hashing() -> Iterator[None]:
+    """The app's own password hashing with the cheapest parameters, for the integration and
+    browser tests: accounts they create through the API or the demo, and the stand-in hash an
+    unknown address is checked against, otherwise cost a fifth of a second of CPU each time,
+    several hundred times a run, while what those tests check is the same either way."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(crypto, "_hasher", CHEAP_HASHER)
+        crypto._dummy_hash.cache_clear()
+        try:
+            yield
+        finally:
+            crypto._dummy_hash.cache_clear()
 
 
 class Agent:
     """One person's browser: a cookie jar, the CSRF token, JSON in and out."""
 
+    # Every agent not yet closed, so that the test's teardown closes those a test made on its
+    # own (close_open_agents); a session left open is reported by asyncio whenever it is
+    # collected, in whichever later test that happens.
+    open: ClassVar[set[Agent]] = set()
+
     def __init__(self, client: Any) -> None:
         self.client = client
         self.http = aiohttp.ClientSession(cookie_jar=aiohttp.CookieJar(unsafe=True))
         self.csrf: str | None = None
+        Agent.open.add(self)
 
     def url(self, path: str) -> str:
         return str(self.client.make_url(path))
@@ -70,7 +96,13 @@ class Agent:
         return body
 
     async def close(self) -> None:
+        Agent.open.discard(self)
         await self.http.close()
+
+
+async def close_open_agents() -> None:
+    for agent in list(Agent.open):
+        await agent.close()
 
 
 @dataclass

@@ -6,32 +6,48 @@ from __future__ import annotations
 import asyncio
 import fractions
 import json
+import time
 from collections import defaultdict
 from typing import Any
 
 import numpy as np
 import socketio
 from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
-from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, VideoStreamTrack
+from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamTrack
 from av import VideoFrame
 
 from tests.builders import Agent
 
 TIMEOUT_S = 20.0
+FPS = 15
 
 
-class ColourTrack(VideoStreamTrack):
-    """A solid colour at 640x480, so the far end can tell whose picture it received."""
+class ColourTrack(MediaStreamTrack):
+    """A solid colour, so the far end can tell whose picture it received. Small (160x120) and
+    at 15 fps: every peer encodes its own picture and decodes everyone else's in software for
+    as long as a test runs, and at 640x480 and 30 fps that made a long call test cost more CPU
+    than the rest of its file."""
+
+    kind = "video"
 
     def __init__(self, rgb: tuple[int, int, int]) -> None:
         super().__init__()
-        self._image = np.zeros((480, 640, 3), dtype=np.uint8)
+        self._image = np.zeros((120, 160, 3), dtype=np.uint8)
         self._image[:, :] = rgb
+        self._start: float | None = None
+        self._count = 0
 
     async def recv(self) -> VideoFrame:
-        pts, time_base = await self.next_timestamp()
+        if self.readyState != "live":
+            raise MediaStreamError
+        if self._start is None:
+            self._start = time.monotonic()
+        else:
+            self._count += 1
+            await asyncio.sleep(max(0.0, self._start + self._count / FPS - time.monotonic()))
         frame = VideoFrame.from_ndarray(self._image, format="rgb24")
-        frame.pts, frame.time_base = pts, time_base or fractions.Fraction(1, 90000)
+        frame.pts = self._count * (90_000 // FPS)
+        frame.time_base = fractions.Fraction(1, 90_000)
         return frame
 
 
@@ -106,13 +122,20 @@ class VisitClient:
         self.participant_id = reply.get("participant_id")
         return reply
 
-    async def publish(self, rgb: tuple[int, int, int] = (255, 0, 255)) -> dict[str, Any]:
-        """Open a fresh peer connection publishing audio and video; returns the ack."""
+    async def publish(
+        self, rgb: tuple[int, int, int] = (255, 0, 255), *, media: bool = True
+    ) -> dict[str, Any]:
+        """Open a fresh peer connection publishing audio and video; returns the ack.
+
+        ``media=False`` opens the readings channel alone, as a family member whose camera and
+        microphone are off does: for tests about what travels beside the call, where encoding
+        and decoding pictures for the whole test would only spend the shared cores."""
         await self.close_peer()
         pc = RTCPeerConnection(RTCConfiguration(iceServers=[]))
         self.pc = pc
-        pc.addTrack(AudioStreamTrack())
-        pc.addTrack(ColourTrack(rgb))
+        if media:
+            pc.addTrack(AudioStreamTrack())
+            pc.addTrack(ColourTrack(rgb))
         channel = pc.createDataChannel("readings")
         self.channel = channel
         self.channel_open = asyncio.Event()

@@ -11,6 +11,7 @@ import re
 from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from enum import StrEnum
+from functools import cache
 from importlib import resources
 from itertools import pairwise
 from pathlib import Path
@@ -105,8 +106,10 @@ def parse_scenario(text: str, path: str) -> Scenario:
     )
 
 
+@cache
 def load_builtin_scenarios() -> Mapping[str, Scenario]:
-    """The scenarios Hearth ships, by id, read from the package's data files."""
+    """The scenarios Hearth ships, by id, read from the package's data files once per
+    process: they are part of the installed package and cannot change while it runs."""
     found: dict[str, Scenario] = {}
     for entry in sorted(resources.files(_PACKAGE).iterdir(), key=lambda e: e.name):
         if entry.name.endswith(".toml"):

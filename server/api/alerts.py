@@ -38,6 +38,7 @@ from server.services.careplans import current_plans
 from server.services.context import services
 from server.services.errors import ApiError, forbidden, not_found
 from server.services.escalation import ALERTS
+from server.services.family_messages import message_evidence
 from server.services.sessions import Principal
 from server.store.between_visits import Alert, DiaryEntry
 from server.store.drills import Drill
@@ -87,6 +88,7 @@ async def list_alerts(request: web.Request) -> web.StreamResponse:
         await audit.record(s, request, who, "list", "alert", None)
         evidence = await _evidence(s, rows)
         readings = await _reading_evidence(s, rows)
+        messages = await message_evidence(s, rows)
         extras = await _per_caller(s, who, rows)
     items = [
         AlertOut.model_validate(
@@ -95,6 +97,9 @@ async def list_alerts(request: web.Request) -> web.StreamResponse:
                 "evidence_entries": _quoted(r, evidence),
                 "evidence_readings": [
                     e for c in r.evidence if (e := readings.get((r.patient_id, c)))
+                ],
+                "evidence_messages": [
+                    e for c in r.evidence if (e := messages.get((r.patient_id, c)))
                 ],
                 **extras[r.id],
             }
@@ -178,7 +183,10 @@ async def _evidence(
 ) -> dict[tuple[int, str], dict[str, object]]:
     """The diary entries the alerts quote, by (patient, client id), in one query."""
     wanted = {
-        (r.patient_id, c) for r in rows if r.rule_id != "vital_out_of_band" for c in r.evidence
+        (r.patient_id, c)
+        for r in rows
+        if r.rule_id not in ("vital_out_of_band", "family_message")
+        for c in r.evidence
     }
     if not wanted:
         return {}
@@ -286,7 +294,8 @@ async def reassign_alert(request: web.Request) -> web.StreamResponse:
 @api(
     "POST",
     "/api/alerts/{alert_id}/visit",
-    summary="Book a same-day video visit for the alert's patient; returns a family link",
+    summary="Book a video visit for the alert's patient at the clinician's next free time "
+    "today; returns when and a family link (409 no_free_time_today when none is left)",
     tag="alerts",
     body=SameDayVisitBody,
     response=SameDayVisitOut,
@@ -317,6 +326,7 @@ async def same_day_visit(request: web.Request) -> web.StreamResponse:
                 kind="video_visit",
                 starts_at=now,
                 ends_at=now + dt.timedelta(minutes=body.duration_minutes),
+                first_free_today=True,
                 is_drill=row.is_drill,
                 override_reason=reason,
                 audit_detail=f"alert {alert_id}",
@@ -331,6 +341,8 @@ async def same_day_visit(request: web.Request) -> web.StreamResponse:
     return respond(
         SameDayVisitOut(
             encounter_id=booked.encounter_id,
+            starts_at=booked.starts_at,
+            ends_at=booked.ends_at,
             family_link=booked.family_link,
             family_link_id=booked.family_link_id,
         ),

@@ -27,7 +27,7 @@ from server.api.between_visits_schemas import (
     DiaryLinkOut,
     DiaryStored,
 )
-from server.api.join import LINK_PROBLEMS, link_throttled
+from server.api.join import LINK_PROBLEMS
 from server.api.registry import api, int_param, parse_body, query_flag, respond
 from server.core.qr import qr_svg
 from server.edge.auth import staff
@@ -48,7 +48,7 @@ from server.services.diary import (
 )
 from server.services.errors import ApiError, not_found
 from server.services.escalation import ALERTS
-from server.services.ratelimit import link_limits
+from server.services.links import guarded_link_lookup
 from server.store.between_visits import DiaryLink
 from server.store.models import User
 
@@ -273,22 +273,18 @@ async def post_diary_entry(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     now = svc.clock.now()
     entry = validate_diary_entry(body.entry, now=now)
-    # Counted before the token is looked up, so parallel guesses cannot all be tried; given
-    # back below unless the token was unknown (a guess).
-    reserved = await svc.attempts.reserve(link_limits(request.remote), now)
-    if reserved.retry_after is not None:
-        raise link_throttled(reserved.retry_after)
-    for attempt in range(2):
-        try:
-            problem, stored, raised = await _store_diary(request, body, entry)
-            break
-        except IntegrityError:
-            # The same entry raced itself in (a resend while the first was in flight): the
-            # second attempt finds it stored and answers "duplicate".
-            if attempt:
-                raise
-    if problem != "unknown":
-        await svc.attempts.release(reserved)
+    # Counted before the token is looked up; given back unless the token was unknown.
+    async with guarded_link_lookup(svc.attempts, request.remote, now) as lookup:
+        for attempt in range(2):
+            try:
+                problem, stored, raised = await _store_diary(request, body, entry)
+                break
+            except IntegrityError:
+                # The same entry raced itself in (a resend while the first was in flight): the
+                # second attempt finds it stored and answers "duplicate".
+                if attempt:
+                    raise
+        lookup.status = problem
     if problem == "wrong_patient":
         raise ApiError(403, "wrong_patient", "This diary link belongs to another patient's diary.")
     if problem != "active":

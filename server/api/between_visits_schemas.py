@@ -101,6 +101,8 @@ class AlertOut(BaseModel):
     evidence_entries: list[dict[str, Any]] = []
     # The readings a vital-sign alert quotes: kind, value(s), unit and when (queue listing).
     evidence_readings: list[dict[str, Any]] = []
+    # A family's message the alert quotes (its text, when it came, the red-flag words).
+    evidence_messages: list[dict[str, Any]] = []
     # What the caller may do to it now (queue listing): the consoles show only these buttons.
     allowed: dict[str, bool] = {}
     # The patient's care team, by name, to hand the alert to (queue listing, coordinators).
@@ -128,6 +130,9 @@ class SameDayVisitBody(Body):
 
 class SameDayVisitOut(BaseModel):
     encounter_id: Id
+    # The clinician's next free time today: now, or after the visits already booked.
+    starts_at: dt.datetime
+    ends_at: dt.datetime
     family_link: str
     family_link_id: Id
 

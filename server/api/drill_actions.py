@@ -14,6 +14,7 @@ from sqlalchemy import select, update
 from encounters.errors import ConflictError
 from server.api.registry import api, int_param, parse_body, respond
 from server.edge.auth import principal
+from server.edge.language import viewer_language
 from server.services import audit
 from server.services.context import services
 from server.services.drill_views import (
@@ -23,14 +24,17 @@ from server.services.drill_views import (
     FamilyDrillView,
     drill_detail,
     drill_for,
+    drill_words,
+    event_in,
+    family_drill_view,
 )
-from server.services.drills import DRILLS, add_event, event_payload
+from server.services.drills import DRILLS, add_event
 from server.services.errors import ApiError, forbidden
 from server.services.links import revoke_links_of
 from server.services.live import LIVE
 from server.services.sessions import Principal
 from server.store.drills import Drill, DrillEvent
-from server.store.models import Encounter
+from server.store.models import Encounter, Patient
 
 
 async def _move(
@@ -84,7 +88,7 @@ async def _move(
     async with svc.db.begin() as s:
         fresh = await s.get(Drill, drill.id, populate_existing=True)
         assert fresh is not None
-        return respond(await drill_detail(s, fresh))
+        return respond(await drill_detail(s, fresh, viewer_language(request)))
 
 
 @api(
@@ -198,7 +202,8 @@ async def record_action(request: web.Request) -> web.StreamResponse:
         )
         s.expunge(drill)
     await request.app[DRILLS].announce_event(drill, row)
-    return respond(DrillEventOut(event=event_payload(row)), 201)
+    words = drill_words(drill, viewer_language(request))
+    return respond(DrillEventOut(event=event_in(row, words)), 201)
 
 
 @api(
@@ -223,7 +228,7 @@ async def family_view(request: web.Request) -> web.StreamResponse:
                 .order_by(DrillEvent.at, DrillEvent.id)
             )
         ).all()
-        taken = {e.data["step"] for e in events if e.kind == "family_step"}
+        patient = await s.get(Patient, drill.patient_id)
         await audit.record(
             s,
             request,
@@ -234,14 +239,6 @@ async def family_view(request: web.Request) -> web.StreamResponse:
             patient_id=drill.patient_id,
             encounter_id=drill.encounter_id,
         )
-        out = FamilyDrillView(
-            drill_id=drill.id,
-            status=drill.status,
-            title=drill.scenario["title"],
-            prompts=[event_payload(e) for e in events if e.kind == "prompt"],
-            family_steps=[
-                {**step, "taken": step["id"] in taken}
-                for step in drill.scenario["expected"]["family_steps"]
-            ],
-        )
+        language = viewer_language(request, patient.language if patient else None)
+        out = family_drill_view(drill, events, language)
     return respond(out)

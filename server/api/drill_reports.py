@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from server.api.registry import api, int_param, query_int, respond
 from server.edge.auth import principal
+from server.edge.language import viewer_language
 from server.services import audit
 from server.services.access import may, my_patient_ids, patient_for
 from server.services.context import services
@@ -36,7 +37,8 @@ TREND_LIMIT = 60
 )
 async def drill_report(request: web.Request) -> web.StreamResponse:
     who = principal(request)
-    return respond(await read_report(request, who, int_param(request, "drill_id")))
+    drill_id = int_param(request, "drill_id")
+    return respond(await read_report(request, who, drill_id, viewer_language(request)))
 
 
 @api(
@@ -68,7 +70,7 @@ async def drill_trends(request: web.Request) -> web.StreamResponse:
                 .limit(TREND_LIMIT)
             )
         ).all()
-        reports = await reports_json(s, drills)
+        reports = await reports_json(s, drills, viewer_language(request))
         items = []
         for drill in reversed(drills):
             report = reports[drill.id]
@@ -78,7 +80,7 @@ async def drill_trends(request: web.Request) -> web.StreamResponse:
                     drill_id=drill.id,
                     patient_id=drill.patient_id,
                     scenario_id=drill.scenario_id,
-                    title=drill.scenario["title"],
+                    title=report["title"],
                     started_at=drill.started_at.isoformat(),
                     time_to_acknowledge_s=report["time_to_acknowledge_s"],
                     time_to_expected_tier_s=report["time_to_expected_tier_s"],

@@ -21,7 +21,8 @@ from encounters.scenarios import check_against_ladder
 from encounters.scenarios.model import plan_misfits
 from server.api.registry import api, int_param, parse_body, query_int, respond
 from server.edge.auth import principal
-from server.services import audit
+from server.edge.language import viewer_language
+from server.services import audit, visit_context
 from server.services.access import may, my_patient_ids, patient_for
 from server.services.booking import Refusal, VisitBooking, book_visit
 from server.services.careplans import current_plan
@@ -127,6 +128,8 @@ async def create_drill(request: web.Request) -> web.StreamResponse:
         )
         s.add(drill)
         await s.flush()
+        # The visit's readings now raise this drill's alerts, from the next one on.
+        visit_context.changed(s, encounter_id=booked.encounter_id)
         await audit.record(
             s,
             request,
@@ -140,7 +143,7 @@ async def create_drill(request: web.Request) -> web.StreamResponse:
         )
         assert booked.family_link is not None
         out = DrillCreated(
-            drill=await drill_out(s, drill),
+            drill=await drill_out(s, drill, viewer_language(request)),
             family_link=booked.family_link,
             visit_url=f"{svc.settings.base_url}/visit/{booked.encounter_id}",
         )
@@ -176,7 +179,7 @@ async def list_drills(request: web.Request) -> web.StreamResponse:
                 .limit(LIST_LIMIT)
             )
         ).all()
-        items = await drills_out(s, rows)
+        items = await drills_out(s, rows, viewer_language(request))
         await audit.record(
             s,
             request,
@@ -202,7 +205,7 @@ async def get_drill(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     async with services(request).db.begin() as s:
         drill = await drill_for(s, who, int_param(request, "drill_id"), "drill.read")
-        out = await drill_detail(s, drill)
+        out = await drill_detail(s, drill, viewer_language(request))
         await audit.record(
             s,
             request,

@@ -7,6 +7,7 @@ diary link's token (diary page) or its visit session (family page).
 from __future__ import annotations
 
 import datetime as dt
+from contextlib import AbstractAsyncContextManager, nullcontext
 from typing import Annotated, Literal
 
 from aiohttp import web
@@ -14,7 +15,7 @@ from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.education import Level
-from server.api.join import LINK_PROBLEMS, link_throttled
+from server.api.join import LINK_PROBLEMS
 from server.api.registry import api, int_param, parse_body, respond
 from server.api.schemas import Body
 from server.core.bounds import Id
@@ -36,7 +37,7 @@ from server.services.education import (
     topic_points,
 )
 from server.services.errors import ApiError, not_found
-from server.services.ratelimit import link_limits
+from server.services.links import LinkLookup, guarded_link_lookup
 from server.services.sessions import Principal
 from server.store.education import EducationAssignment
 from server.store.models import Encounter
@@ -282,20 +283,21 @@ async def _family_mark(request: web.Request, action: str) -> web.StreamResponse:
     now = svc.clock.now()
     who: Principal | None = request.get(PRINCIPAL)
     actor = audit.Actor(None, None, "family", request.remote, None)
-    reserved = None
-    if body.token is not None:
-        # Counted before the token is looked up, as for diary entries: guesses are throttled.
-        reserved = await svc.attempts.reserve(link_limits(request.remote), now)
-        if reserved.retry_after is not None:
-            raise link_throttled(reserved.retry_after)
-    async with svc.db.begin() as s:
+    # A diary token is counted like every link lookup (guesses are throttled); a family
+    # session has nothing to guess.
+    guard: AbstractAsyncContextManager[LinkLookup | None] = (
+        guarded_link_lookup(svc.attempts, request.remote, now)
+        if body.token is not None
+        else nullcontext(None)
+    )
+    async with guard as lookup, svc.db.begin() as s:
         row = await s.get(EducationAssignment, assignment_id)
         patient_id: int | None = None
         if body.token is not None:
             link = await find_diary_link(s, svc.settings, body.token)
             problem = "unknown" if link is None else diary_link_status(link, now)
-            if link is not None and reserved is not None:
-                await svc.attempts.release(reserved)
+            if lookup is not None:
+                lookup.status = problem
             if link is None or problem != "active":
                 code, message = LINK_PROBLEMS[problem]
                 raise ApiError(401, code, message)

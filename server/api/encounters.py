@@ -3,22 +3,34 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import cast
 
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import selectinload
 
+from encounters.call_roles import LinkRole
 from encounters.encounter_state import stored_state
-from server.api.registry import api, int_param, parse_body, query_datetime, query_int, respond
+from server.api.registry import (
+    api,
+    int_param,
+    parse_body,
+    parse_optional_body,
+    query_datetime,
+    query_int,
+    respond,
+)
 from server.api.schemas import (
     EncounterCreate,
     EncounterCreated,
     EncounterList,
     EncounterOut,
+    LinkBody,
     LinkInfo,
     LinkList,
     LinkOut,
+    LinkRoleName,
     ReminderOut,
 )
 from server.edge.auth import principal, staff
@@ -32,9 +44,10 @@ from server.services.access import (
 )
 from server.services.assessment import compare_assessment
 from server.services.booking import VisitBooking, book_visit
+from server.services.call_guests import issue_role_link
 from server.services.context import services
 from server.services.errors import ApiError, not_found
-from server.services.links import issue_link, link_status, link_url
+from server.services.links import link_status, link_url
 from server.services.live import LIVE
 from server.services.reminders import reminders_of
 from server.services.sessions import Principal
@@ -195,11 +208,17 @@ async def list_encounters(request: web.Request) -> web.StreamResponse:
             [audit.Target(e.id, e.patient_id, e.id) for e in items],
         )
         reminders = await reminders_of(s, [e.id for e in items])
+        # Who waits and who is in each call, wherever its room runs (one round trip).
+        live = (
+            await request.app[LIVE].live_status([e.id for e in items])
+            if who.role in CLINICAL
+            else {}
+        )
         out = []
         for e in items:
             item = await encounter_out(s, who, e)
             if who.role in CLINICAL:
-                item.live = request.app[LIVE].live_status(e.id)
+                item.live = live[e.id]
             item.reminders = [
                 ReminderOut(
                     which=r.which,
@@ -217,16 +236,20 @@ async def list_encounters(request: web.Request) -> web.StreamResponse:
 @api(
     "POST",
     "/api/encounters/{encounter_id}/links",
-    summary="Issue another family link",
+    summary="Issue another visit link: the family's, an interpreter's or a guest clinician's",
     tag="links",
+    body=LinkBody,
+    body_optional=True,
     response=LinkOut,
     status=201,
     auth="staff",
-    errors=(401, 403, 404, 409),
+    errors=(400, 401, 403, 404, 409, 422),
 )
 async def create_link(request: web.Request) -> web.StreamResponse:
     who = staff(request)
     encounter_id = int_param(request, "encounter_id")
+    body = await parse_optional_body(request, LinkBody)
+    role = LinkRole(body.role)
     svc = services(request)
     now = svc.clock.now()
     async with svc.db.begin() as s:
@@ -235,7 +258,9 @@ async def create_link(request: web.Request) -> web.StreamResponse:
             raise ApiError(409, "not_a_video_visit", "Only video visits have family links.")
         if e.status in ("finished", "cancelled"):
             raise ApiError(409, "visit_closed", f"This visit is {e.status}; it takes no new links.")
-        token, link = await issue_link(s, svc.settings, e, created_by=who.user_id, now=now)
+        token, link = await issue_role_link(
+            s, svc.settings, e, role, created_by=who.user_id, now=now
+        )
         await audit.record(
             s,
             request,
@@ -245,12 +270,14 @@ async def create_link(request: web.Request) -> web.StreamResponse:
             link.id,
             patient_id=e.patient_id,
             encounter_id=e.id,
+            detail=role.value,
         )
     return respond(
         LinkOut(
             family_link=link_url(svc.settings, token),
             family_link_id=link.id,
             expires_at=link.expires_at,
+            role=role.value,
         ),
         201,
     )
@@ -290,6 +317,7 @@ async def list_links(request: web.Request) -> web.StreamResponse:
                     revoked_at=link.revoked_at,
                     last_used_at=link.last_used_at,
                     status=link_status(link, now),
+                    role=cast(LinkRoleName, link.role),
                 )
                 for link in links
             ]
@@ -300,7 +328,7 @@ async def list_links(request: web.Request) -> web.StreamResponse:
 @api(
     "DELETE",
     "/api/encounters/{encounter_id}/links/{link_id}",
-    summary="Revoke a family link; its sessions end at once",
+    summary="Revoke a visit link; its sessions end at once",
     tag="links",
     status=204,
     auth="staff",
@@ -328,6 +356,7 @@ async def revoke_link(request: web.Request) -> web.StreamResponse:
             link.id,
             patient_id=e.patient_id,
             encounter_id=e.id,
+            detail=link.role,
         )
     # Anyone in the visit on this link leaves it now, not at their next request.
     await request.app[LIVE].expel(

@@ -81,5 +81,6 @@ async def visit_note(request: web.Request) -> web.StreamResponse:
         reading_flags=visit["reading_flags"],
         note_record=visit["note"],
         note_names=visit["note_names"],
+        participants=visit["participants"],
     )
     return web.Response(text=html, content_type="text/html")

@@ -12,8 +12,7 @@ from server.edge.auth import set_session_cookie
 from server.services import audit
 from server.services.context import services
 from server.services.errors import ApiError
-from server.services.links import find_link, link_status
-from server.services.ratelimit import link_limits
+from server.services.links import find_link, guarded_link_lookup, link_status
 from server.store.models import Encounter
 
 LINK_PROBLEMS = {
@@ -23,15 +22,6 @@ LINK_PROBLEMS = {
     "cancelled": ("visit_cancelled", "This visit has been cancelled."),
     "finished": ("visit_finished", "This visit has already ended."),
 }
-
-
-def link_throttled(retry_after: int) -> ApiError:
-    return ApiError(
-        429,
-        "rate_limited",
-        "Too many attempts with links that do not work. Please wait a minute and try again.",
-        headers={"Retry-After": str(retry_after)},
-    )
 
 
 def clean_display_name(raw: str) -> str:
@@ -58,52 +48,53 @@ async def join(request: web.Request) -> web.StreamResponse:
     name = clean_display_name(body.display_name)
     if not name:
         raise ApiError(422, "invalid_field", "Please enter your name.", field="display_name")
-    # Counted before the token is looked up, so parallel guesses cannot all be tried; given
-    # back below unless the token was unknown (a guess).
-    attempt = await svc.attempts.reserve(link_limits(request.remote), now)
-    if attempt.retry_after is not None:
-        raise link_throttled(attempt.retry_after)
-    async with svc.db.begin() as s:
-        link = await find_link(s, svc.settings, body.token)
-        problem: str | None
-        if link is None:
-            problem = "unknown"
-        else:
-            status = link_status(link, now)
-            encounter = await s.get(Encounter, link.encounter_id)
-            assert encounter is not None
-            problem = None if status == "active" else status
-            if problem is None and encounter.status in ("cancelled", "finished"):
-                problem = encounter.status
-        actor = audit.Actor(None, link.id if link else None, "family", request.remote, None)
-        if problem is not None:
-            await audit.record(
-                s,
-                request,
-                actor,
-                "join",
-                "join_link",
-                link.id if link else None,
-                encounter_id=link.encounter_id if link else None,
-                outcome="denied",
-                detail=problem,
-            )
-        else:
-            assert link is not None and encounter is not None
-            link.last_used_at = now
-            new = await svc.sessions.create_family(s, link, name, now=now, address=request.remote)
-            await audit.record(
-                s,
-                request,
-                new.principal,
-                "join",
-                "join_link",
-                link.id,
-                patient_id=encounter.patient_id,
-                encounter_id=encounter.id,
-            )
-    if problem != "unknown":
-        await svc.attempts.release(attempt)
+    # Counted before the token is looked up; given back unless the token was unknown.
+    async with guarded_link_lookup(svc.attempts, request.remote, now) as lookup:
+        async with svc.db.begin() as s:
+            link = await find_link(s, svc.settings, body.token)
+            problem: str | None
+            if link is None:
+                problem = "unknown"
+            else:
+                status = link_status(link, now)
+                encounter = await s.get(Encounter, link.encounter_id)
+                assert encounter is not None
+                problem = None if status == "active" else status
+                if problem is None and encounter.status in ("cancelled", "finished"):
+                    problem = encounter.status
+            # Audited as whom the link brings in (family, interpreter, another clinician);
+            # an unknown token names nobody, and is audited as a family link's would be.
+            role = link.role if link is not None else "family"
+            actor = audit.Actor(None, link.id if link else None, role, request.remote, None)
+            if problem is not None:
+                await audit.record(
+                    s,
+                    request,
+                    actor,
+                    "join",
+                    "join_link",
+                    link.id if link else None,
+                    encounter_id=link.encounter_id if link else None,
+                    outcome="denied",
+                    detail=problem,
+                )
+            else:
+                assert link is not None and encounter is not None
+                link.last_used_at = now
+                new = await svc.sessions.create_family(
+                    s, link, name, now=now, address=request.remote
+                )
+                await audit.record(
+                    s,
+                    request,
+                    new.principal,
+                    "join",
+                    "join_link",
+                    link.id,
+                    patient_id=encounter.patient_id,
+                    encounter_id=encounter.id,
+                )
+        lookup.status = problem or "active"
     if problem is not None:
         code, message = LINK_PROBLEMS[problem]
         raise ApiError(401, code, message)

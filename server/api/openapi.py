@@ -106,7 +106,7 @@ def _paths(routes: tuple[ApiRoute, ...]) -> tuple[dict[str, Any], dict[str, Any]
             op["parameters"] = params
         if route.body is not None:
             op["requestBody"] = {
-                "required": True,
+                "required": not route.body_optional,
                 "content": {"application/json": {"schema": _schema_ref(route.body, components)}},
             }
         ok: dict[str, Any] = {"description": "Success"}

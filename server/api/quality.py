@@ -17,8 +17,9 @@ from encounters.quality import OutcomeKind, ReviewCause
 from server.api.registry import api, int_param, parse_body, respond
 from server.api.schemas import Body
 from server.core.bounds import Id
-from server.core.i18n import pick_language, translations
+from server.core.i18n import translations
 from server.edge.auth import principal, staff
+from server.edge.language import viewer_language
 from server.edge.rendering import JINJA
 from server.services import audit
 from server.services.context import services
@@ -83,7 +84,13 @@ async def _board(request: web.Request) -> Dashboard:
     month = parse_month(request.query.get("month"), now.date())
     async with svc.db.begin() as s:
         return await dashboard(
-            s, now, who, team=team, month=month, actor=audit.actor_of(request, who)
+            s,
+            now,
+            who,
+            team=team,
+            month=month,
+            actor=audit.actor_of(request, who),
+            language=viewer_language(request),
         )
 
 
@@ -136,7 +143,7 @@ def _breakdown(raw: str | None, words: dict[str, str]) -> str:
 )
 async def quality_csv(request: web.Request) -> web.StreamResponse:
     board = await _board(request)
-    t = translations(pick_language(request.headers.get("Accept-Language")))
+    t = translations(viewer_language(request))
     module: Any = (
         request.app[JINJA]
         .get_template("_quality_labels.html")
@@ -428,7 +435,7 @@ async def post_survey(request: web.Request) -> web.StreamResponse:
     who = principal(request)
     body = await parse_body(request, SurveyBody)
     svc = services(request)
-    language = pick_language(request.headers.get("Accept-Language"))
+    language = viewer_language(request)
     async with svc.db.begin() as s:
         await answer_survey(s, svc.clock.now(), who, body.answers, language=language)
     return respond(SurveyDone(status="answered"), status=201)

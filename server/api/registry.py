@@ -34,6 +34,8 @@ class ApiRoute:
     query: tuple[tuple[str, str, str], ...] = ()  # (name, JSON type, description)
     auth: str = "session"  # "none", "session" (staff or family), "staff", "admin"
     errors: tuple[int, ...] = field(default=())
+    # A body the caller may leave out (the handler reads it with ``parse_optional_body``).
+    body_optional: bool = False
 
 
 # The routes this app serves, as ``server.api.routes.setup_routes`` declared them.
@@ -52,12 +54,24 @@ def api(
     query: tuple[tuple[str, str, str], ...] = (),
     auth: str = "session",
     errors: tuple[int, ...] = (),
+    body_optional: bool = False,
 ) -> Callable[[Handler], Handler]:
     """Declare a handler's route beside it; ``server.api.routes`` lists the handlers."""
 
     def declare(handler: Handler) -> Handler:
         route = ApiRoute(
-            method, path, handler, summary, tag, body, response, status, query, auth, errors
+            method,
+            path,
+            handler,
+            summary,
+            tag,
+            body,
+            response,
+            status,
+            query,
+            auth,
+            errors,
+            body_optional,
         )
         setattr(handler, _DECLARATION, route)
         return handler
@@ -82,6 +96,14 @@ async def parse_body(request: web.Request, model: type[M]) -> M:
     if not isinstance(data, dict):
         raise ApiError(422, "invalid_field", "The request body must be a JSON object.")
     return model.model_validate_json(json.dumps(data), strict=True)
+
+
+async def parse_optional_body(request: web.Request, model: type[M]) -> M:
+    """As ``parse_body``, but no body at all is the model's defaults (a route that took no
+    body before, and learnt an optional one)."""
+    if not request.body_exists:
+        return model()
+    return await parse_body(request, model)
 
 
 def respond(model: BaseModel, status: int = 200) -> web.Response:

@@ -20,6 +20,7 @@ from server.api import (
     education,
     encounters,
     exports,
+    family_messages,
     health,
     ice,
     join,
@@ -27,6 +28,7 @@ from server.api import (
     patients,
     quality,
     readings,
+    recordings,
     scenarios,
     scheduling,
     session,
@@ -49,6 +51,13 @@ API_HANDLERS: tuple[Handler, ...] = (
     alerts.reassign_alert,  # POST /api/alerts/{alert_id}/reassign
     alerts.same_day_visit,  # POST /api/alerts/{alert_id}/visit
     alerts.alert_figures,  # GET /api/alerts/figures
+    # recordings (issue 20)
+    recordings.start_recording,  # POST /api/encounters/{encounter_id}/recording/start
+    recordings.stop_recording,  # POST /api/encounters/{encounter_id}/recording/stop
+    recordings.withdraw_consent,  # POST /api/encounters/{encounter_id}/recording/withdraw
+    recordings.recording_status,  # GET /api/encounters/{encounter_id}/recording
+    recordings.list_recordings,  # GET /api/encounters/{encounter_id}/recordings
+    recordings.play_part,  # GET /api/recordings/{recording_id}/parts/{part}
     # join
     join.join,  # POST /api/join
     # education
@@ -58,6 +67,13 @@ API_HANDLERS: tuple[Handler, ...] = (
     education.post_teach_back,  # POST /api/patients/{patient_id}/education/teach-back
     education.post_opened,  # POST /api/education/assignments/{assignment_id}/opened
     education.post_question,  # POST /api/education/assignments/{assignment_id}/question
+    # family_messages (issue 18)
+    family_messages.post_family_message,  # POST /api/messages
+    family_messages.read_family_thread,  # POST /api/messages/thread
+    family_messages.list_unread,  # GET /api/messages/unread
+    family_messages.read_team_thread,  # GET /api/patients/{patient_id}/messages
+    family_messages.post_team_message,  # POST /api/patients/{patient_id}/messages
+    family_messages.mark_team_read,  # POST /api/patients/{patient_id}/messages/read
     # between_visits
     between_visits.get_care_plan,  # GET /api/patients/{patient_id}/care-plan
     between_visits.put_care_plan,  # PUT /api/patients/{patient_id}/care-plan

@@ -66,7 +66,8 @@ class LoginBody(Body):
 
 
 class SessionOut(BaseModel):
-    kind: Literal["staff", "family"]
+    # "guest": someone who came in on an interpreter's or guest clinician's link (the call only).
+    kind: Literal["staff", "family", "guest"]
     role: str
     user_id: Id | None
     name: str | None
@@ -225,10 +226,21 @@ class EncounterList(BaseModel):
     items: list[EncounterOut]
 
 
+# Whom a visit link brings in (encounters.call_roles.LinkRole).
+LinkRoleName = Literal["family", "interpreter", "guest_clinician"]
+
+
+class LinkBody(Body):
+    # Without a body (or a role) it is the family's link, as before roles existed.
+    role: LinkRoleName = "family"
+
+
 class LinkOut(BaseModel):
+    # The link's address; the name stays ``family_link`` whatever the role (contract).
     family_link: str
     family_link_id: Id
     expires_at: dt.datetime
+    role: LinkRoleName = "family"
 
 
 class LinkInfo(BaseModel):
@@ -238,6 +250,7 @@ class LinkInfo(BaseModel):
     revoked_at: dt.datetime | None
     last_used_at: dt.datetime | None
     status: Literal["active", "expired", "revoked"]
+    role: LinkRoleName = "family"
 
 
 class LinkList(BaseModel):

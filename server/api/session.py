@@ -54,7 +54,7 @@ async def login(request: web.Request) -> web.StreamResponse:
     attempt = await svc.attempts.reserve(limits, now)
     if attempt.retry_after is not None:
         async with svc.db.begin() as s:
-            await audit.record(s, request, None, "login", "session", outcome="rate_limited")
+            await audit.record(s, request, None, "login", "session", outcome=audit.RATE_LIMITED)
         minutes = max(1, round(attempt.retry_after / 60))
         raise ApiError(
             429,

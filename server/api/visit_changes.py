@@ -12,7 +12,7 @@ from server.api.registry import api, int_param, parse_body, respond
 from server.api.scheduling_schemas import CancelIn, RescheduleIn
 from server.api.schemas import EncounterCreated, EncounterOut
 from server.edge.auth import staff
-from server.services import audit
+from server.services import audit, visit_context
 from server.services.access import can_reach_patient
 from server.services.audit import Denied
 from server.services.booking import cancel_reminders, check_slot, plan_reminders, record_change
@@ -93,6 +93,7 @@ async def reschedule(request: web.Request) -> web.StreamResponse:
             ignore_encounter_id=e.id,
         )
         e.starts_at, e.ends_at = starts_at, ends_at
+        visit_context.changed(s, encounter_id=e.id)  # readings are dated against the start
         revoked = await revoke_links_of(s, e.id, by=who.user_id, now=now)
         token = link = None
         if e.kind == "video_visit":
@@ -158,7 +159,7 @@ async def cancel(request: web.Request) -> web.StreamResponse:
         out = await encounter_out(s, who, e)
     gone = e.id
     await request.app[LIVE].expel(
-        lambda c: c.kind == "family" and c.encounter_id == gone,
+        lambda c: c.kind in ("family", "guest") and c.encounter_id == gone,
         "This visit has been cancelled by the care team.",
     )
     return respond(out)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import errno
+import gc
 import json
 import logging
 import socket
@@ -135,8 +136,19 @@ def _serve(settings: Settings) -> int:
         info = asyncio.run(seed_demo(settings, SystemClock()))
         print(describe(settings, info), flush=True)
     logging.getLogger(__name__).info("listening on %s:%s", settings.host, settings.port)
-    web.run_app(create_app(settings), sock=sock, print=None, access_log=None)
+    app = create_app(settings)
+    app.on_startup.append(_freeze_startup_objects)
+    web.run_app(app, sock=sock, print=None, access_log=None)
     return 0
+
+
+async def _freeze_startup_objects(app: Any) -> None:
+    """Everything built at start-up (modules, the app, its templates, catalogues and
+    scenarios) lives as long as the process: moved out of the garbage collector's view, a
+    full collection no longer walks all of it. Unfrozen, those collections paused the server
+    for 60-130 ms now and then, in the middle of a reading's way to the clinician."""
+    gc.collect()
+    gc.freeze()
 
 
 def listening_socket(host: str, port: int) -> socket.socket:

@@ -13,6 +13,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from encounters.scenarios import load_scenarios
+from encounters.scenarios.translated import load_builtin_translations
 from server.api.health import REDIS_PING, RedisPing
 from server.api.routes import setup_routes
 from server.app.metrics import METRICS, CountsCollector, Metrics, metrics_middleware, metrics_view
@@ -27,13 +28,16 @@ from server.edge.rendering import JINJA, make_jinja, render_error
 from server.edge.static_files import add_static_routes
 from server.jobs.drills import drills_ctx
 from server.jobs.escalation import escalation_ctx
+from server.jobs.recordings import recordings_retention_ctx
 from server.jobs.reminders import reminder_jobs_ctx
 from server.pages.routes import setup_page_routes
+from server.realtime.recording import RecordingCalls
 from server.realtime.wiring import setup_realtime
-from server.services.audit import PROBES, ProbeTally, denial_middleware
+from server.services.audit import PROBES, THROTTLED, ProbeTally, denial_middleware
 from server.services.context import EDUCATION, SCENARIOS, SERVICES, Services
 from server.services.education_catalogue import load_catalogue
 from server.services.ratelimit import make_attempts
+from server.services.recordings import RECORDING_MEDIA
 from server.services.sessions import SessionStore
 from server.store import audit_chain
 from server.store.db import Database
@@ -130,6 +134,9 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app[SCENARIOS] = load_scenarios(
         Path(settings.scenarios_dir) if settings.scenarios_dir else None
     )
+    # Their translations too: a key that matches no prompt, step or teach-back question
+    # stops it.
+    load_builtin_translations()
     # Read now as well: a bad topic file stops start-up with its file, line and reason.
     app[EDUCATION] = load_catalogue(
         Path(settings.education_dir) if settings.education_dir else None
@@ -138,10 +145,12 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
     app.cleanup_ctx.append(reminder_jobs_ctx)
     app.cleanup_ctx.append(escalation_ctx)
     app.cleanup_ctx.append(drills_ctx)
+    app.cleanup_ctx.append(recordings_retention_ctx)
     setup_routes(app)
     setup_page_routes(app)
     app.router.add_get("/metrics", metrics_view)
     realtime = setup_realtime(app, settings)
+    app[RECORDING_MEDIA] = RecordingCalls(realtime.namespace, realtime.hub)
     if settings.redis_url:
         app[REDIS_PING] = RedisPing(settings.redis_url)
     app[METRICS].registry.register(
@@ -153,16 +162,29 @@ def create_app(settings: Settings, *, clock: Clock | None = None) -> web.Applica
             realtime.hub.totals,
         )
     )
-    app[PROBES] = ProbeTally()
-    app[METRICS].registry.register(
-        CountsCollector(
+    # Anonymous refusals that get a bounded number of audit rows (server/services/audit.py).
+    for key, name, what in (
+        (
+            PROBES,
             "hearth_unknown_token_refusals",
-            "Refusals of join and diary tokens that match no link, since start, by whether they "
-            "got an audit row of their own (at most one per address per 10 minutes)",
-            "audit",
-            app[PROBES].totals,
+            "Refusals of join and diary tokens that match no link",
+        ),
+        (
+            THROTTLED,
+            "hearth_rate_limited_sign_in_refusals",
+            "Sign-ins refused for too many attempts",
+        ),
+    ):
+        app[key] = ProbeTally()
+        app[METRICS].registry.register(
+            CountsCollector(
+                name,
+                f"{what}, since start, by whether they got an audit row of their own (at most "
+                "one per address per 10 minutes)",
+                "audit",
+                app[key].totals,
+            )
         )
-    )
     add_static_routes(app, STATIC_DIR)
     return app
 

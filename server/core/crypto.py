@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import secrets
@@ -13,9 +14,15 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 TOKEN_BYTES = 32
 
 _hasher = PasswordHasher()
-# Verifying against this keeps a login for an unknown email as slow as one for a known
-# email, so response time does not reveal which accounts exist.
-_DUMMY_HASH = _hasher.hash("hearth-timing-equaliser")
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    """Verifying against this keeps a login for an unknown email as slow as one for a known
+    email, so response time does not reveal which accounts exist. Made on first use, not at
+    import: a hash costs a fifth of a second, which every command and process would pay."""
+    return _hasher.hash("hearth-timing-equaliser")
+
 
 MIN_PASSWORD_LENGTH = 12
 
@@ -26,7 +33,9 @@ def hash_password(password: str) -> str:
 
 def verify_password(password_hash: str | None, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+        return (
+            _hasher.verify(password_hash or _dummy_hash(), password) and password_hash is not None
+        )
     except (VerifyMismatchError, VerificationError, InvalidHashError):
         return False
 
@@ -66,4 +75,18 @@ def audit_chain_key(audit_key: str | None, secret_key: str | None) -> bytes | No
         return audit_key.encode()
     if secret_key:
         return hmac.new(secret_key.encode(), AUDIT_KEY_LABEL.encode(), hashlib.sha256).digest()
+    return None
+
+
+RECORDING_KEY_LABEL = "hearth recordings v1"
+
+
+def recording_master_key(recording_key: str | None, secret_key: str | None) -> bytes | None:
+    """The key visit recordings are sealed under (media/sealed.py derives each file's own
+    from it): ``HEARTH_RECORDING_KEY`` when set, else one derived from ``HEARTH_SECRET_KEY``
+    (domain-separated like the audit chain's); None when neither is set."""
+    if recording_key:
+        return hashlib.sha256(recording_key.encode()).digest()
+    if secret_key:
+        return hmac.new(secret_key.encode(), RECORDING_KEY_LABEL.encode(), hashlib.sha256).digest()
     return None

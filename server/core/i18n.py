@@ -133,3 +133,31 @@ def format_moment(at: dt.datetime, zone: str, language: str = SOURCE_LANGUAGE) -
     day = format_date(local, "full", locale=language)
     comma = "، " if is_rtl(language) else ", "
     return f"{day}{comma}{format_skeleton('Hm', local, locale=language)} {local.tzname() or zone}"
+
+
+def date_locale(language: str) -> str:
+    """The locale dates are written in: Hearth's English puts the day before the month
+    ("Thu 3 Dec"), as British English does; every other language its own way."""
+    return "en_GB" if language == SOURCE_LANGUAGE else language
+
+
+def format_stamp(
+    at: dt.datetime,
+    zone: str,
+    language: str = SOURCE_LANGUAGE,
+    *,
+    now: dt.datetime | None = None,
+    show_zone: bool = False,
+) -> str:
+    """The one short form every page writes a moment in: "Thu 3 Dec, 13:25", "jeu. 3 déc.,
+    13:25", "الخميس، 3 ديسمبر، 13:25", in ``zone``. The year only when it is not ``now``'s
+    year; the zone's short name ("GMT", "CET") only with ``show_zone``, for a reader whose own
+    zone it is not. ``web/static/js/lib/time.js`` ``formatStamp`` writes the same in pages."""
+    tz = ZoneInfo(zone)
+    local = at.astimezone(tz)
+    locale = date_locale(language)
+    this_year = now is None or now.astimezone(tz).year == local.year
+    day = format_skeleton("MMMEd" if this_year else "yMMMEd", local, locale=locale)
+    comma = "، " if is_rtl(language) else ", "
+    text = f"{day}{comma}{format_skeleton('Hm', local, locale=locale)}"
+    return f"{text} {local.tzname()}" if show_zone and local.tzname() else text

@@ -9,13 +9,16 @@ from __future__ import annotations
 import ipaddress
 import json
 import os
+import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
+from datetime import time
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 
 class SettingsError(Exception):
@@ -36,8 +39,8 @@ class Settings:
     database_url: str = _setting(
         "HEARTH_DATABASE_URL",
         "Database, as SQLAlchemy writes it: sqlite:///path or postgresql://user@host/db. "
-        "Hearth picks the async driver.",
-        "sqlite:///./var/hearth.db",
+        "Hearth picks the async driver. Unset: hearth.db (SQLite) in the var directory.",
+        "",
     )
     database_timeout_seconds: int = _setting(
         "HEARTH_DATABASE_TIMEOUT_SECONDS",
@@ -49,6 +52,12 @@ class Settings:
         "HEARTH_REDIS_URL",
         "Redis for the Socket.IO message queue and the login and link-guess counters when "
         "several app nodes share rooms. Unset: single node, counters in memory.",
+    )
+    redis_channel: str | None = _setting(
+        "HEARTH_REDIS_CHANNEL",
+        "Name of the Socket.IO queue's channel on Redis, and the prefix of the keys that say "
+        "which node runs each visit: nodes of one deployment share it, deployments that share "
+        "a Redis each need their own. Unset: socketio.",
     )
     trusted_proxies: str | None = _setting(
         "HEARTH_TRUSTED_PROXIES",
@@ -105,6 +114,23 @@ class Settings:
         "Comma-separated addresses the media server gathers ICE candidates on. Unset: every "
         "interface but loopback.",
     )
+    recordings_dir: str | None = _setting(
+        "HEARTH_RECORDINGS_DIR",
+        "Directory of visit recordings (each file encrypted). With several app nodes or media "
+        "workers on several hosts it must be shared. Unset: recordings/ in the var directory.",
+    )
+    recording_retention_days: int = _setting(
+        "HEARTH_RECORDING_RETENTION_DAYS",
+        "Days a visit recording is kept after it stops; then it is deleted, and the deletion "
+        "audited.",
+        30,
+    )
+    recording_key: str | None = _setting(
+        "HEARTH_RECORDING_KEY",
+        "Key that encrypts visit recordings at rest (each file under a key derived from it). "
+        "Unset: derived from HEARTH_SECRET_KEY. Changing it (or, while it is unset, the secret "
+        "key) leaves the recordings made before unreadable.",
+    )
     session_idle_minutes: int = _setting(
         "HEARTH_SESSION_IDLE_MINUTES",
         "Minutes of inactivity after which a staff session ends (HIPAA automatic logoff).",
@@ -139,6 +165,18 @@ class Settings:
     clinic_phone: str | None = _setting(
         "HEARTH_CLINIC_PHONE",
         "Phone number families are told to call when a link has expired or been revoked.",
+    )
+    team_hours: str = _setting(
+        "HEARTH_TEAM_HOURS",
+        "The care team's hours, HH:MM-HH:MM in the team's time zone (every day; an end before "
+        "the start runs past midnight). A family's message that arrives outside them raises an "
+        "alert on the patient's escalation ladder.",
+        "08:00-18:00",
+    )
+    team_time_zone: str | None = _setting(
+        "HEARTH_TEAM_TIME_ZONE",
+        "IANA time zone of HEARTH_TEAM_HOURS, e.g. Europe/London. Unset: each patient's own "
+        "time zone (a team works where its patients live).",
     )
     allowed_origins: str | None = _setting(
         "HEARTH_ALLOWED_ORIGINS",
@@ -209,6 +247,15 @@ class Settings:
             )
         return frozenset(allowed)
 
+    def __post_init__(self) -> None:
+        if not self.database_url:  # the SQLite file lives with the rest of the local state
+            database = Path(self.var_dir) / "hearth.db"
+            object.__setattr__(self, "database_url", f"sqlite:///{database.as_posix()}")
+
+    @property
+    def recordings_path(self) -> Path:
+        return Path(self.recordings_dir or Path(self.var_dir) / "recordings")
+
     @property
     def ice_server_list(self) -> list[dict[str, Any]]:
         return parse_ice_servers(self.ice_servers)
@@ -243,6 +290,23 @@ def parse_media_workers(raw: str) -> int:
     if not 0 <= count <= 256:
         raise SettingsError(f"HEARTH_MEDIA_WORKERS must be 0 to 256, got {count}")
     return count
+
+
+def parse_team_hours(raw: str) -> tuple[time, time]:
+    """``"08:00-18:00"`` as (start, end) wall-clock times; ``24:00`` may end the day."""
+    match = re.match(r"^\s*(\d{1,2}):(\d{2})\s*-\s*(\d{1,2}):(\d{2})\s*$", raw or "")
+    valid = match is not None
+    if match is not None:
+        h1, m1, h2, m2 = (int(g) for g in match.groups())
+        valid = h1 < 24 and m1 < 60 and m2 < 60 and (h2 < 24 or (h2, m2) == (24, 0))
+        valid = valid and (h1, m1) != (h2, m2)
+    if not valid or match is None:
+        raise SettingsError(
+            "HEARTH_TEAM_HOURS must be two different times HH:MM-HH:MM, e.g. 08:00-18:00, "
+            f"got {raw[:40]!r}"
+        )
+    end = time(23, 59, 59, 999999) if h2 == 24 else time(h2, m2)
+    return time(h1, m1), end
 
 
 def parse_trusted_proxies(raw: str | None) -> tuple[IPNetwork, ...]:
@@ -345,6 +409,15 @@ def validate(settings: Settings) -> None:
     parse_ice_servers(settings.ice_servers)
     parse_trusted_proxies(settings.trusted_proxies)
     parse_media_workers(settings.media_workers)
+    parse_team_hours(settings.team_hours)
+    if settings.team_time_zone:
+        try:
+            ZoneInfo(settings.team_time_zone)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise SettingsError(
+                "HEARTH_TEAM_TIME_ZONE must be an IANA time zone such as Europe/London, got "
+                f"{settings.team_time_zone[:64]!r}"
+            ) from exc
     if bool(parse_turn_urls(settings.turn_urls)) != bool(settings.turn_secret):
         raise SettingsError(
             "HEARTH_TURN_URLS and HEARTH_TURN_SECRET go together: set both (TURN with "

@@ -14,7 +14,7 @@ from aiohttp import web
 
 from server.core.i18n import (
     SOURCE_LANGUAGE,
-    format_moment,
+    format_stamp,
     language_choices,
     plural_samples,
     reviewed_by,
@@ -99,6 +99,8 @@ async def render(
             clinic_name=services(request).settings.clinic_name,
             # The 24/7 line every family page shows (the clinic's phone).
             line_24_7=services(request).settings.clinic_phone,
+            # The care team's hours, told to families beside the message box.
+            team_hours=services(request).settings.team_hours.replace("-", "–"),
             **staff_nav(request),
         )
     )
@@ -111,9 +113,17 @@ async def render_error(request: web.Request, status: int, message: str) -> web.S
     )
 
 
-def local_time(at: dt.datetime, zone: str, language: str = SOURCE_LANGUAGE) -> str:
-    """A moment as the reader's language writes it, in the zone it is named in."""
-    return format_moment(at, zone, language)
+def local_time(
+    at: dt.datetime,
+    zone: str,
+    language: str = SOURCE_LANGUAGE,
+    *,
+    now: dt.datetime | None = None,
+    show_zone: bool = False,
+) -> str:
+    """A moment in the one form every page writes it ("Thu 3 Dec, 13:25"), in the reader's
+    language and zone (:func:`server.core.i18n.format_stamp`)."""
+    return format_stamp(at, zone, language, now=now, show_zone=show_zone)
 
 
 def script_json(value: Any) -> str:

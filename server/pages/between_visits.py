@@ -19,47 +19,50 @@ from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.language import chosen_language, viewer_language
 from server.edge.rendering import render, render_error
+from server.pages.diary_offline import manifest_path
 from server.pages.education import education_rows, family_education
-from server.pages.link_throttle import (
-    reserve_link_lookup,
-    settle_link_lookup,
-    throttled_link_page,
-)
+from server.pages.link_throttle import throttled_link_page
 from server.services import audit, languages
 from server.services.access import patient_for
+from server.services.alerts import care_teams_by_name
 from server.services.context import services
 from server.services.diary import diary_link_status, find_diary_link
+from server.services.links import UNUSABLE, LinkThrottled, guarded_link_lookup
 from server.services.sessions import Principal
-from server.store.models import Patient
+from server.store.models import Patient, User
 
 
 async def diary_page(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     token = request.match_info["token"]
     now = svc.clock.now()
-    attempt = await reserve_link_lookup(request)
-    if attempt.retry_after is not None:
-        return await throttled_link_page(request, attempt.retry_after)
-    async with svc.db.begin() as s:
-        link = await find_diary_link(s, svc.settings, token)
-        status = diary_link_status(link, now) if link else "unknown"
-        patient = await s.get(Patient, link.patient_id) if link else None
-        education = await education_rows(s, link.patient_id) if link else []
-        chosen = chosen_language(request)
-        if link is not None and status == "active" and chosen is not None:
-            await languages.remember_for_diary_link(s, link.id, chosen)
-        await audit.record(
-            s,
-            request,
-            audit.Actor(None, None, "family", request.remote, None),
-            "open",
-            "diary_link",
-            link.id if link else None,
-            patient_id=link.patient_id if link else None,
-            outcome="success" if status == "active" else "denied",
-            detail=status,
-        )
-    await settle_link_lookup(request, attempt, status)
+    # Counted before the token is looked up; given back unless the link is unusable.
+    try:
+        async with guarded_link_lookup(
+            svc.attempts, request.remote, now, counted=UNUSABLE
+        ) as lookup:
+            async with svc.db.begin() as s:
+                link = await find_diary_link(s, svc.settings, token)
+                status = diary_link_status(link, now) if link else "unknown"
+                patient = await s.get(Patient, link.patient_id) if link else None
+                education = await education_rows(s, link.patient_id) if link else []
+                chosen = chosen_language(request)
+                if link is not None and status == "active" and chosen is not None:
+                    await languages.remember_for_diary_link(s, link.id, chosen)
+                await audit.record(
+                    s,
+                    request,
+                    audit.Actor(None, None, "family", request.remote, None),
+                    "open",
+                    "diary_link",
+                    link.id if link else None,
+                    patient_id=link.patient_id if link else None,
+                    outcome="success" if status == "active" else "denied",
+                    detail=status,
+                )
+            lookup.status = status
+    except LinkThrottled as refused:
+        return await throttled_link_page(request, refused.retry_after)
     lang = viewer_language(
         request, link.language if link else None, patient.language if patient else None
     )
@@ -94,6 +97,7 @@ async def diary_page(request: web.Request) -> web.StreamResponse:
             "scores": list(range(SCORE_MIN, SCORE_MAX + 1)),
             "worry_question": WORRY_QUESTION,
             "worry_max": WORRY_MAX_CHARS,
+            "manifest_url": manifest_path(token),
         },
         language=lang,
         # The token is already in this page's address; the page sends it with each entry.
@@ -113,6 +117,8 @@ async def alerts_page(request: web.Request) -> web.StreamResponse:
         raise web.HTTPFound("/login")
     if who.role not in ("clinician", "coordinator"):
         return await render_error(request, 403, "The alert queue is for the care team.")
+    async with services(request).db.begin() as s:
+        user = await s.get(User, who.user_id)
     return await render(
         request,
         "alerts.html",
@@ -121,6 +127,8 @@ async def alerts_page(request: web.Request) -> web.StreamResponse:
             "page": "alerts",
             "user_id": who.user_id,
             "role": who.role,
+            # Times in the viewer's zone, as on every staff page: their account's.
+            "time_zone": user.time_zone if user else "UTC",
             "outcomes": [o.value for o in Outcome],
         },
     )
@@ -138,6 +146,8 @@ async def care_plan_page(request: web.Request) -> web.StreamResponse:
     async with services(request).db.begin() as s:
         patient = await patient_for(s, who, patient_id, "careplan.read")
         name = patient.name
+        team = (await care_teams_by_name(s, [patient_id]))[patient_id]
+        user = await s.get(User, who.user_id)
     return await render(
         request,
         "careplan.html",
@@ -152,11 +162,28 @@ async def care_plan_page(request: web.Request) -> web.StreamResponse:
             "routes": [r.value for r in Route],
             "given_by": [g.value for g in GivenBy],
             "contact_kinds": [k.value for k in ContactKind],
+            "time_zone": user.time_zone if user else "UTC",
+            # A ladder step or a care-team entry names a person picked from the care team
+            # (the plan keeps their id), and a role picked from a list, both shown by name.
+            "staff": [{"id": str(user_id), "name": person} for user_id, person in team],
+            "roles": list(LADDER_ROLES),
             # Thresholds can be set for the diary's items and ESAS-r's, per symptom and per patient.
             "symptoms": sorted({i.item_id for i in DIARY_ITEMS} | set(ESAS_ITEM_IDS)),
         },
     )
 
+
+# The roles a ladder step or a care-team entry is offered; a plan may hold others (the API
+# takes any lower-case name), which the page keeps and shows in words.
+LADDER_ROLES = (
+    "on_call_nurse",
+    "community_nurse",
+    "palliative_physician",
+    "social_worker",
+    "pharmacist",
+    "clinician",
+    "coordinator",
+)
 
 ESAS_ITEM_IDS = (
     "pain",

@@ -10,6 +10,7 @@ from typing import Any
 from aiohttp import web
 from sqlalchemy import select
 
+from encounters.scenarios.translated import scenario_in
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.language import viewer_language
@@ -78,10 +79,19 @@ async def drills_page(request: web.Request) -> web.StreamResponse:
     if who is None:
         return await render_error(request, 403, "Drills are for the care team.")
     patients = await _my_patients(request, who)
-    scenarios = [
-        {"id": s.scenario_id, "title": s.title, "summary": s.summary, "crisis": str(s.crisis)}
-        for s in sorted(request.app[SCENARIOS].values(), key=lambda s: s.title)
-    ]
+    language = viewer_language(request)
+    scenarios = []
+    for scenario in request.app[SCENARIOS].values():
+        words = scenario_in(language, scenario)
+        scenarios.append(
+            {
+                "id": scenario.scenario_id,
+                "title": words.title,
+                "summary": words.summary,
+                "crisis": str(scenario.crisis),
+            }
+        )
+    scenarios.sort(key=lambda s: s["title"])
     can_run = who.role == "coordinator"
     return await render(
         request,
@@ -108,7 +118,7 @@ async def drill_page(request: web.Request) -> web.StreamResponse:
     # A refusal raises Denied: the middleware audits it and answers with the error page.
     async with services(request).db.begin() as s:
         drill = await drill_for(s, who, drill_id, "drill.read")
-        out = await drill_out(s, drill)
+        out = await drill_out(s, drill, viewer_language(request))
     return await render(
         request,
         "drill.html",
@@ -145,7 +155,7 @@ async def drill_report_page(request: web.Request) -> web.StreamResponse:
     drill_id = _id_param(request, "drill_id")
     if drill_id is None:
         return await render_error(request, 404, "That drill was not found.")
-    found = await read_report(request, who, drill_id)
+    found = await read_report(request, who, drill_id, viewer_language(request))
     out, report = found.drill, found.report
     zone = await _zone(request, who)
     started = dt.datetime.fromisoformat(out.started_at) if out.started_at else None
@@ -156,7 +166,13 @@ async def drill_report_page(request: web.Request) -> web.StreamResponse:
             "user_name": who.name,
             "drill": out.model_dump(),
             "report": report,
-            "when": local_time(started, zone, viewer_language(request)) if started else None,
+            "when": (
+                local_time(
+                    started, zone, viewer_language(request), now=services(request).clock.now()
+                )
+                if started
+                else None
+            ),
             "ack": _duration(report["time_to_acknowledge_s"]),
             "to_tier": _duration(report["time_to_expected_tier_s"]),
             "timeline": [{**row, "offset": _offset(row["offset_s"])} for row in report["timeline"]],

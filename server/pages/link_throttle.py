@@ -1,6 +1,6 @@
 """The family's link pages (``/join/{token}``, ``/diary/{token}``) throttle guessing as the
-link API does: an attempt is reserved, per client address, before the token is looked up, and
-given back unless the lookup failed.
+link API does (``server.services.links.guarded_link_lookup``): an attempt is reserved, per
+client address, before the token is looked up, and given back unless the lookup failed.
 
 A page that answers 404 for an unknown token and 200 for a real one lets anyone guess tokens at
 page speed; reserving first means that parallel guesses cannot all be looked up. The page and
@@ -19,21 +19,6 @@ from aiohttp import web
 
 from server.edge.rendering import render
 from server.services.context import services
-from server.services.ratelimit import Attempt, link_limits
-
-FAILED_LOOKUPS = frozenset({"unknown", "revoked", "expired"})
-
-
-async def reserve_link_lookup(request: web.Request) -> Attempt:
-    """Count this page view against the address's link-guess limit before the lookup."""
-    svc = services(request)
-    return await svc.attempts.reserve(link_limits(request.remote), svc.clock.now())
-
-
-async def settle_link_lookup(request: web.Request, attempt: Attempt, status: str) -> None:
-    """Give the attempt back unless the lookup failed (``status`` as the link pages name it)."""
-    if status not in FAILED_LOOKUPS:
-        await services(request).attempts.release(attempt)
 
 
 async def throttled_link_page(request: web.Request, retry_after: int) -> web.Response:

@@ -9,6 +9,7 @@ from server.pages import (
     availability,
     between_visits,
     calendar_feed,
+    call_page,
     diary_offline,
     drills,
     education,
@@ -26,6 +27,7 @@ def setup_page_routes(app: web.Application) -> None:
     app.router.add_get("/schedule", visits.schedule_page, name="schedule")
     app.router.add_get("/join/{token}", visits.join_page, name="join")
     app.router.add_get("/family", visits.family_page, name="family")
+    app.router.add_get("/call", call_page.call_page, name="call")
     app.router.add_get("/visit/{encounter_id}", visits.visit_page, name="visit")
     visit_note.add_note_page_routes(app)
     diary_offline.add_diary_offline_routes(app)

@@ -54,6 +54,7 @@ async def note_page(request: web.Request) -> web.StreamResponse:
         reading_flags=visit["reading_flags"],
         note_record=visit["note"],
         note_names=visit["note_names"],
+        participants=visit["participants"],
         editor={"page_data": script_json(page_data)},
     )
     return web.Response(text=html, content_type="text/html")

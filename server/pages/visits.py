@@ -8,23 +8,26 @@ import datetime as dt
 
 from aiohttp import web
 
+from encounters.call_roles import CALL_ONLY
 from encounters.careplan import CarePlan, bands_in_effect
 from server.core.storable import parse_id
 from server.edge.auth import PRINCIPAL
 from server.edge.language import chosen_language, viewer_language
 from server.edge.rendering import local_time, render, render_error
 from server.pages.education import education_rows, family_education
-from server.pages.link_throttle import (
-    reserve_link_lookup,
-    settle_link_lookup,
-    throttled_link_page,
-)
+from server.pages.link_throttle import throttled_link_page
 from server.services import audit, languages
 from server.services.access import encounter_for
 from server.services.careplans import current_plan
 from server.services.context import services
 from server.services.ice import IceServers, ice_servers_for
-from server.services.links import find_link, link_status
+from server.services.links import (
+    UNUSABLE,
+    LinkThrottled,
+    find_link,
+    guarded_link_lookup,
+    link_status,
+)
 from server.services.sessions import Principal
 from server.store.drills import drill_of
 from server.store.models import Encounter, Patient, User
@@ -88,37 +91,47 @@ async def join_page(request: web.Request) -> web.StreamResponse:
     svc = services(request)
     token = request.match_info["token"]
     now = svc.clock.now()
-    attempt = await reserve_link_lookup(request)
-    if attempt.retry_after is not None:
-        return await throttled_link_page(request, attempt.retry_after)
-    async with svc.db.begin() as s:
-        link = await find_link(s, svc.settings, token)
-        encounter = await s.get(Encounter, link.encounter_id) if link else None
-        patient = await s.get(Patient, encounter.patient_id) if encounter else None
-        clinician = await s.get(User, encounter.clinician_id) if encounter else None
-        status: str = link_status(link, now) if link else "unknown"
-        if (
-            encounter is not None
-            and status == "active"
-            and encounter.status in ("cancelled", "finished")
-        ):
-            status = encounter.status
-        chosen = chosen_language(request)
-        if link is not None and status == "active" and chosen is not None:
-            await languages.remember_for_join_link(s, link.id, chosen)
-        await audit.record(
-            s,
-            request,
-            audit.Actor(None, link.id if link else None, "family", request.remote, None),
-            "open",
-            "join_link",
-            link.id if link else None,
-            patient_id=encounter.patient_id if encounter else None,
-            encounter_id=encounter.id if encounter else None,
-            outcome="success" if status == "active" else "denied",
-            detail=status,
-        )
-    await settle_link_lookup(request, attempt, status)
+    # Counted before the token is looked up; given back unless the link is unusable.
+    try:
+        async with guarded_link_lookup(
+            svc.attempts, request.remote, now, counted=UNUSABLE
+        ) as lookup:
+            async with svc.db.begin() as s:
+                link = await find_link(s, svc.settings, token)
+                encounter = await s.get(Encounter, link.encounter_id) if link else None
+                patient = await s.get(Patient, encounter.patient_id) if encounter else None
+                clinician = await s.get(User, encounter.clinician_id) if encounter else None
+                status: str = link_status(link, now) if link else "unknown"
+                if (
+                    encounter is not None
+                    and status == "active"
+                    and encounter.status in ("cancelled", "finished")
+                ):
+                    status = encounter.status
+                chosen = chosen_language(request)
+                if link is not None and status == "active" and chosen is not None:
+                    await languages.remember_for_join_link(s, link.id, chosen)
+                await audit.record(
+                    s,
+                    request,
+                    audit.Actor(
+                        None,
+                        link.id if link else None,
+                        link.role if link else "family",
+                        request.remote,
+                        None,
+                    ),
+                    "open",
+                    "join_link",
+                    link.id if link else None,
+                    patient_id=encounter.patient_id if encounter else None,
+                    encounter_id=encounter.id if encounter else None,
+                    outcome="success" if status == "active" else "denied",
+                    detail=status,
+                )
+            lookup.status = status
+    except LinkThrottled as refused:
+        return await throttled_link_page(request, refused.retry_after)
     lang = viewer_language(
         request, link.language if link else None, patient.language if patient else None
     )
@@ -135,11 +148,20 @@ async def join_page(request: web.Request) -> web.StreamResponse:
             status=404 if status == "unknown" else 410,
             language=lang,
         )
-    when = local_time(encounter.starts_at, patient.time_zone, lang)
+    when = local_time(
+        encounter.starts_at, patient.time_zone, lang, now=services(request).clock.now()
+    )
     return await render(
         request,
         "join.html",
-        {"when": when, "is_drill": encounter.is_drill, **contact},
+        {
+            "when": when,
+            "is_drill": encounter.is_drill,
+            # Someone invited to the call only (an interpreter, another clinician) is told so
+            # before joining, as the call page tells them once in.
+            "guest_role": link.role if link is not None and link.role in CALL_ONLY else None,
+            **contact,
+        },
         language=lang,
         page_data={"page": "join", "token": token},
     )
@@ -172,7 +194,7 @@ async def family_page(request: web.Request) -> web.StreamResponse:
         request,
         "family.html",
         {
-            "when": local_time(encounter.starts_at, zone, lang),
+            "when": local_time(encounter.starts_at, zone, lang, now=services(request).clock.now()),
             "display_name": who.name,
             "clinician_name": clinician.name if clinician else "",
             "is_drill": encounter.is_drill,
@@ -241,7 +263,12 @@ async def visit_page(request: web.Request) -> web.StreamResponse:
         {
             "user_name": who.name,
             "patient_name": patient.name if patient else "",
-            "when": local_time(encounter.starts_at, zone, viewer_language(request)),
+            "when": local_time(
+                encounter.starts_at,
+                zone,
+                viewer_language(request),
+                now=services(request).clock.now(),
+            ),
             "is_drill": encounter.is_drill,
         },
         page_data={

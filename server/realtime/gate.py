@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import logging
 from collections.abc import Mapping
 from http.cookies import CookieError, SimpleCookie
 
@@ -11,13 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.services import audit
 from server.services.access import CLINICAL, is_on_care_team
+from server.services.call_guests import note_in_call
 from server.services.connection_events import note_connection
 from server.services.context import SERVICES, Services
 from server.services.lobby import is_lobby_open, lobby_opens_at
+from server.services.recordings import Recordings
 from server.services.sessions import COOKIE_NAME, Principal
 from server.store.models import Encounter
 from signaling.errors import LobbyNotOpenError
 from signaling.ports import Caller, RoomRole
+
+logger = logging.getLogger(__name__)
 
 CLOSED_STATUSES = ("cancelled", "finished")
 
@@ -65,12 +70,15 @@ class VisitGate:
     async def ended_sessions(self, in_call: Mapping[str, bool]) -> set[str]:
         svc = self._svc
         now = svc.clock.now()
+        # Read beside the writer first, in a few queries for every socket: a sweep that held
+        # the one SQLite writer for a query or two per socket stalled every reading and diary
+        # entry behind it. Only the sessions to end or to touch are settled in a write.
+        async with svc.db.read() as s:
+            suspects = await svc.sessions.to_check(s, in_call, now=now)
+        if not suspects:
+            return set()
         async with svc.db.begin() as s:
-            return {
-                key
-                for key, active in in_call.items()
-                if not await svc.sessions.check(s, key, now=now, active=active)
-            }
+            return await svc.sessions.settle(s, {k: in_call[k] for k in suspects}, now=now)
 
     async def room_role(self, caller: Caller, encounter_id: int) -> RoomRole | None:
         svc = self._svc
@@ -79,7 +87,7 @@ class VisitGate:
             encounter = await s.get(Encounter, encounter_id)
             role: RoomRole | None = None
             if encounter is not None and encounter.status not in CLOSED_STATUSES:
-                if caller.kind == "family" and caller.encounter_id == encounter.id:
+                if caller.kind in ("family", "guest") and caller.encounter_id == encounter.id:
                     # The family's lobby opens shortly before the booked start; hosts any time.
                     if is_lobby_open(encounter.starts_at, svc.settings, svc.clock.now()):
                         role = "guest"
@@ -113,6 +121,26 @@ class VisitGate:
             if action == "admit" and encounter is not None and encounter.status == "planned":
                 encounter.status = "in_progress"
             await self._audit(s, caller, encounter_id, encounter, f"visit_{action}", "success")
+        if action == "end":
+            # The call ended with the visit: so did a recording of it.
+            actor = audit.Actor(caller.user_id, caller.link_id, caller.role, None, None)
+            try:
+                await Recordings(self._app).stop(encounter_id, "call_ended", actor)
+            except Exception:  # noqa: BLE001 - the visit has ended; the next list closes it
+                logger.exception("closing the recording of an ended visit failed")
+
+    async def joined_call(self, caller: Caller, display_name: str, encounter_id: int) -> None:
+        svc = self._svc
+        async with svc.db.begin() as s:
+            await note_in_call(
+                s,
+                encounter_id,
+                display_name=display_name,
+                role=caller.role,
+                user_id=caller.user_id,
+                link_id=caller.link_id,
+                now=svc.clock.now(),
+            )
 
     async def note_connection(
         self, encounter_id: int, role: str, kind: str, seconds: float | None = None

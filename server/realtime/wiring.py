@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import AsyncIterator
@@ -16,10 +17,12 @@ from server.core.periodic import every
 from server.core.settings import Settings
 from server.realtime.gate import VisitGate
 from server.realtime.live import LiveVisits
+from server.realtime.nodes import LEASE_S, RedisNodes
 from server.services.connection_events import note_connection
 from server.services.context import SERVICES
 from server.services.live import LIVE
 from server.services.readings import Enterer, accept_message, publish_readings
+from signaling.cluster import ClusterNamespace
 from signaling.limits import TokenBucket
 from signaling.namespace import VisitNamespace
 from signaling.transport import GuardedServer
@@ -40,6 +43,8 @@ class Realtime:
     sio: socketio.AsyncServer
     namespace: VisitNamespace
     hub: MediaHub | WorkerPool
+    # With Redis (several nodes): which node runs each visit's room, and asking it.
+    nodes: RedisNodes | None = None
 
 
 REALTIME = web.AppKey("realtime", Realtime)
@@ -53,7 +58,12 @@ MAX_READING_BUCKETS = 10_000
 
 
 def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
-    manager = socketio.AsyncRedisManager(settings.redis_url) if settings.redis_url else None
+    manager: socketio.AsyncRedisManager | None = None
+    nodes: RedisNodes | None = None
+    if settings.redis_url:
+        channel = {"channel": settings.redis_channel} if settings.redis_channel else {}
+        manager = socketio.AsyncRedisManager(settings.redis_url, **channel)
+        nodes = RedisNodes(settings.redis_url, manager.channel)
     sio = GuardedServer(
         async_mode="aiohttp",
         client_manager=manager,
@@ -67,8 +77,52 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
     async def renegotiate(room_id: str, participant_id: str, sdp: str) -> None:
         await holder["ns"].send_renegotiation(room_id, participant_id, sdp)
 
+    # When each participant's sound stopped getting through (the fallback ladder's last step).
+    audio_lost_at: dict[tuple[str, str], float] = {}
+    # Each participant's last step below "full": a new peer connection starts at "full".
+    below_full: set[tuple[str, str]] = set()
+
+    async def note_step(
+        room_id: str, participant_id: str, kind: str, seconds: float | None
+    ) -> None:
+        if not room_id.startswith("encounter-"):
+            return
+        svc = app[SERVICES]
+        caller = await holder["ns"].caller_of(room_id, participant_id)
+        role = caller.role if caller else "unknown"
+        encounter_id = int(room_id.removeprefix("encounter-"))
+        await note_connection(svc.db, svc.clock.now(), encounter_id, role, kind, seconds)
+
+    async def media_step(room_id: str, participant_id: str, step: str) -> None:
+        """A participant moved on the relay's fallback ladder: both sides are told in words,
+        and each step down is a connection event for the visit's quality figures."""
+        await holder["ns"].send_media_step(room_id, participant_id, step)
+        if step == "full":
+            below_full.discard((room_id, participant_id))
+        else:
+            below_full.add((room_id, participant_id))
+        now = app[SERVICES].clock.now().timestamp()
+        lost_since = audio_lost_at.pop((room_id, participant_id), None)
+        if step == "audio_lost":
+            audio_lost_at[(room_id, participant_id)] = lost_since or now
+        elif lost_since is not None:  # sound came back: how long it was gone
+            await note_step(room_id, participant_id, "poor_quality", now - lost_since)
+        elif step == "video_paused":
+            await note_step(room_id, participant_id, "sound_only", None)
+
     async def peer_state(room_id: str, participant_id: str, state: str) -> None:
         logger.info("peer %s in %s is %s", participant_id, room_id, state)
+        lost_since = audio_lost_at.pop((room_id, participant_id), None)
+        if state in ("closed", "failed") and lost_since is not None:
+            # The connection ended while sound was not getting through: so did that stretch.
+            now = app[SERVICES].clock.now().timestamp()
+            await note_step(room_id, participant_id, "poor_quality", now - lost_since)
+        elif lost_since is not None:
+            audio_lost_at[(room_id, participant_id)] = lost_since
+        if state == "connected" and (room_id, participant_id) in below_full:
+            # A new connection (a reload, a reconnection) starts with video and sound again.
+            below_full.discard((room_id, participant_id))
+            await holder["ns"].send_media_step(room_id, participant_id, "full")
         if state == "failed":  # the server closed it: the page must offer a new one
             await holder["ns"].send_media_lost(room_id, participant_id)
         if state == "failed" and room_id.startswith("encounter-"):
@@ -87,7 +141,10 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
         return await _on_data_message(app, holder["ns"], room_id, participant_id, label, text)
 
     callbacks = MediaCallbacks(
-        renegotiate=renegotiate, peer_state=peer_state, data_message=data_message
+        renegotiate=renegotiate,
+        peer_state=peer_state,
+        data_message=data_message,
+        media_step=media_step,
     )
     hub: MediaHub | WorkerPool
     if settings.media_worker_count:
@@ -101,13 +158,17 @@ def setup_realtime(app: web.Application, settings: Settings) -> Realtime:
         if settings.media_host_address_list:
             use_host_addresses(settings.media_host_address_list)
         hub = MediaHub(ice_servers=settings.ice_server_list, callbacks=callbacks)
-    namespace = VisitNamespace(gate=VisitGate(app), media=hub, origins=settings.origins)
+    namespace = (
+        ClusterNamespace(nodes=nodes, gate=VisitGate(app), media=hub, origins=settings.origins)
+        if nodes is not None
+        else VisitNamespace(gate=VisitGate(app), media=hub, origins=settings.origins)
+    )
     holder["ns"] = namespace
     sio.register_namespace(namespace)
     sio.attach(app, socketio_path="socket.io")
-    realtime = Realtime(sio=sio, namespace=namespace, hub=hub)
+    realtime = Realtime(sio=sio, namespace=namespace, hub=hub, nodes=nodes)
     app[REALTIME] = realtime
-    app[LIVE] = LiveVisits(namespace, hub)
+    app[LIVE] = LiveVisits(namespace, hub, nodes)
     app[READING_BUCKETS] = {}
     app.cleanup_ctx.append(_lifecycle)
     return realtime
@@ -117,12 +178,23 @@ async def _lifecycle(app: web.Application) -> AsyncIterator[None]:
     realtime = app[REALTIME]
     if isinstance(realtime.hub, WorkerPool):
         await realtime.hub.start()
+    if realtime.nodes is not None:
+        await realtime.nodes.start()
     try:
-        async with every(SWEEP_INTERVAL_S, realtime.namespace.sweep, "session sweep"):
+        async with contextlib.AsyncExitStack() as rounds:
+            await rounds.enter_async_context(
+                every(SWEEP_INTERVAL_S, realtime.namespace.sweep, "session sweep")
+            )
+            if isinstance(realtime.namespace, ClusterNamespace):
+                await rounds.enter_async_context(
+                    every(LEASE_S / 3, realtime.namespace.keep_claims, "visit claims")
+                )
             yield
     finally:
         await realtime.namespace.close()
         await realtime.hub.close()
+        if realtime.nodes is not None:
+            await realtime.nodes.close()
 
 
 async def _on_data_message(

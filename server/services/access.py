@@ -59,6 +59,9 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "education.read": CLINICAL,
     "education.assign": CLINICAL,
     "education.teach_back": CLINICAL,
+    # Messages with the family (issue 18): the care team reads the thread and answers.
+    "message.read": CLINICAL,
+    "message.write": CLINICAL,
     # Quality improvement (issue 19): the care team records outcomes; coordinators (the
     # team leads) read the figures and review missed escalations; a family answers the
     # survey of its own visit.
@@ -67,6 +70,10 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "quality.read": frozenset({"coordinator"}),
     "escalation_review.write": frozenset({"coordinator"}),
     "survey.answer": frozenset({"family"}),
+    # Recording a visit (issue 20): the care team starts and stops it, lists and plays it.
+    # Withdrawing the agreement is open to everyone in the call (services/recordings.py).
+    "recording.control": CLINICAL,
+    "recording.read": CLINICAL,
     # Pages a role uses (server/services/navigation.py): the API checks its own permissions
     # above; these say only whose navigation shows the page.
     "schedule.book": frozenset({"coordinator", "scheduler"}),

@@ -348,8 +348,12 @@ async def detect_after_readings(
         return []
     if plan is None:
         plan = await current_plan(s, patient_id)
+    found = list(detect_vitals(samples, plan))
+    if not found:
+        # In band (the usual case): nothing to compare with the open alerts, no query.
+        return []
     keys = await open_keys(s, patient_id, drill_id)
-    fresh = [c for c in detect_vitals(samples, plan) if not is_covered(c, keys)]
+    fresh = [c for c in found if not is_covered(c, keys)]
     return await raise_alerts(s, patient_id, fresh, plan, now=now, drill_id=drill_id)
 
 

@@ -75,6 +75,16 @@ def _unknown_token(actor: Actor, outcome: str, detail: str | None) -> bool:
     )
 
 
+# A sign-in refused because its address or account is over the attempt limit is the same kind
+# of refusal: anonymous, naming no record, and as many as a guesser cares to send (it is
+# refused before any password is checked). It is let through by its own tally, the same way.
+RATE_LIMITED = "rate_limited"
+
+
+def _throttled(actor: Actor, outcome: str) -> bool:
+    return actor.user_id is None and actor.link_id is None and outcome == RATE_LIMITED
+
+
 @dataclass
 class _Since:
     start: dt.datetime
@@ -129,6 +139,16 @@ class ProbeTally:
 
 
 PROBES = web.AppKey("audit_probes", ProbeTally)
+THROTTLED = web.AppKey("audit_throttled", ProbeTally)
+
+
+def _tally_for(actor: Actor, outcome: str, detail: str | None) -> web.AppKey[ProbeTally] | None:
+    """The tally that bounds this anonymous refusal's rows, None for any other row."""
+    if _unknown_token(actor, outcome, detail):
+        return PROBES
+    if _throttled(actor, outcome):
+        return THROTTLED
+    return None
 
 
 def _values(
@@ -209,12 +229,14 @@ async def record(
 ) -> None:
     actor = who if isinstance(who, Actor) else actor_of(request, who)
     now = services(request).clock.now()
-    if _unknown_token(actor, outcome, detail):
-        earlier = request.app[PROBES].admit(actor.address, now)
+    tally = _tally_for(actor, outcome, detail)
+    if tally is not None:
+        earlier = request.app[tally].admit(actor.address, now)
         if earlier is None:
             return
         if earlier:
-            detail = f"{UNKNOWN_TOKEN}; {earlier} earlier from this address not recorded singly"
+            note = f"{earlier} earlier from this address not recorded singly"
+            detail = f"{detail}; {note}" if detail else note
     await record_event(
         s,
         now,

@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from encounters.availability import Availability, SchedulingError, TimeOff, WeeklyHours, parse_kind
 from encounters.booking import TRAVEL_BUFFER_MIN, Booking, check_no_clash, travel_buffer
 from encounters.local_time import format_in_zone
-from encounters.scheduling import check_booking
+from encounters.scheduling import check_booking, first_free_time
 from server.core.settings import Settings
 from server.services.access import is_on_care_team
 from server.services.audit import Actor, record_event
@@ -147,10 +147,7 @@ async def check_slot(
     A clinician whose availability was never set up is checked for clashes only, so a clinic
     that does not keep hours in Hearth can still book.
     """
-    # Serialise bookings per clinician and per patient on PostgreSQL, in one fixed order so
-    # two bookings cannot deadlock; SQLite serialises writers by itself.
-    await s.execute(select(User.id).where(User.id == clinician.id).with_for_update())
-    await s.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
+    await _lock_diaries(s, clinician.id, patient_id)
     if starts_at < now:
         raise SchedulingError(
             f"starts_at ({format_in_zone(starts_at, clinician.time_zone)}) is in the past; "
@@ -190,6 +187,56 @@ async def check_slot(
         ignore_booking_id=ignore_encounter_id,
         override_reason=override_reason,
     )
+
+
+async def _lock_diaries(s: AsyncSession, clinician_id: int, patient_id: int) -> None:
+    # Serialise bookings per clinician and per patient on PostgreSQL, in one fixed order so
+    # two bookings cannot deadlock; SQLite serialises writers by itself.
+    await s.execute(select(User.id).where(User.id == clinician_id).with_for_update())
+    await s.execute(select(Patient.id).where(Patient.id == patient_id).with_for_update())
+
+
+async def first_free_today(
+    s: AsyncSession,
+    *,
+    clinician: User,
+    patient_id: int,
+    kind: str,
+    length: dt.timedelta,
+    now: dt.datetime,
+) -> tuple[dt.datetime, dt.datetime]:
+    """The first time from ``now`` until the clinician's midnight that is free in both
+    diaries (and in the clinician's hours, when they keep them) for a visit of ``length``;
+    409 ``no_free_time_today`` when none is left."""
+    await _lock_diaries(s, clinician.id, patient_id)
+    availability = await load_availability(s, clinician)
+    bookings = await load_bookings(
+        s,
+        clinician_ids=[clinician.id],
+        patient_id=patient_id,
+        start=now - _DIARY_MARGIN,
+        end=now + 2 * _DIARY_MARGIN,
+    )
+    slot = first_free_time(
+        availability,
+        bookings,
+        clinician_id=clinician.id,
+        patient_id=patient_id,
+        kind=kind,
+        length=length,
+        earliest=now,
+        zone_name=clinician.time_zone,
+    )
+    if slot is None:
+        # One sentence, so that it is translated (the page has its own words for the code).
+        raise ApiError(
+            409,
+            "no_free_time_today",
+            "No free time is left today in the clinician's diary. Book the visit for another "
+            "day, or call the family.",
+            field="starts_at",
+        )
+    return slot.starts_at, slot.ends_at
 
 
 def record_change(
@@ -331,6 +378,9 @@ class VisitBooking:
     is_drill: bool = False
     # Allows a time outside working hours or in time off (never a clash); kept in the history.
     override_reason: str | None = None
+    # True: starts_at is only the earliest start; the visit takes the clinician's first free
+    # stretch of its length from then until their midnight (``first_free_today``).
+    first_free_today: bool = False
     # Ids only, for the audit row of the new visit (e.g. "alert 12").
     audit_detail: str | None = None
     unfit_clinician: Refusal | None = None
@@ -343,6 +393,8 @@ class BookedVisit:
 
     encounter_id: int
     clinician_id: int
+    starts_at: dt.datetime
+    ends_at: dt.datetime
     family_link: str | None = None
     family_link_id: int | None = None
     family_link_expires_at: dt.datetime | None = None
@@ -370,6 +422,15 @@ async def book_visit(
     if ends_at <= now:
         raise ApiError(422, "in_the_past", "That visit would already be over.", field="starts_at")
     clinician = await _clinician_to_book(s, visit)
+    if visit.first_free_today:
+        starts_at, ends_at = await first_free_today(
+            s,
+            clinician=clinician,
+            patient_id=visit.patient_id,
+            kind=visit.kind,
+            length=ends_at - starts_at,
+            now=max(now, starts_at),
+        )
     if visit.diary_rules:
         await check_slot(
             s,
@@ -401,12 +462,14 @@ async def book_visit(
         )
     await _audit_create(s, now, by, "encounter", encounter.id, encounter, visit.audit_detail)
     if encounter.kind != "video_visit":
-        return BookedVisit(encounter_id=encounter.id, clinician_id=clinician.id)
+        return BookedVisit(encounter.id, clinician.id, starts_at, ends_at)
     token, link = await issue_link(s, settings, encounter, created_by=by.user_id, now=now)
     await _audit_create(s, now, by, "join_link", link.id, encounter)
     return BookedVisit(
         encounter_id=encounter.id,
         clinician_id=clinician.id,
+        starts_at=starts_at,
+        ends_at=ends_at,
         family_link=link_url(settings, token),
         family_link_id=link.id,
         family_link_expires_at=link.expires_at,

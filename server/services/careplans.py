@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.careplan import CarePlan, default_care_plan
 from encounters.careplan_json import care_plan_to_dict, diff_care_plans, validate_care_plan
+from server.services import visit_context
 from server.services.errors import ApiError
 from server.store.between_visits import CarePlanVersion
 
@@ -86,6 +87,8 @@ async def save_plan(
     )
     s.add(row)
     await s.flush()
+    # Readings are checked against the new bands from the next one on.
+    visit_context.changed(s, patient_id=patient_id)
     return row
 
 

@@ -39,6 +39,8 @@ from encounters.drills import (
 from encounters.errors import ValidationError
 from encounters.reading_types import Kind, Source
 from encounters.readings import Reading
+from encounters.scenarios import PromptEvent, Scenario
+from encounters.scenarios.translated import ScenarioWords, scenario_in
 from server.services.alerts import event_from_json
 from server.services.careplans import current_plans
 from server.store.between_visits import Alert
@@ -193,41 +195,67 @@ async def records_by_drill(
     return out
 
 
-async def report_json(s: AsyncSession, drill: Drill) -> dict[str, Any]:
-    """The drill's measures, with each family step and teach-back item marked."""
-    return _report_json(drill, await drill_records(s, drill))
+async def report_json(s: AsyncSession, drill: Drill, language: str | None) -> dict[str, Any]:
+    """The drill's measures, with each family step and teach-back item marked; the
+    scenario's words in ``language`` (None: the English as authored)."""
+    return _report_json(drill, await drill_records(s, drill), language)
 
 
-async def reports_json(s: AsyncSession, drills: Sequence[Drill]) -> dict[int, dict[str, Any]]:
+async def reports_json(
+    s: AsyncSession, drills: Sequence[Drill], language: str | None = None
+) -> dict[int, dict[str, Any]]:
     """``report_json`` of each drill, by drill id, read in a fixed number of queries."""
     records = await records_by_drill(s, drills)
-    return {d.id: _report_json(d, records[d.id]) for d in drills}
+    return {d.id: _report_json(d, records[d.id], language) for d in drills}
 
 
-def _report_json(drill: Drill, records: list[DrillRecord]) -> dict[str, Any]:
+def _report_json(drill: Drill, records: list[DrillRecord], language: str | None) -> dict[str, Any]:
     scenario, steps = from_snapshot(drill.scenario)
+    words = scenario_in(language, scenario)
     report = build_drill_report(scenario, records, started_at=drill.started_at, family_steps=steps)
     answers = {r.item: r.result for r in records if isinstance(r, TeachBackAnswer)}
     missed = {m.subject for m in report.accuracy.misses if m.check == "family_step"}
     out = report_to_json(report)
+    out["title"] = words.title
     out["family_steps"] = [
         {
             "id": step.step_id,
-            "text": step.text,
+            "text": words.family_step(step.step_id, step.text),
             "taken": step.step_id not in missed,
         }
         for step in steps
     ]
+    # ``item`` is the English question, the key an answer names; ``text`` is for reading.
     out["teach_back"] = [
         {
             "item": q.item,
+            "text": words.question(q.item),
             "safety_critical": q.safety_critical,
             "result": answers.get(q.item, "not_yet"),
             "asked": q.item in answers,
         }
         for q in scenario.teach_back
     ]
+    _timeline_in(out["timeline"], scenario, words)
     return out
+
+
+def _timeline_in(timeline: list[dict[str, Any]], scenario: Scenario, words: ScenarioWords) -> None:
+    """The scenario's words in the timeline in the reader's language: a prompt (stored as
+    its English text) and a teach-back answer's question (``question``; ``item`` stays)."""
+    prompts = {
+        e.text: words.prompt(e.event_id, e.text)
+        for e in scenario.events
+        if isinstance(e, PromptEvent)
+    }
+    for row in timeline:
+        event = row["event"]
+        if event is None:
+            continue
+        if event["type"] == "TeachBackAnswer":
+            event["question"] = words.question(event["item"])
+        elif event["type"] == "Happened" and event.get("key") == "prompt":
+            event["text"] = prompts.get(event["text"], event["text"])
 
 
 def _time(value: dt.datetime | None) -> str | None:

@@ -1,6 +1,10 @@
 """Reading a drill: who may see it, and how it reads to them (summary, detail, report),
 with the shapes of setting one up and recording what people do. The API answers with
-these shapes and the drill pages draw from them."""
+these shapes and the drill pages draw from them.
+
+Every view is in the reader's language: the scenario's words go through
+``scenario_in`` (the family's page and staff views alike), while ids, the stored copy of
+the scenario and what people recorded stay the English as authored."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.drill_json import from_snapshot
+from encounters.scenarios.translated import ScenarioWords, scenario_in
 from server.core.bounds import Id
 from server.services import audit
 from server.services.access import may, patient_for
@@ -60,6 +65,7 @@ class DrillOut(BaseModel):
     clinician_name: str | None
     created_by: Id
     scenario_id: str
+    # The scenario's words in the reader's language (English when it has no translation).
     title: str
     summary: str
     crisis: str
@@ -100,6 +106,48 @@ class FamilyDrillView(BaseModel):
     prompts: list[dict[str, Any]]
     family_steps: list[dict[str, Any]]
     is_drill: bool = True
+
+
+def drill_words(drill: Drill, language: str | None) -> ScenarioWords:
+    """The words of the scenario a drill stored, in ``language``."""
+    return scenario_in(language, from_snapshot(drill.scenario)[0])
+
+
+def family_steps_in(drill: Drill, words: ScenarioWords) -> list[dict[str, Any]]:
+    """The drill's first steps (id and text), the text in the reader's language."""
+    return [
+        {**step, "text": words.family_step(step["id"], step["text"])}
+        for step in drill.scenario["expected"]["family_steps"]
+    ]
+
+
+def event_in(row: DrillEvent, words: ScenarioWords) -> dict[str, Any]:
+    """A recorded drill event as a reader sees it: a prompt's text in their language, and a
+    teach-back answer with its ``question`` in their language (``item`` stays the key)."""
+    payload = event_payload(row)
+    if row.kind == "prompt":
+        payload["text"] = words.prompt(str(payload.get("event_id", "")), payload["text"])
+    elif row.kind == "teach_back":
+        payload["question"] = words.question(payload["item"])
+    return payload
+
+
+def family_drill_view(
+    drill: Drill, events: Sequence[DrillEvent], language: str | None
+) -> FamilyDrillView:
+    """The family's view in their language: the title, prompts and steps of a shipped
+    scenario translated where a translation exists, the English as authored otherwise."""
+    words = drill_words(drill, language)
+    taken = {e.data["step"] for e in events if e.kind == "family_step"}
+    prompts = [event_in(e, words) for e in events if e.kind == "prompt"]
+    steps = [{**step, "taken": step["id"] in taken} for step in family_steps_in(drill, words)]
+    return FamilyDrillView(
+        drill_id=drill.id,
+        status=drill.status,
+        title=words.title,
+        prompts=prompts,
+        family_steps=steps,
+    )
 
 
 class DrillEventOut(BaseModel):
@@ -159,21 +207,27 @@ def _time(value: dt.datetime | None) -> str | None:
     return value.isoformat() if value else None
 
 
-async def drill_out(s: AsyncSession, drill: Drill) -> DrillOut:
+async def drill_out(s: AsyncSession, drill: Drill, language: str | None) -> DrillOut:
     patient = await s.get(Patient, drill.patient_id)
     clinician = await s.get(User, drill.clinician_id)
     return _drill_out(
-        drill, patient.name if patient else None, clinician.name if clinician else None
+        drill,
+        patient.name if patient else None,
+        clinician.name if clinician else None,
+        language,
     )
 
 
-async def drills_out(s: AsyncSession, drills: Sequence[Drill]) -> list[DrillOut]:
+async def drills_out(
+    s: AsyncSession, drills: Sequence[Drill], language: str | None
+) -> list[DrillOut]:
     """``drill_out`` for a list: the names of every drill's patient and clinician in one
     query each, not two lookups per drill."""
     patients = await _names(s, Patient, {d.patient_id for d in drills})
     clinicians = await _names(s, User, {d.clinician_id for d in drills})
     return [
-        _drill_out(d, patients.get(d.patient_id), clinicians.get(d.clinician_id)) for d in drills
+        _drill_out(d, patients.get(d.patient_id), clinicians.get(d.clinician_id), language)
+        for d in drills
     ]
 
 
@@ -184,8 +238,11 @@ async def _names(s: AsyncSession, model: type[Patient | User], ids: set[int]) ->
     return {int(i): str(n) for i, n in rows}
 
 
-def _drill_out(drill: Drill, patient_name: str | None, clinician_name: str | None) -> DrillOut:
+def _drill_out(
+    drill: Drill, patient_name: str | None, clinician_name: str | None, language: str | None
+) -> DrillOut:
     scenario, _ = from_snapshot(drill.scenario)
+    words = scenario_in(language, scenario)
     return DrillOut(
         id=drill.id,
         patient_id=drill.patient_id,
@@ -195,8 +252,8 @@ def _drill_out(drill: Drill, patient_name: str | None, clinician_name: str | Non
         clinician_name=clinician_name,
         created_by=drill.created_by,
         scenario_id=drill.scenario_id,
-        title=scenario.title,
-        summary=scenario.summary,
+        title=words.title,
+        summary=words.summary,
         crisis=scenario.crisis.value,
         duration_s=scenario.duration_s,
         status=drill.status,
@@ -208,7 +265,9 @@ def _drill_out(drill: Drill, patient_name: str | None, clinician_name: str | Non
     )
 
 
-async def drill_detail(s: AsyncSession, drill: Drill) -> DrillDetail:
+async def drill_detail(s: AsyncSession, drill: Drill, language: str | None) -> DrillDetail:
+    """The drill as it runs, in ``language``. A teach-back question keeps its English
+    ``item`` (what an answer names) and shows ``text`` in the reader's language."""
     events = (
         await s.scalars(
             select(DrillEvent)
@@ -219,11 +278,15 @@ async def drill_detail(s: AsyncSession, drill: Drill) -> DrillDetail:
     alerts = (
         await s.scalars(select(Alert).where(Alert.drill_id == drill.id).order_by(Alert.id))
     ).all()
+    words = drill_words(drill, language)
     return DrillDetail(
-        drill=await drill_out(s, drill),
-        family_steps=list(drill.scenario["expected"]["family_steps"]),
-        teach_back=list(drill.scenario["teach_back"]),
-        events=[event_payload(e) for e in events],
+        drill=await drill_out(s, drill, language),
+        family_steps=family_steps_in(drill, words),
+        teach_back=[
+            {**question, "text": words.question(question["item"])}
+            for question in drill.scenario["teach_back"]
+        ],
+        events=[event_in(e, words) for e in events],
         alerts=[
             {
                 "id": a.id,
@@ -241,11 +304,17 @@ async def drill_detail(s: AsyncSession, drill: Drill) -> DrillDetail:
     )
 
 
-async def read_report(request: web.Request, who: Principal, drill_id: int) -> DrillReportOut:
-    """The drill and its measures, if ``who`` may read them; the read is audited."""
+async def read_report(
+    request: web.Request, who: Principal, drill_id: int, language: str | None
+) -> DrillReportOut:
+    """The drill and its measures in ``language``, if ``who`` may read them; the read is
+    audited."""
     async with services(request).db.begin() as s:
         drill = await drill_for(s, who, drill_id, "drill.read")
-        out = DrillReportOut(drill=await drill_out(s, drill), report=await report_json(s, drill))
+        out = DrillReportOut(
+            drill=await drill_out(s, drill, language),
+            report=await report_json(s, drill, language),
+        )
         await audit.record(
             s,
             request,

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from encounters.drill_json import from_snapshot
 from encounters.scenarios import DiaryEvent, PromptEvent, ReadingEvent, TimelineEvent
+from encounters.scenarios.translated import prompt_translations
 from server.services import audit
 from server.services.alerts import detect_in_diary
 from server.services.context import SERVICES
@@ -272,11 +273,14 @@ class DrillService:
                 payload = event_payload(recorded)
         except IntegrityError:
             return
-        await self._push_room(drill, payload, "admitted")
+        # The family's page shows the prompt in its own language; a staff page reads the
+        # drill back through the API, in the language that page is in.
+        payload["texts"] = prompt_translations(drill.scenario_id, event.event_id)
+        await self._push_room(drill, payload, "record")
 
     async def announce_event(self, drill: Drill, row: DrillEvent) -> None:
         """Tell the call about something a person recorded (a step, an answer, a note)."""
-        await self._push_room(drill, event_payload(row), "admitted")
+        await self._push_room(drill, event_payload(row), "record")
 
 
 DRILLS = web.AppKey("drills", DrillService)

@@ -34,7 +34,7 @@ class IceServers:
 
 def may_use_turn(who: Principal) -> bool:
     """Someone who takes part in visits: a family session, a clinician or a coordinator."""
-    return who.kind == "family" or (who.is_staff and who.role in CLINICAL)
+    return who.kind in ("family", "guest") or (who.is_staff and who.role in CLINICAL)
 
 
 def turn_opaque_id(settings: Settings, who: Principal) -> str:

@@ -8,6 +8,9 @@ works until the visit's scheduled end plus ``HEARTH_LINK_GRACE_MINUTES``.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import delete, select
@@ -15,6 +18,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from server.core.crypto import keyed_hash, new_token
 from server.core.settings import Settings
+from server.services.errors import ApiError
+from server.services.ratelimit import Attempt, Attempts, link_limits
 from server.store.models import Encounter, FamilyMember, JoinLink
 from server.store.models import Session as SessionRow
 
@@ -90,3 +95,58 @@ async def revoke_links_of(
     if ids:
         await s.execute(delete(SessionRow).where(SessionRow.join_link_id.in_(ids)))
     return ids
+
+
+# Which lookups keep their attempt counted. The API counts only a guess (an unknown token);
+# the link pages also count a revoked or expired link (what a guesser finds, and nothing a
+# family can use), since a page answers 404 and 410 at page speed.
+GUESSED: frozenset[str] = frozenset({"unknown"})
+UNUSABLE: frozenset[str] = frozenset({"unknown", "revoked", "expired"})
+
+
+class LinkThrottled(ApiError):
+    """Too many failed link lookups from this address: 429, with seconds until the next."""
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__(
+            429,
+            "rate_limited",
+            "Too many attempts with links that do not work. Please wait a minute and try again.",
+            headers={"Retry-After": str(retry_after)},
+        )
+        self.retry_after = retry_after
+
+
+@dataclass
+class LinkLookup:
+    """One reserved attempt with a family link token (join or diary). The caller says what
+    the lookup found by setting ``status``; until it does, the attempt stays counted."""
+
+    attempt: Attempt
+    status: str | None = None
+
+
+@asynccontextmanager
+async def guarded_link_lookup(
+    attempts: Attempts,
+    address: str | None,
+    now: dt.datetime,
+    *,
+    counted: frozenset[str] = GUESSED,
+) -> AsyncIterator[LinkLookup]:
+    """Reserve a link attempt for ``address``, let the caller look the token up, and give
+    the attempt back when the block ends unless the lookup's status is one of ``counted``.
+
+    Reserved before the token is looked up, so that parallel guesses cannot all be tried.
+    Raises :class:`LinkThrottled` (429) when the address has failed too often. A block that
+    ends by an exception before setting ``status`` keeps the attempt counted.
+    """
+    attempt = await attempts.reserve(link_limits(address), now)
+    if attempt.retry_after is not None:
+        raise LinkThrottled(attempt.retry_after)
+    lookup = LinkLookup(attempt)
+    try:
+        yield lookup
+    finally:
+        if lookup.status is not None and lookup.status not in counted:
+            await attempts.release(attempt)

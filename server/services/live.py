@@ -31,8 +31,9 @@ class Live(Protocol):
         """Close the live connections of every session that matches; how many."""
         ...
 
-    def live_status(self, encounter_id: int) -> dict[str, int]:
-        """How many people wait in the lobby and how many are in the call."""
+    async def live_status(self, encounter_ids: Collection[int]) -> dict[int, dict[str, int]]:
+        """For each visit, how many people wait in the lobby and how many are in the call
+        (whichever node runs the visit)."""
         ...
 
     async def guest_still(self, encounter_id: int) -> Any | None:

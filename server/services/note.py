@@ -34,6 +34,7 @@ from encounters.encounter_state import Actor, EncounterState, JsonValue, StepSta
 from encounters.instruments import Answer, Item, ItemKind
 from encounters.templates import Step, Template
 from encounters.visit_note import ADDENDUM_MAX_CHARS, EMPTY_NOTE, NARRATIVE_MAX_CHARS, NoteRecord
+from server.services.call_guests import ParticipantFacts
 from server.services.reading_flags import ReadingFlag, ReadingKey
 from server.services.visit_record import (
     ClinicianFacts,
@@ -71,12 +72,13 @@ class _Clock:
             self.locale = Locale.parse("en")
 
     def at(self, value: object) -> dict[str, str] | None:
-        """A moment as date, time and the zone's name (IANA key and abbreviation)."""
+        """A moment as date, time and the zone's short name ("GMT"): a reader elsewhere
+        knows whose clock it is, and no page shows an IANA key ("Europe/London")."""
         moment = _datetime(value)
         if moment is None:
             return None
         local = moment.astimezone(self.zone)
-        zone = f"{self.zone.key}, {local.tzname()}" if local.tzname() else self.zone.key
+        zone = local.tzname() or self.zone.key
         return {
             "date": format_date(local, "full", locale=self.locale),
             "time": format_time(local, "short", locale=self.locale),
@@ -307,6 +309,7 @@ def render_note(
     note_record: NoteRecord = EMPTY_NOTE,
     note_names: Mapping[int, str] | None = None,
     editor: Mapping[str, str] | None = None,
+    participants: Sequence[ParticipantFacts] = (),
 ) -> str:
     """The visit note as a standalone HTML page (``web/templates/note.html``).
 
@@ -316,6 +319,7 @@ def render_note(
     ``reading_flags`` says which readings crossed a band or raised an alert; ``note_record`` is
     what the clinicians wrote, naming people by user id (``note_names``). ``editor`` (the
     page's JSON data block, already safe for a script element) makes it the writing page.
+    ``participants`` are the people admitted to the call, with the role it showed them in.
     """
     clock = _Clock(patient["time_zone"] or "UTC", language)
     names = dict(actor_names or {})
@@ -357,6 +361,9 @@ def render_note(
         "written": _written(note_record, note_names or {}, clock),
         "editor": editor,
         "number": clock.number,
+        "participants": [
+            {"name": p["name"], "role": p["role"], "at": clock.at(p["at"])} for p in participants
+        ],
     }
     note = env.get_template(NOTE_TEMPLATE)
     return note.render(**context, _=translate, gettext=translate)

@@ -213,7 +213,9 @@ async def dashboard(
     team: str | None,
     month: dt.date,
     actor: audit.Actor,
+    language: str | None = None,
 ) -> Dashboard:
+    """The month's figures; drills' titles in ``language`` (None: English)."""
     if not may(who, "quality.read"):
         raise forbidden("The quality figures are for coordinators.")
     viewer = await s.get(User, who.user_id)
@@ -291,7 +293,7 @@ async def dashboard(
             .order_by(Drill.started_at)
         )
     ).all()
-    drill_reports = await reports_json(s, drills)
+    drill_reports = await reports_json(s, drills, language)
 
     rows = _Rows(board.figures)
     states = [state_of(a) for a in alerts]
@@ -454,7 +456,7 @@ async def dashboard(
             {
                 "drill_id": drill.id,
                 "started_at": drill.started_at.isoformat(),
-                "title": drill.scenario.get("title", ""),
+                "title": report["title"],
                 "time_to_acknowledge_s": report["time_to_acknowledge_s"],
                 "accuracy_pct": report["accuracy"]["score_pct"],
                 "comprehension_pct": report["comprehension"]["score_pct"],

@@ -19,6 +19,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from encounters.call_roles import reaches_record
 from encounters.detection import samples_of, vital_crossings
 from encounters.readings import (
     CLIENT_ID_CHARS,
@@ -181,10 +182,11 @@ class _Accepted:
 
 
 class ReadingsWriter:
-    """Stores batches of readings (``GroupCommit``'s flush): per batch one query for the
-    visits, one for readings already stored under the same ids, one INSERT of the new
-    ones, one audit row per visit and enterer, and detection once per patient over all its
-    new readings. Per process, beside the database it writes to."""
+    """Stores batches of readings (``GroupCommit``'s flush): per batch the visits' contexts
+    from this process's cache (a query only for visits not cached, or changed), one query
+    for readings already stored under the same ids, one INSERT of the new ones, one audit
+    row per visit and enterer, and detection once per patient over all its new readings (a
+    query only when a value is out of band). Per process, beside the database it writes to."""
 
     def __init__(self) -> None:
         self.contexts = VisitContexts()
@@ -372,6 +374,9 @@ async def accept_message(
     db: Database, clock: Clock, *, encounter_id: int, who: Enterer, text: str
 ) -> Outcome:
     """Validate, store once and answer one message of the ``readings`` data channel."""
+    if who.link_id is not None and not reaches_record(who.role or ""):
+        # An interpreter or a guest clinician is in the call only: nothing into the record.
+        return nack(_sniff_id(text), "forbidden", "Only the family can send readings.")
     if len(text.encode()) > MAX_MESSAGE_BYTES:
         # Unread, but named when its id can be seen, so the page can drop it from its queue.
         return nack(_sniff_id(text), "too_large", "The message is over 4 KiB.")
@@ -415,7 +420,7 @@ async def publish_readings(app: web.Application, encounter_id: int, outcome: Out
     a drill's script."""
     live = app[LIVE]
     for item in outcome.stored:
-        await live.notify(encounter_id, ev.READING, item, group="admitted")
+        await live.notify(encounter_id, ev.READING, item, group="record")
     for alert in outcome.alerts:
         await live.notify(encounter_id, ev.ALERT, alert, group="hosts")
     if outcome.queued:

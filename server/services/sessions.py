@@ -8,12 +8,14 @@ after ``HEARTH_SESSION_IDLE_MINUTES`` without a request and after
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from typing import Literal
 
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from encounters.call_roles import reaches_record
 from server.core.crypto import keyed_hash, new_token
 from server.core.settings import Settings
 from server.store.models import JoinLink, User
@@ -27,9 +29,11 @@ TOUCH_INTERVAL = dt.timedelta(seconds=60)
 
 @dataclass(frozen=True)
 class Principal:
-    """Who is making a request: a staff member or a family participant."""
+    """Who is making a request: a staff member, a family participant, or a guest who came in
+    on a link with a call-only role (an interpreter, a clinician from outside the care team):
+    ``role`` is then the link's role, and the guest reaches the call and nothing else."""
 
-    kind: Literal["staff", "family"]
+    kind: Literal["staff", "family", "guest"]
     session_hash: str
     csrf_token: str
     role: str
@@ -107,7 +111,7 @@ class SessionStore:
         )
         s.add(row)
         return NewSession(
-            value, _principal(row, role="family", name=display_name, language=link.language)
+            value, _principal(row, role=link.role, name=display_name, language=link.language)
         )
 
     async def load(
@@ -137,7 +141,7 @@ class SessionStore:
             if link is None or link.revoked_at is not None or now >= row.expires_at:
                 await s.delete(row)
                 return "expired"
-            role, name = "family", row.display_name
+            role, name = link.role, row.display_name
             language = link.language
         if now - row.last_seen_at >= TOUCH_INTERVAL:
             row.last_seen_at = now
@@ -153,19 +157,96 @@ class SessionStore:
         if row is None:
             return False
         if row.kind == "staff":
-            user = await s.get(User, row.user_id)
-            idle = now - row.last_seen_at >= self._idle and not active
-            if user is None or not user.active or now >= row.expires_at or idle:
-                await s.delete(row)
-                return False
+            owner: User | JoinLink | None = await s.get(User, row.user_id)
         else:
-            link = await s.get(JoinLink, row.join_link_id)
-            if link is None or link.revoked_at is not None or now >= row.expires_at:
-                await s.delete(row)
-                return False
-        if active and now - row.last_seen_at >= TOUCH_INTERVAL:
+            owner = await s.get(JoinLink, row.join_link_id)
+        verdict = self._verdict(row, owner, now=now, active=active)
+        if verdict == "ended":
+            await s.delete(row)
+            return False
+        if verdict == "touch":
             row.last_seen_at = now
         return True
+
+    def _verdict(
+        self,
+        row: SessionRow,
+        owner: User | JoinLink | None,
+        *,
+        now: dt.datetime,
+        active: bool,
+    ) -> Literal["ended", "touch", "stands"]:
+        """What ``check`` does with a session whose user (staff) or link (family) is
+        ``owner``: end it, note the activity, or nothing."""
+        if row.kind == "staff":
+            user = owner if isinstance(owner, User) else None
+            idle = now - row.last_seen_at >= self._idle and not active
+            if user is None or not user.active or now >= row.expires_at or idle:
+                return "ended"
+        else:
+            link = owner if isinstance(owner, JoinLink) else None
+            if link is None or link.revoked_at is not None or now >= row.expires_at:
+                return "ended"
+        if active and now - row.last_seen_at >= TOUCH_INTERVAL:
+            return "touch"
+        return "stands"
+
+    async def _load_many(
+        self, s: AsyncSession, keys: Collection[str]
+    ) -> dict[str, tuple[SessionRow, User | JoinLink | None]]:
+        """The sessions among ``keys`` that exist, each with its user (staff) or link
+        (family): three queries, however many sessions."""
+        rows = (await s.scalars(select(SessionRow).where(SessionRow.id_hash.in_(keys)))).all()
+        user_ids = {r.user_id for r in rows if r.kind == "staff" and r.user_id is not None}
+        link_ids = {r.join_link_id for r in rows if r.kind != "staff" and r.join_link_id}
+        users: dict[int, User] = {}
+        links: dict[int, JoinLink] = {}
+        if user_ids:
+            users = {u.id: u for u in await s.scalars(select(User).where(User.id.in_(user_ids)))}
+        if link_ids:
+            found = await s.scalars(select(JoinLink).where(JoinLink.id.in_(link_ids)))
+            links = {link.id: link for link in found}
+        return {
+            r.id_hash: (
+                r,
+                users.get(r.user_id or 0) if r.kind == "staff" else links.get(r.join_link_id or 0),
+            )
+            for r in rows
+        }
+
+    async def to_check(
+        self, s: AsyncSession, in_call: Mapping[str, bool], *, now: dt.datetime
+    ) -> set[str]:
+        """The sessions among ``in_call`` (session hash -> in a live call) that ``check``
+        would end or write to, read in three queries and writing nothing: a sweep over many
+        connected sockets settles only these in a write, instead of holding the writer for a
+        query or two per socket."""
+        if not in_call:
+            return set()
+        loaded = await self._load_many(s, list(in_call))
+        suspects = set(in_call) - set(loaded)  # gone already
+        for key, (row, owner) in loaded.items():
+            if self._verdict(row, owner, now=now, active=in_call[key]) != "stands":
+                suspects.add(key)
+        return suspects
+
+    async def settle(
+        self, s: AsyncSession, in_call: Mapping[str, bool], *, now: dt.datetime
+    ) -> set[str]:
+        """``check`` for many sessions at once, in a few statements: the ones that ended
+        (deleted here, or gone already); the others stand, the active ones touched."""
+        if not in_call:
+            return set()
+        loaded = await self._load_many(s, list(in_call))
+        ended = set(in_call) - set(loaded)
+        for key, (row, owner) in loaded.items():
+            verdict = self._verdict(row, owner, now=now, active=in_call[key])
+            if verdict == "ended":
+                await s.delete(row)
+                ended.add(key)
+            elif verdict == "touch":
+                row.last_seen_at = now
+        return ended
 
     async def end(self, s: AsyncSession, session_hash: str) -> None:
         await s.execute(delete(SessionRow).where(SessionRow.id_hash == session_hash))
@@ -184,8 +265,11 @@ class SessionStore:
 def _principal(
     row: SessionRow, *, role: str, name: str | None, language: str | None = None
 ) -> Principal:
+    kind: Literal["staff", "family", "guest"] = "staff"
+    if row.kind != "staff":
+        kind = "family" if reaches_record(role) else "guest"
     return Principal(
-        kind="staff" if row.kind == "staff" else "family",
+        kind=kind,
         session_hash=row.id_hash,
         csrf_token=row.csrf_token,
         role=role,

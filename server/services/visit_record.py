@@ -21,6 +21,7 @@ from encounters.encounter_state import EncounterState, stored_state
 from encounters.visit_note import NoteRecord
 from server.services import audit
 from server.services.access import encounter_for
+from server.services.call_guests import ParticipantFacts, participants_of
 from server.services.note_record import people_of
 from server.services.reading_flags import ReadingFlag, ReadingKey, flag_readings
 from server.services.readings import row_to_dict
@@ -77,6 +78,8 @@ class VisitRecord(TypedDict):
     # The narrative, the sign-off and the addenda, and the names of the people they name.
     note: NoteRecord
     note_names: Mapping[int, str]
+    # Who was admitted to the call, with the role it showed (the note's list of people).
+    participants: Sequence[ParticipantFacts]
 
 
 async def open_visit_record(
@@ -148,4 +151,5 @@ async def read_visit(s: AsyncSession, e: Encounter) -> VisitRecord:
         "reading_flags": await flag_readings(s, patient.id, rows),
         "note": note,
         "note_names": await people_of(s, note),
+        "participants": await participants_of(s, e.id),
     }

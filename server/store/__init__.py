@@ -5,6 +5,26 @@ Importing the package registers every table on one metadata (``models.Base``), w
 module of it is imported first.
 """
 
-from server.store import between_visits, drills, education, models, notes, quality, scheduling
+from server.store import (
+    between_visits,
+    drills,
+    education,
+    family_messages,
+    models,
+    notes,
+    quality,
+    recordings,
+    scheduling,
+)
 
-__all__ = ["between_visits", "drills", "education", "models", "notes", "quality", "scheduling"]
+__all__ = [
+    "between_visits",
+    "drills",
+    "education",
+    "family_messages",
+    "models",
+    "notes",
+    "quality",
+    "recordings",
+    "scheduling",
+]

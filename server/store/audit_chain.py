@@ -67,6 +67,10 @@ ROWS_PER_INSERT = 1000
 # Rows verify reads per query.
 VERIFY_BATCH = 2000
 
+# Set in a SQLite connection's info by a connection whose every transaction begins
+# IMMEDIATE (Hearth's writer, server.store.db): it holds the write lock from its first statement.
+HOLDS_WRITE_LOCK = "hearth.holds_write_lock"
+
 _TABLE = cast(Table, AuditEvent.__table__)
 _KEY = "hearth.audit_key"
 _PENDING = "hearth.audit_pending"
@@ -141,6 +145,9 @@ def queue(session: AsyncSession, rows: Iterable[Mapping[Any, Any]]) -> None:
 def _take_write_lock(session: Session) -> None:
     if session.get_bind().dialect.name == "postgresql":
         session.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": ADVISORY_LOCK_ID})
+    elif session.connection().info.get(HOLDS_WRITE_LOCK):
+        # Hearth's SQLite writer began this transaction IMMEDIATE: it holds the lock already.
+        return
     else:
         # SQLite: a write that changes nothing takes the database's write lock, which another
         # writer waits for (busy_timeout) until this transaction ends. Without it the read
@@ -161,7 +168,11 @@ def append(session: Session, key: bytes, rows: list[dict[str, Any]]) -> None:
     _take_write_lock(session)
     linked = chain(key, rows, last_hash(session))
     for start in range(0, len(linked), ROWS_PER_INSERT):
-        session.execute(insert(_TABLE).values(linked[start : start + ROWS_PER_INSERT]))
+        # Parameters beside one statement, not a VALUES list rendered into it: the statement
+        # is compiled once and cached, where a rendered list of 100 rows was compiled afresh
+        # at every commit (an eighth of the server's CPU at 1,000 readings a second). The
+        # rows go in in list order, so ids still follow the chain.
+        session.execute(insert(_TABLE), linked[start : start + ROWS_PER_INSERT])
 
 
 @asynccontextmanager

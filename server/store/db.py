@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from server.core.settings import Settings
+from server.store.audit_chain import HOLDS_WRITE_LOCK
 from server.store.group_commit import GroupCommit
 
 # How long one statement may run, and how long Hearth waits to connect, for a free pooled
@@ -138,6 +139,8 @@ def _begin_immediate(conn: Any) -> None:
     # once with SQLITE_BUSY, without waiting, when another connection committed in between;
     # begun IMMEDIATE, it waits its turn instead.
     conn.exec_driver_sql("BEGIN IMMEDIATE")
+    # The audit chain then needs no statement of its own to take the lock.
+    conn.info[HOLDS_WRITE_LOCK] = True
 
 
 def _begin_deferred(conn: Any) -> None:

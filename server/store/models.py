@@ -28,6 +28,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from encounters.call_roles import LINK_ROLES
+
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
     "uq": "uq_%(table_name)s_%(column_0_name)s",
@@ -185,6 +187,7 @@ class JoinLink(Base):
     """A family link to one encounter. Only a keyed hash of the token is stored."""
 
     __tablename__ = "join_links"
+    __table_args__ = (CheckConstraint(in_check("role", LINK_ROLES), name="role"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"), index=True)
@@ -200,6 +203,9 @@ class JoinLink(Base):
     family_member_id: Mapped[int | None] = mapped_column(ForeignKey("family_members.id"))
     # The language chosen on the link's pages; None: the device's, then the patient's.
     language: Mapped[str | None] = mapped_column(String(16))
+    # Whom the link brings in (encounters.call_roles): the family, or an interpreter or a
+    # clinician from outside the care team, who come into the call only.
+    role: Mapped[str] = mapped_column(String(20), default="family", server_default="family")
 
     encounter: Mapped[Encounter] = relationship(lazy="raise")
 
@@ -225,6 +231,24 @@ class Session(Base):
     last_seen_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     expires_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
     address: Mapped[str | None] = mapped_column(String(64))
+
+
+class CallParticipant(Base):
+    """Who was in a visit's call: one row per person, written when first admitted (a host on
+    joining), with the name and the role the call showed: a staff role for the care team, or
+    the role of the link they came in on (``family``, ``interpreter``, ``guest_clinician``).
+    The visit note lists them."""
+
+    __tablename__ = "call_participants"
+    __table_args__ = (Index("ix_call_participants_encounter", "encounter_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    encounter_id: Mapped[int] = mapped_column(ForeignKey("encounters.id"))
+    display_name: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str] = mapped_column(String(20))
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    link_id: Mapped[int | None] = mapped_column(ForeignKey("join_links.id"))
+    first_at: Mapped[dt.datetime] = mapped_column(UtcDateTime)
 
 
 class AuditEvent(Base):

@@ -2,7 +2,9 @@
 
 Debian's Chromium with Playwright's client, fake camera and microphone, loopback ICE
 (docs/testing.md). The server runs in-process on a free port with the
-real clock, on a fresh SQLite file per test.
+real clock, on a fresh SQLite file per test. One Chromium serves all of a worker's browser
+tests (starting one costs seconds); each test's people get their own browser contexts, with
+their own cookies, storage and service workers, closed when the test ends.
 """
 
 from __future__ import annotations
@@ -11,14 +13,16 @@ import datetime as dt
 import os
 import shutil
 import socket
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import pytest_asyncio
 from aiohttp import web
+from playwright.async_api import expect
 from sqlalchemy import update
 
 from server.app.factory import create_app
@@ -27,7 +31,7 @@ from server.core.settings import Settings
 from server.services.context import SERVICES
 from server.store.migrate import upgrade
 from server.store.models import User
-from tests.builders import World
+from tests.builders import World, cheap_password_hashing
 from tests.conftest import missing_service
 
 CHROMIUM_CANDIDATES = ("/usr/lib/chromium/chromium", "/usr/bin/chromium")
@@ -48,6 +52,9 @@ FLAGS = [
 # Wait with locators and expect(), not page.wait_for_function(): Hearth's CSP forbids eval,
 # which wait_for_function needs, and the tests must run under the real CSP.
 TIMEOUT_MS = 15_000
+# expect() has a bound of its own (5 s unless told), which a loaded CI machine can exceed
+# while a page waits for its socket or its peer connection: the same bound as every other wait.
+expect.set_options(timeout=TIMEOUT_MS)
 
 
 def chromium_path() -> str | None:
@@ -84,6 +91,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
             item.add_marker(pytest.mark.xdist_group("e2e"))
+            # On the worker's one event loop, where its one Chromium lives (`chromium`).
+            item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
 
 
 @pytest.fixture(autouse=True)
@@ -92,6 +101,14 @@ def grouped_under_xdist(request: pytest.FixtureRequest) -> None:
     silently running them side by side (see the pytest pin in pyproject.toml)."""
     if getattr(request.config.option, "loadgroup", False) and "@" not in request.node.nodeid:
         pytest.fail("--dist loadgroup did not put this browser test in the e2e group")
+
+
+@pytest.fixture(autouse=True)
+def cheap_passwords() -> Iterator[None]:
+    """See ``cheap_password_hashing``. Per test: a session fixture would stay in force for
+    the unit tests a worker runs afterwards, one of which checks the real parameters."""
+    with cheap_password_hashing():
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -134,7 +151,7 @@ def scenarios_dir() -> Path | None:
     return None
 
 
-@pytest.fixture
+@pytest_asyncio.fixture(loop_scope="session")
 async def live_server(
     tmp_path: Path, e2e_template: Path, scenarios_dir: Path | None
 ) -> AsyncIterator[LiveServer]:
@@ -178,22 +195,68 @@ class _NowClock:
         return dt.datetime.now(dt.UTC)
 
 
-@pytest.fixture
-async def browser() -> AsyncIterator[Any]:
+def small_camera(path: Path) -> Path:
+    """A 160x120 clip for Chromium's fake camera (YUV4MPEG2, which it loops): its own
+    pattern is 640x480, and every page in a call encodes its camera and decodes everyone
+    else's in software. Each frame is a different shade, so the video keeps changing."""
+    width, height, count = 160, 120, 15
+    with path.open("wb") as out:
+        out.write(f"YUV4MPEG2 W{width} H{height} F15:1 Ip A1:1 C420jpeg\n".encode())
+        for n in range(count):
+            out.write(b"FRAME\n")
+            out.write(bytes([60 + 8 * n]) * (width * height))  # luma
+            out.write(bytes([90]) * (width * height // 4))  # blue difference
+            out.write(bytes([170]) * (width * height // 4))  # red difference
+    return path
+
+
+@pytest_asyncio.fixture(scope="session", loop_scope="session")
+async def chromium(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Any]:
+    """Playwright and one headless Chromium for the whole run (see ``browser``)."""
     path = chromium_path()
     if path is None:
         missing_service("Chromium: apt-get install chromium")
     from playwright.async_api import async_playwright
 
+    camera = small_camera(tmp_path_factory.mktemp("camera") / "camera.y4m")
     async with async_playwright() as pw:
-        browser = await pw.chromium.launch(executable_path=path, headless=True, args=FLAGS)
+        running = _Chromium(pw, path, [*FLAGS, f"--use-file-for-fake-video-capture={camera}"])
         try:
-            yield browser
+            yield running
         finally:
-            await browser.close()
+            await running.close()
 
 
-@pytest.fixture
+class _Chromium:
+    def __init__(self, pw: Any, path: str, flags: list[str]) -> None:
+        self.pw, self.path, self.flags, self.browser = pw, path, flags, None
+
+    async def connected(self) -> Any:
+        """The running Chromium, started again if an earlier test left it crashed."""
+        if self.browser is None or not self.browser.is_connected():
+            self.browser = await self.pw.chromium.launch(
+                executable_path=self.path, headless=True, args=self.flags
+            )
+        return self.browser
+
+    async def close(self) -> None:
+        if self.browser is not None and self.browser.is_connected():
+            await self.browser.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
+async def browser(chromium: _Chromium) -> AsyncIterator[Any]:
+    """The shared Chromium. A test opens contexts in it and closes them (``new_page`` does);
+    a context left open by a failed test is closed here, so the next test starts clean."""
+    running = await chromium.connected()
+    before = set(running.contexts)
+    yield running
+    for context in running.contexts:
+        if context not in before:
+            await context.close()
+
+
+@pytest_asyncio.fixture(loop_scope="session")
 async def new_page(browser: Any) -> AsyncIterator[Any]:
     """Opens pages in separate contexts: each is a different person with their own cookies."""
     contexts: list[Any] = []

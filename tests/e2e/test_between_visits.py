@@ -91,6 +91,18 @@ async def test_clinician_saves_a_care_plan_version_from_the_page(live_server, ne
     await expect(page.locator("#instructions li textarea").first).to_have_value(
         "Breathing fast\nFrightened"
     )
+    # A ladder step names a role and a person in words, picked from lists: no slug, no id.
+    step = page.locator("#ladder li").first
+    await expect(step.get_by_label("Role").locator("option:checked")).to_have_text("On-call nurse")
+    await expect(page.locator("#plan-form")).not_to_contain_text("Staff id")
+    await step.get_by_label("Person (optional)").select_option(label="Staff clin_a")
+    await page.get_by_role("button", name="Save a new version").click()
+    await expect(page.locator("#plan-version")).to_have_text("Version 3")
+    await page.reload()
+    step = page.locator("#ladder li").first
+    await expect(step.get_by_label("Person (optional)").locator("option:checked")).to_have_text(
+        "Staff clin_a"
+    )
     # A threshold that cannot work is refused with the reason, and nothing is saved.
     thresholds = page.locator("#thresholds")
     await thresholds.get_by_role("button", name="Add").click()
@@ -98,5 +110,9 @@ async def test_clinician_saves_a_care_plan_version_from_the_page(live_server, ne
     await t.get_by_label("Moderate at").fill("8")
     await t.get_by_label("Severe at").fill("3")
     await page.get_by_role("button", name="Save a new version").click()
-    await expect(page.locator("#plan-status")).to_contain_text("moderate")
-    await expect(page.locator("#plan-version")).to_have_text("Version 2")
+    # ...in words: the symptom and the field as the page names them, never the JSON path.
+    await expect(page.locator("#plan-status")).to_contain_text(
+        "Symptom thresholds, Anxiety, Moderate at: that number is outside what it may be"
+    )
+    await expect(page.locator("#plan-status")).not_to_contain_text("symptom_thresholds")
+    await expect(page.locator("#plan-version")).to_have_text("Version 3")

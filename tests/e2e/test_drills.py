@@ -227,3 +227,27 @@ async def test_coordinator_runs_a_drill_that_the_family_and_clinician_answer(
     await coordinator.get_by_role("button", name="Show").click()
     await expect(coordinator.locator("#trends-title")).to_contain_text("Patient A")
     await expect(coordinator.locator("#trends-table tbody tr")).to_have_count(1)
+
+    # A coordinator whose pages are in Spanish reads a shipped scenario in Spanish on the
+    # drill page: its title and summary, and the teach-back questions to ask aloud.
+    status, made = await (await world.agent("coord_a")).call(
+        "POST",
+        "/api/drills",
+        {
+            "patient_id": world.patients["a"].id,
+            "scenario_id": "pain_crisis",
+            "clinician_id": world.users["clin_a"].id,
+        },
+    )
+    assert status == 201, made
+    await coordinator.goto(url + f"/drills/{made['drill']['id']}?lang=es")
+    await expect(coordinator.locator("#drill-title")).to_contain_text(
+        "Un dolor que la medicina de siempre no calma"
+    )
+    await expect(coordinator.locator("#drill-title ~ p.muted").first).to_have_text(
+        "El dolor aumenta en pocos minutos. La dosis de rescate que se le dio antes no ha servido."
+    )
+    await expect(coordinator.locator("#teach-back .tb-item").first).to_contain_text(
+        "Qué señales junto con el dolor de espalda significan que hay que llamar enseguida"
+    )
+    await expect(coordinator.locator("#family-steps")).to_contain_text("Anote la hora y la dosis.")

@@ -40,6 +40,16 @@ NEVER = {
     "a slug or step id": re.compile(r"\b[a-z][a-z0-9]*_[a-z0-9_]+\b"),
     "a JSON field path": re.compile(r"\b\w+(\.\w+)*\[\d+\]"),
     "escaped markup": re.compile(r"&(#\d+|#x[0-9a-f]+|[a-z]+);", re.I),
+    # Zones as people say them ("GMT"), or not at all in the viewer's own zone.
+    "a raw time zone name": re.compile(
+        r"\b(Africa|America|Antarctica|Asia|Atlantic|Australia|Europe|Indian|Pacific|Etc)/[A-Z]\w+"
+    ),
+    # One date format on every page, "Thu 3 Dec, 13:25": never ISO, month-first or AM/PM.
+    "an ISO date": re.compile(r"\b\d{4}-\d\d-\d\d(T\d\d:\d\d)?\b"),
+    "a month-first date": re.compile(
+        r"\b(Jan|Feb|Mar|Apr|May|Jun|Jul|Aug|Sep|Oct|Nov|Dec)[a-z]* \d{1,2}\b(?!:)"
+    ),
+    "a 12-hour time": re.compile(r"\b\d{1,2}:\d\d\s?[AP]M\b", re.I),
 }
 
 # (role, the navigation entry's name, the page's address, what shows once it has loaded)

@@ -51,7 +51,13 @@ async def test_the_diary_opens_offline_and_a_revoked_link_stops_opening(
     await family.goto(link["diary_link"])
     await expect(family.locator("#diary-form")).to_be_visible()
     manifest = family.locator('link[rel="manifest"]')
-    await expect(manifest).to_have_attribute("href", "/static/diary.webmanifest")
+    # The link's own manifest: installed on the home screen, the diary opens this link.
+    await expect(manifest).to_have_attribute("href", f"/diary/{token}/manifest.webmanifest")
+    installed = await family.evaluate(
+        "async (href) => (await fetch(href)).json()", f"/diary/{token}/manifest.webmanifest"
+    )
+    assert installed["start_url"] == f"/diary/{token}", installed
+    assert (installed["name"], installed["scope"]) == ("Daily check-in", "/diary/")
     await wait_until_kept(family, "/diary/")
     await wait_until_kept(family, "/static/js/pages/diary.js")
     # Nothing kept carries the token: not a key, not a body.

@@ -41,6 +41,20 @@ async def test_a_booked_video_visit_appears_in_the_clinicians_day_list(
         {"time_zone": zone, "weekly": ALL_DAY, "kinds": {"video_visit": 30}},
     )
     assert status == 200
+    # A visit in two days: its reminders to the family have not gone out yet.
+    later = (dt.datetime.now(dt.UTC) + dt.timedelta(days=2)).replace(second=0, microsecond=0)
+    status, booked = await scheduler_api.call(
+        "POST",
+        "/api/encounters",
+        {
+            "patient_id": world.patients["a"].id,
+            "clinician_id": world.users["clin_a"].id,
+            "starts_at": later.isoformat(),
+            "duration_minutes": 30,
+            "kind": "video_visit",
+        },
+    )
+    assert status == 201, booked
 
     clinician = await new_page()
     await _sign_in(clinician, live_server.url, "clin_a@hearth.test")
@@ -50,7 +64,14 @@ async def test_a_booked_video_visit_appears_in_the_clinicians_day_list(
     await _sign_in(scheduler, live_server.url, "sched@hearth.test")
     await scheduler.get_by_role("link", name="Book visits").click()
     await scheduler.wait_for_url("**/schedule")
-    await expect(scheduler.locator("#zone-note")).to_contain_text(zone)
+    # The zone is named as people say it, if at all: never "Asia/Tokyo".
+    await expect(scheduler.locator("#zone-note")).not_to_contain_text("/")
+    # Each booking shows the family's reminders, as the day list does.
+    later_visit = scheduler.locator("#upcoming li.visit").last
+    await expect(later_visit.locator(".reminders")).to_contain_text(
+        "Reminder the day before by email: goes out"
+    )
+    await expect(later_visit.locator(".reminders")).to_contain_text("Reminder an hour before")
     await expect(scheduler.locator("#patient")).to_have_value(str(world.patients["a"].id))
     first_slot = scheduler.locator(".clinician .times .button").first
     await expect(first_slot).to_be_visible()
@@ -60,7 +81,7 @@ async def test_a_booked_video_visit_appears_in_the_clinicians_day_list(
     link = scheduler.locator("#family-link")
     await expect(scheduler.locator("#booked-text")).to_contain_text("The visit is booked.")
     assert (await link.input_value()).startswith(f"{live_server.url}/join/")
-    await expect(scheduler.locator("#upcoming li.visit")).to_have_count(2)
+    await expect(scheduler.locator("#upcoming li.visit")).to_have_count(3)
 
     # The clinician's page was never reloaded: its poll brings the new visit in.
     await expect(clinician.locator("#visits li")).to_have_count(2, timeout=DAY_LIST_WAIT_MS)

@@ -7,9 +7,12 @@ from __future__ import annotations
 import datetime as dt
 import re
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from playwright.async_api import expect
 
+from server.services.context import SERVICES
+from server.store.models import User
 from tests.builders import PASSWORD
 from tests.e2e.conftest import LiveServer
 
@@ -161,3 +164,24 @@ async def test_a_coordinator_hands_an_alert_to_the_nurse_who_then_may_acknowledg
     nurse_card = nurse.locator("#queue li").first
     await nurse_card.get_by_role("button", name="Acknowledge").click()
     await expect(nurse.locator("#queue li").first).to_contain_text("acknowledged")
+    # "Start a video visit today" takes the nurse's next free half hour: the world's visit
+    # starts in 20 minutes and lasts an hour, so after it (unless that is past midnight).
+    async with live_server.app[SERVICES].db.begin() as s:
+        zone = ZoneInfo((await s.get(User, world.users["clin_a"].id)).time_zone)
+    now = dt.datetime.now(zone)
+    after_visit = now + dt.timedelta(minutes=80)
+    # (A fresh page: the queue re-reads itself on each alert event, replacing its cards.)
+    await nurse.reload()
+    nurse_card = nurse.locator("#queue li").first
+    await expect(nurse_card).to_contain_text("acknowledged")
+    await nurse_card.get_by_role("button", name="Start a video visit today").click()
+    said = nurse_card.locator(".action-status")
+    if after_visit.date() == now.date():
+        await expect(said).to_contain_text(
+            re.compile(
+                r"Video visit booked for \w{3} \d{1,2} \w{3}, \d\d:\d\d, the first free time today"
+            )
+        )
+        await expect(nurse_card.get_by_label("Family link")).to_have_value(re.compile("/join/"))
+    else:
+        await expect(said).to_contain_text("No free time is left today")

@@ -60,6 +60,9 @@ async def test_family_answers_esas_and_the_clinician_sees_the_scores(live_server
 
     steps = clinician.locator("#steps")
     await steps.get_by_role("button", name="Start the visit").click()
+    # The visit has started when its current step opens by itself; opening consent before
+    # then could be undone by that redraw, or undo it.
+    await expect(steps.locator(".step[open]")).to_have_count(1)
     consent = await open_step(steps, "consent")
     await consent.get_by_label("Agrees to a video visit").check()
     await consent.get_by_text("The patient", exact=True).click()

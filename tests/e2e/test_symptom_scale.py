@@ -74,12 +74,28 @@ async def test_the_diary_scale_lays_out_alike_says_tap_and_works_by_keyboard(
     await expect(pain.get_by_role("radio", name="3", exact=True)).to_be_focused()
     await family.keyboard.press("ArrowLeft")
     await expect(pain.get_by_role("radio", name="2", exact=True)).to_be_checked()
+
+    # A number picked by mistake can be taken back: the question is skipped.
+    sleep = family.locator(".diary-item[data-item=sleep]")
+    skip = sleep.get_by_role("button", name="Skip this question")
+    await expect(skip).to_be_hidden()
+    await sleep.locator(".scale-option").nth(7).tap()
+    await expect(sleep.get_by_role("radio", name="7", exact=True)).to_be_checked()
+    await skip.focus()
+    await family.keyboard.press("Enter")
+    await expect(sleep.locator("input:checked")).to_have_count(0)
+    await expect(skip).to_be_hidden()
+    await expect(sleep.get_by_role("radio", name="0", exact=True)).to_be_focused()
+    await expect(pain.get_by_role("radio", name="2", exact=True)).to_be_checked()
+
     await family.get_by_role("button", name="Send my check-in").focus()
     await family.keyboard.press("Enter")
     await expect(family.locator("#diary-status")).to_contain_text("Thank you")
     async with live_server.app[SERVICES].db.begin() as s:
         scores = (await s.execute(select(DiaryEntry.scores))).scalars().all()
-    assert [entry["pain"] for entry in scores] == [2]
+    assert scores == [{"pain": 2}]
+    # Sent: the form is empty again, and no "Skip" is left showing.
+    await expect(family.locator(".scale-clear:visible")).to_have_count(0)
 
 
 async def test_the_in_call_esas_fits_three_screens_of_a_small_phone(live_server, new_page) -> None:

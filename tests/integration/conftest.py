@@ -25,7 +25,7 @@ from server.services.context import SERVICES
 from server.store.db import Database, to_async_url
 from server.store.migrate import upgrade
 from server.store.models import Base
-from tests.builders import World
+from tests.builders import World, cheap_password_hashing, close_open_agents
 from tests.conftest import WORKER, FakeClock, missing_service
 
 PG_URL = os.environ.get("HEARTH_TEST_DATABASE_URL")
@@ -108,6 +108,14 @@ def postgres_database() -> Iterator[str | None]:
     asyncio.run(_admin_execute(PG_URL, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 
 
+@pytest.fixture(autouse=True)
+def cheap_passwords() -> Iterator[None]:
+    """See ``cheap_password_hashing``. Per test: a session fixture would stay in force for
+    the unit tests a worker runs afterwards, one of which checks the real parameters."""
+    with cheap_password_hashing():
+        yield
+
+
 @pytest.fixture(scope="session", autouse=True)
 def own_redis_channel() -> Iterator[str]:
     """Socket.IO's Redis manager publishes on one channel, "socketio" unless told otherwise,
@@ -156,6 +164,11 @@ def settings(database_url: str, tmp_path: Path) -> Settings:
         var_dir=str(tmp_path / "var"),
         clinic_phone="+44 20 7946 0000",
         media_workers="0",  # media in the test's process (test_media_workers.py: the pool)
+        # The suite runs several servers and databases on two shared cores, where a write can
+        # wait behind others' commits (the audit chain's lock) for longer than production's
+        # 4 s. The time limits themselves are tested at their default in
+        # test_database_stall.py, which makes its own settings.
+        database_timeout_seconds=15,
     )
 
 
@@ -180,6 +193,13 @@ async def world(client, db: Database, clock: FakeClock) -> AsyncIterator[World]:
     built = await World.build(client, db, clock)
     yield built
     await built.close()
+
+
+@pytest.fixture(autouse=True)
+async def close_agents() -> AsyncIterator[None]:
+    """Agents a test made itself (a second node's, a restarted app's) are closed with it."""
+    yield
+    await close_open_agents()
 
 
 @pytest.fixture

@@ -265,7 +265,8 @@ async def test_concurrent_writers_on_two_nodes_keep_one_chain(
     advisory lock, SQLite's write lock) keeps every row linked to the one before it."""
     key = audit_chain_key(settings.audit_key, settings.secret_key)
     assert key is not None
-    nodes = [Database(database_url), Database(database_url)]
+    limit = settings.database_timeout_seconds
+    nodes = [Database(database_url, timeout_s=limit), Database(database_url, timeout_s=limit)]
     for node in nodes:
         audit_chain.use_key(node.sessionmaker, key)
     actor = audit.Actor(None, None, "system", None, None)
@@ -589,3 +590,47 @@ def test_the_documented_app_role_can_only_add_and_read_audit_rows(tmp_path: Path
         asyncio.run(as_app())
     finally:
         cleanup()
+
+
+async def test_sign_ins_refused_for_too_many_attempts_add_a_bounded_number_of_rows(
+    client, world, db, clock: FakeClock
+) -> None:
+    async def refusals() -> list[str]:
+        async with db.begin() as s:
+            rows = await s.scalars(
+                select(AuditEvent.detail)
+                .where(AuditEvent.action == "login", AuditEvent.outcome == "rate_limited")
+                .order_by(AuditEvent.id)
+            )
+            return [r or "" for r in rows]
+
+    guesser = await world.agent()
+    codes = []
+    for n in range(40):
+        status, body = await guesser.call(
+            "POST", "/api/session", {"email": "clin_a@hearth.test", "password": f"guess-{n}"}
+        )
+        codes.append(body["code"])
+    assert codes.count("rate_limited") >= 25, codes  # the limit is a handful of tries
+    assert await refusals() == [""]
+
+    # The next window: one row more, which says how many went unrecorded before it.
+    clock.advance(minutes=11)
+    for n in range(40):
+        status, body = await guesser.call(
+            "POST", "/api/session", {"email": "clin_a@hearth.test", "password": f"again-{n}"}
+        )
+        if body["code"] == "rate_limited":
+            break
+    rows = await refusals()
+    assert len(rows) == 2
+    counted = re.fullmatch(r"(\d+) earlier from this address not recorded singly", rows[1])
+    assert counted and int(counted.group(1)) >= 24
+    # Each failed password is still audited on its own: it names an account.
+    async with db.begin() as s:
+        failures = await s.scalar(
+            select(func.count())
+            .select_from(AuditEvent)
+            .where(AuditEvent.action == "login", AuditEvent.outcome == "failure")
+        )
+    assert failures is not None and failures >= 5

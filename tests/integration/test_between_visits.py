@@ -13,7 +13,7 @@ from server.app.factory import create_app
 from server.services.escalation import ALERTS
 from server.store.between_visits import Alert, DiaryEntry
 from server.store.models import Encounter
-from tests.builders import Agent, World
+from tests.builders import VISIT_STARTS_IN, Agent, World
 from tests.visit_clients import VisitClient
 
 
@@ -256,7 +256,7 @@ async def test_care_plan_changes_are_versioned_and_scoped_to_the_care_team(
     assert status == 404
 
 
-async def test_other_team_cannot_see_or_answer_an_alert(client, world: World, clock) -> None:
+async def test_other_team_cannot_see_or_answer_an_alert(client, world: World, db, clock) -> None:
     token = await diary_token(world)
     family = await world.agent()
     status, _ = await family.call(
@@ -299,12 +299,40 @@ async def test_other_team_cannot_see_or_answer_an_alert(client, world: World, cl
         "POST", f"/api/alerts/{item['id']}/resolve", {"outcome": "went_fishing"}
     )
     assert (status, body["code"]) == (422, "invalid_value")
-    # 15 minutes from now: clear of the world's own visit for clin_a, 20 minutes from now.
+    # "Start a video visit today" takes clin_a's next free time: 15 minutes fit now, before
+    # the world's own visit (in 20 minutes, for an hour); the next 30 minutes after it.
+    now = clock.now()
     status, visit = await coord_a.call(
         "POST", f"/api/alerts/{item['id']}/visit", {"duration_minutes": 15}
     )
     assert status == 201, visit
     assert "/join/" in visit["family_link"]
+    assert dt.datetime.fromisoformat(visit["starts_at"]) == now
+    status, visit = await coord_a.call("POST", f"/api/alerts/{item['id']}/visit", {})
+    assert status == 201, visit
+    visit_end = now + VISIT_STARTS_IN + dt.timedelta(hours=1)
+    assert dt.datetime.fromisoformat(visit["starts_at"]) == visit_end
+    assert dt.datetime.fromisoformat(visit["ends_at"]) == visit_end + dt.timedelta(minutes=30)
+    # A diary full until midnight: said plainly, and nothing is booked.
+    async with db.begin() as s:
+        s.add(
+            Encounter(
+                patient_id=world.patients["b"].id,
+                clinician_id=world.users["clin_a"].id,
+                kind="video_visit",
+                template="home_palliative_visit",
+                status="planned",
+                starts_at=visit_end + dt.timedelta(minutes=30),
+                ends_at=now.replace(hour=0, minute=0) + dt.timedelta(days=1, minutes=30),
+                is_drill=False,
+                created_at=now,
+            )
+        )
+    before = await count(db, Encounter)
+    status, body = await coord_a.call("POST", f"/api/alerts/{item['id']}/visit", {})
+    assert (status, body["code"]) == (409, "no_free_time_today"), body
+    assert "No free time is left today" in body["error"]
+    assert await count(db, Encounter) == before
 
 
 async def test_same_day_visit_refuses_a_disabled_clinician_like_a_booking(

@@ -19,7 +19,7 @@ from server.services.context import SERVICES
 from server.services.drills import DRILLS
 from server.services.escalation import ALERTS
 from server.store.between_visits import Alert
-from server.store.models import CareTeam, CareTeamMember
+from server.store.models import CareTeam, CareTeamMember, Patient
 from tests.builders import World
 from tests.integration.test_between_visits import ladder_plan, relogin
 from tests.visit_clients import VisitClient
@@ -98,8 +98,11 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
         for person in (nurse, family):
             await person.join(encounter_id)
         await nurse.call("admit", {"participant_id": family.participant_id})
-        await nurse.publish()
-        await family.publish()
+        # Camera and microphone off: the drill travels beside the call (its prompts on the
+        # sockets, its readings on the family's data channel), and pictures would only load the
+        # shared cores for the length of the test.
+        await nurse.publish(media=False)
+        await family.publish(media=False)
 
         status, detail = await coord.call("POST", f"/api/drills/{drill_id}/start")
         assert status == 200, detail
@@ -107,6 +110,8 @@ async def test_a_whole_drill_in_a_call_is_measured_from_what_happened(
         # The opening prompt reaches the family's page at once.
         await family.wait_for(lambda: any(e["kind"] == "prompt" for e in family.events["drill"]))
         assert "arm starts jerking" in family.events["drill"][0]["text"]
+        # It carries its translations; the family's page shows the one in its language.
+        assert family.events["drill"][0]["texts"]["es"].startswith("El brazo derecho")
 
         # Readings play through the visit's data path: the clinician sees each one live.
         await play_until(client, clock, 210)
@@ -433,6 +438,12 @@ async def test_a_coordinators_own_scenario_file_can_be_drilled(
         coord = await world.agent("coord_a")
         status, body = await coord.call("GET", "/api/scenarios")
         assert "home_pain" in {s["id"] for s in body["items"]}
+        # It has no translation: a coordinator reading in Spanish sees it as written, beside
+        # the shipped scenarios in Spanish.
+        status, body = await coord.call("GET", "/api/scenarios", headers={"Accept-Language": "es"})
+        titles = {s["id"]: s["title"] for s in body["items"]}
+        assert titles["home_pain"] == "Pain that the usual medicine does not settle"
+        assert titles["pain_crisis"] == "Un dolor que la medicina de siempre no calma"
         status, body = await coord.call(
             "POST",
             "/api/drills",
@@ -445,3 +456,26 @@ async def test_a_coordinators_own_scenario_file_can_be_drilled(
         assert status == 201, body
     finally:
         await world.close()
+
+
+async def test_a_spanish_family_reads_the_drill_in_spanish_and_staff_in_english(
+    client, world, db
+) -> None:
+    async with db.begin() as s:
+        patient = await s.get(Patient, world.patients["a"].id)
+        patient.language = "es"
+    clin, coord, created = await set_up(world)
+    drill_id = created["drill"]["id"]
+    status, body = await coord.call("POST", f"/api/drills/{drill_id}/start")
+    assert status == 200, body
+    family = await world.agent()
+    await family.join(created["family_link"].rsplit("/", 1)[1])
+    status, view = await family.call("GET", f"/api/drills/{drill_id}/family")
+    assert status == 200, view
+    assert view["title"] == "Una convulsión que no se detiene"
+    assert view["prompts"][0]["text"].startswith("El brazo derecho de su esposa")
+    # The plan's own first steps are the team's words, shown as written.
+    assert [s["text"] for s in view["family_steps"]] == SEIZURE_STEPS
+    status, detail = await clin.call("GET", f"/api/drills/{drill_id}")
+    assert status == 200 and detail["drill"]["title"] == "A seizure that does not stop"
+    assert "arm starts jerking" in json.dumps(detail["events"])

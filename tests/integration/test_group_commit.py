@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from server.core.crypto import audit_chain_key
 from server.services.readings import Enterer, Outcome, accept_message, readings_batcher
+from server.services.visit_context import loads_in_process
 from server.store import audit_chain
 from server.store.between_visits import DiaryEntry
 from server.store.db import Database
@@ -171,11 +172,18 @@ async def test_a_care_plan_change_counts_from_the_next_reading(client, world: Wo
     # 92 % is inside the home default band (>= 90): no alert.
     await post_spo2(92)
     assert await open_vital_alerts() == 0
+    # The visit's context (plan included) is kept: more readings ask nothing about the visit.
+    loads = loads_in_process()
+    await post_spo2(93)
+    await post_spo2(92)
+    assert loads_in_process() == loads
     plan = ladder_plan(world) | {"vital_bands": {"spo2": {"unit": "%", "low": 94}}}
     status, body = await clin.call("PUT", f"/api/patients/{patient_id}/care-plan", {"plan": plan})
     assert status == 200, body
-    # The same value, the next reading: now under this patient's own limit.
+    # The same value, the very next reading: the saved plan dropped the kept context, and
+    # the reading is now under this patient's own limit.
     await post_spo2(92)
+    assert loads_in_process() == loads + 1
     assert await open_vital_alerts() == 1
 
 

@@ -5,6 +5,7 @@ reminders in the family's language, and a template's questions in the reader's l
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 from email.header import decode_header, make_header
 from typing import Any
@@ -45,6 +46,7 @@ DIARY = {
     "ar": "كم ألمك الآن؟",
 }
 DIRECTION = {"en": "ltr", "es": "ltr", "fr": "ltr", "ar": "rtl"}
+CHECK_IN = {"es": "Registro diario", "fr": "Relevé quotidien", "ar": "التسجيل اليومي"}
 
 
 async def _page(agent: Agent, path: str, **headers: str) -> tuple[int, str, str | None]:
@@ -94,6 +96,22 @@ async def test_the_family_pages_speak_the_chosen_language(client, world: World, 
     page = await _choose(diary, path, lang)
     assert _html_tag(page) == f'<html lang="{lang}" dir="{DIRECTION[lang]}">'
     assert DIARY[lang] in page and "How much pain do you have now?" not in page
+    # Added to the home screen, the diary is named in the family's language and opens the link.
+    token = path.rsplit("/", 1)[1]
+    assert f'<link rel="manifest" href="/diary/{token}/manifest.webmanifest">' in page
+    async with diary.http.get(diary.url(f"{path}/manifest.webmanifest")) as response:
+        assert response.status == 200 and response.headers["Cache-Control"] == "no-store"
+        assert response.content_type == "application/manifest+json"
+        manifest = json.loads(await response.text())
+    assert manifest["name"] == CHECK_IN[lang] and manifest["start_url"] == path
+    assert (manifest["lang"], manifest["dir"]) == (lang, DIRECTION[lang])
+
+
+async def test_a_manifest_for_something_that_is_not_a_link_is_refused_plainly(client) -> None:
+    for path in ("/diary/x/manifest.webmanifest", "/diary/" + "a" * 200 + "/manifest.webmanifest"):
+        response = await client.get(path)
+        assert response.status == 404  # told as every page address tells it
+        assert "There is nothing at this address." in await response.text()
 
 
 async def test_a_choice_on_a_link_is_remembered_for_the_next_device(

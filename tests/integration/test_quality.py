@@ -11,7 +11,7 @@ import io
 from dataclasses import replace
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from encounters.encounter_state import (
     EncounterState,
@@ -30,9 +30,10 @@ from encounters.escalation import (
     raise_alert,
 )
 from encounters.templates import StepKind
+from server.core.i18n import translations
 from server.services.alerts import _columns, ladder_to_json
 from server.store.between_visits import Alert
-from server.store.models import CareTeam, CareTeamMember, Encounter, Patient
+from server.store.models import CareTeam, CareTeamMember, Encounter, Patient, User
 from server.store.notes import VisitNote
 from server.store.quality import ConnectionEventRow, SurveyResponse
 from tests.builders import World
@@ -280,6 +281,21 @@ async def test_a_month_of_activity_gives_the_expected_figures_and_csv(world, clo
     assert by_label[("Visits missed", "")][3] == "< 5"
     assert len(table) - 1 == len(body["figures"]) + len(body["drill_figures"])
     assert all(row[6] for row in table[1:])  # every figure carries its definition
+    # In the coordinator's own language (their account's), whatever the browser sends.
+    coord_id = world.users["coord_a"].id
+    async with world.db.begin() as s:
+        await s.execute(update(User).where(User.id == coord_id).values(language="es"))
+    status, text = await coord.call(
+        "GET", "/api/quality.csv?team=Team%20a&month=2026-03", headers={"Accept-Language": "en"}
+    )
+    spanish = translations("es").gettext
+    assert status == 200
+    header = list(csv.reader(io.StringIO(text)))[0][:4]
+    assert (
+        header == [spanish(w) for w in ("Section", "Figure", "Breakdown", "Value")] != table[0][:4]
+    )
+    async with world.db.begin() as s:
+        await s.execute(update(User).where(User.id == coord_id).values(language=None))
 
     # The review of the missed escalation, then listed with its cause.
     review = {

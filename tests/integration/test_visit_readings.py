@@ -18,7 +18,9 @@ STAMP = "2026-03-02T09:00:00+00:00"
 
 @pytest.fixture
 async def call(world, clock):  # type: ignore[no-untyped-def]
-    """A clinician and an admitted family member in visit A, both publishing."""
+    """A clinician and an admitted family member in visit A, both connected with the readings
+    channel open (cameras off: the readings travel beside the call, and encoding pictures for
+    every test here would only load the shared cores)."""
     # Readings are dated by the server's (fake) clock: the visit starts an hour from it.
     global STAMP
     STAMP = clock.now().isoformat()
@@ -29,8 +31,8 @@ async def call(world, clock):  # type: ignore[no-untyped-def]
         await person.connect()
         await person.join(encounter.id)
     await nurse.call("admit", {"participant_id": family.participant_id})
-    await nurse.publish()
-    await family.publish()
+    await nurse.publish(media=False)
+    await family.publish(media=False)
     yield nurse, family
     for person in (nurse, family):
         await person.close()
@@ -179,7 +181,7 @@ async def test_a_reconnect_mid_stream_loses_nothing_and_doubles_nothing(call, db
     again = VisitClient(family.agent)
     await again.connect()
     await again.join(world.encounters["a"].id)
-    await again.publish()
+    await again.publish(media=False)
     for message in sent[5:]:
         assert await again.send_reading(message) == {"ack": message["id"]}
     await again.close()

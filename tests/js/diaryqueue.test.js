@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { enqueue, flush, loadQueue } from "../../web/static/js/lib/diaryqueue.js";
+import { MESSAGES_KEY, enqueue, flush, loadQueue } from "../../web/static/js/lib/diaryqueue.js";
 
 class MemoryStorage {
   constructor() { this.data = new Map(); }
@@ -40,4 +40,16 @@ test("a broken queue in storage reads as empty", () => {
   const storage = new MemoryStorage();
   storage.setItem("hearth.diary.queue", "{not json");
   assert.deepEqual(loadQueue(storage), []);
+});
+
+test("the family's messages wait in a queue of their own", async () => {
+  const storage = new MemoryStorage();
+  enqueue(storage, { client_id: "d1" });
+  enqueue(storage, { client_id: "m1" }, MESSAGES_KEY);
+  assert.deepEqual(loadQueue(storage, MESSAGES_KEY).map((e) => e.client_id), ["m1"]);
+  const sent = [];
+  const result = await flush(storage, async (entry) => sent.push(entry.client_id), MESSAGES_KEY);
+  assert.deepEqual(sent, ["m1"]);
+  assert.equal(result.pending, 0);
+  assert.deepEqual(loadQueue(storage).map((e) => e.client_id), ["d1"]);
 });

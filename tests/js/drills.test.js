@@ -35,6 +35,9 @@ test("events are described with the step's own words and the answer's result", (
     { sit_upright: "Help her sit upright" }), "Step taken (family): Help her sit upright");
   assert.equal(describeEvent({ kind: "teach_back", item: "Who to call", result: "not_yet" }, strings),
     "Teach-back: Who to call — not yet");
+  // The question in the reader's language when the server gives it; the stored item names it.
+  assert.equal(describeEvent({ kind: "teach_back", item: "Who to call", question: "A quién llama", result: "correct" },
+    strings), "Teach-back: A quién llama — correct");
   assert.equal(describeEvent({ kind: "diary", scores: { pain: 9 } }, strings), "Diary: pain 9");
   assert.equal(describeEvent({ kind: "started", actor_role: "coordinator" }, strings), "Started (coordinator)");
 });

@@ -4,6 +4,7 @@ language, and teach-back points carried over to the next visit."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from pathlib import Path
 
 import pytest
@@ -75,6 +76,27 @@ def test_ships_every_required_topic_in_english_at_both_levels_with_pictures_that
         "breathless_sitting_forward.svg",
         "breathless_fan.svg",
     }
+
+
+@pytest.mark.parametrize("language", ["es", "fr", "ar"])
+def test_every_required_topic_is_translated_whole_into(language: str) -> None:
+    """Each topic in each language at both levels: a translation of the English text, with its
+    sections, steps and teach-back points, never an original of its own."""
+    library = load_builtin_library(PICTURES)
+    for topic_id in REQUIRED_TOPICS:
+        topic, english = library.get(topic_id, language), library.get(topic_id, "en")
+        assert topic is not None and english is not None, (topic_id, language)
+        assert topic.origin in (Origin.MACHINE_TRANSLATION, Origin.HUMAN_TRANSLATION)
+        assert [p.point_id for p in topic.teach_back] == [p.point_id for p in english.teach_back]
+        for level in Level:
+            mine, theirs = topic.version(level), english.version(level)
+            assert [len(s.steps) for s in mine.sections] == [
+                len(s.steps) for s in theirs.sections
+            ], (topic_id, language, level)
+            assert [s.picture for s in mine.sections] == [s.picture for s in theirs.sections]
+            assert mine.title != theirs.title, "still the English text"
+            # Doses are on the action plan, never in a topic, in any language.
+            assert not re.search(r"\d\s*(mg|ml)\b", mine.reading_text.lower())
 
 
 def test_rescue_medicine_names_no_dose() -> None:

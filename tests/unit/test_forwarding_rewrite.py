@@ -45,6 +45,9 @@ class FakePort:
     remb: Any = None
     subscription: Any = None
     settled: bool = True
+    video_paused: bool = False
+    sent: int = 0
+    octets: int = 0
 
     def payload_type(self, codec: RTCRtpCodecParameters) -> int | None:
         return SUBSCRIBER_VP8.payloadType if codec.mimeType == "video/VP8" else None
@@ -64,6 +67,11 @@ class FakeSource:
     keyframes: FakeKeyframes = field(default_factory=FakeKeyframes)
     sender_reports: dict[int, tuple[int, int]] = field(default_factory=dict)
     subscriptions: list[Any] = field(default_factory=list)
+    rids: tuple[str, ...] = ()  # no simulcast (tests/unit/test_simulcast.py has layers)
+
+    @property
+    def layer_keyframes(self) -> list[FakeKeyframes]:
+        return [self.keyframes]
 
 
 def _packet(seq: int, ts: int, marker: int = 0, ssrc: int = 1) -> RtpPacket:
@@ -109,6 +117,22 @@ def test_video_starts_on_a_keyframe_and_continues_the_senders_numbering() -> Non
     assert sent[3].timestamp - sent[0].timestamp == 3000
     assert sent[0].extensions.mid == "3" and sent[0].extensions.abs_send_time == 0x123456
     assert port.next_seq == 65534
+
+
+def test_a_paused_subscriber_gets_no_video_but_audio_and_video_resumes_without_a_gap() -> None:
+    port, source = FakePort(), FakeSource()
+    sub = ForwardedSubscription(source, port, Counters(), Counters())  # type: ignore[arg-type]
+    _forward(sub, [(_packet(10, 1000, marker=1), True)])
+    port.video_paused = True  # the fallback ladder (media/fallback.py)
+    _forward(sub, [(_packet(11, 4000, marker=1), False), (_packet(12, 7000, marker=1), True)])
+    assert len(port.hooks.sent) == 1
+    audio_port = FakePort(video_paused=True)
+    audio = ForwardedSubscription(FakeSource(kind="audio"), audio_port, Counters(), Counters())  # type: ignore[arg-type]
+    _forward(audio, [(_packet(1, 960), False), (_packet(2, 1920), False)])
+    assert len(audio_port.hooks.sent) == 2
+    port.video_paused = False
+    _forward(sub, [(_packet(13, 10000, marker=1), False), (_packet(14, 13000, marker=1), True)])
+    assert [p.sequence_number for p in port.hooks.sent] == [65530, 65531]  # from a keyframe
 
 
 def test_a_new_source_on_the_same_sender_continues_without_a_gap() -> None:

@@ -16,7 +16,13 @@ from encounters.availability import (
 from encounters.booking import Booking, BookingConflictError
 from encounters.errors import ConflictError, ValidationError
 from encounters.local_time import format_in_zone
-from encounters.scheduling import Slot, check_booking, free_slots, free_slots_by_clinician
+from encounters.scheduling import (
+    Slot,
+    check_booking,
+    first_free_time,
+    free_slots,
+    free_slots_by_clinician,
+)
 
 LONDON = "Europe/London"
 NEW_YORK = "America/New_York"
@@ -761,3 +767,50 @@ def test_the_grid_follows_the_clock_across_a_half_hour_change() -> None:
     assert [at.strftime("%H:%M") for at in shown] == [
         "22:00", "23:00", "00:00", "01:00", "02:00", "03:00", "04:00", "05:00",
     ]  # fmt: skip
+
+
+def first_free(
+    availability: Availability | None, bookings: Iterable[Booking], earliest: datetime
+) -> Slot | None:
+    return first_free_time(
+        availability,
+        bookings,
+        clinician_id="clinician-1",
+        patient_id="patient-1",
+        kind="video_visit",
+        length=timedelta(minutes=30),
+        earliest=earliest,
+        zone_name=LONDON,
+    )
+
+
+def test_first_free_time_starts_now_or_after_the_visits_in_the_way() -> None:
+    nurse = clinician()
+    now = utc(2026, 3, 3, 10, 7)
+    assert first_free(nurse, [], now) == Slot(now, now + timedelta(minutes=30))
+    # The nurse's visit, then the patient's with someone else, then an in-person visit whose
+    # travel buffer keeps the 30 minutes before it free: the first gap that fits follows.
+    in_the_way = [
+        booking(utc(2026, 3, 3, 10), 45),
+        booking(utc(2026, 3, 3, 10, 45), 20, clinician_id="other", patient_id="patient-1"),
+        booking(utc(2026, 3, 3, 11, 50), kind="in_person", booking_id="booking-3"),
+    ]
+    assert first_free(nurse, in_the_way, now) == Slot(
+        utc(2026, 3, 3, 12, 50), utc(2026, 3, 3, 13, 20)
+    )
+    slot = first_free(nurse, [], utc(2026, 3, 3, 16, 40))
+    assert slot is None  # 20 minutes of working hours left
+    assert first_free(None, [], utc(2026, 3, 3, 16, 40)) is not None  # no hours kept
+    off = clinician(exceptions=[TimeOff(utc(2026, 3, 3, 10), utc(2026, 3, 3, 16, 45))])
+    assert first_free(off, [], now) is None
+    assert first_free(nurse, [], utc(2026, 3, 7, 10)) is None  # Saturday: no hours
+    # A slot is one check_booking accepts.
+    check_booking(
+        nurse,
+        in_the_way,
+        patient_id="patient-1",
+        kind="video_visit",
+        starts_at=utc(2026, 3, 3, 12, 50),
+        ends_at=utc(2026, 3, 3, 13, 20),
+        now=now,
+    )

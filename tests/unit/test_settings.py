@@ -14,7 +14,7 @@ README = Path(__file__).resolve().parents[2] / "README.md"
 def test_defaults_match_the_contract() -> None:
     settings = load_settings({}, {})
     assert (settings.host, settings.port) == ("127.0.0.1", 8080)
-    assert settings.database_url == "sqlite:///./var/hearth.db"
+    assert settings.database_url == "sqlite:///var/hearth.db"  # ./var/hearth.db
     assert settings.session_idle_minutes == 15
     assert settings.redis_url is None
     assert settings.ice_server_list == []
@@ -87,6 +87,15 @@ def test_demo_mode_generates_a_secret_once_and_keeps_it(tmp_path: Path) -> None:
     assert first.secret_key and len(first.secret_key) >= 40
     assert first.secret_key == second.secret_key
     assert (tmp_path / "secret_key").stat().st_mode & 0o777 == 0o600
+
+
+def test_the_sqlite_file_follows_the_var_directory_unless_a_database_is_named() -> None:
+    assert load_settings({}, {"HEARTH_VAR_DIR": "/srv/hearth"}).database_url == (
+        "sqlite:////srv/hearth/hearth.db"
+    )
+    assert load_settings({"var_dir": "data"}, {}).database_url == "sqlite:///data/hearth.db"
+    named = {"HEARTH_VAR_DIR": "/srv/hearth", "HEARTH_DATABASE_URL": "sqlite:///other.db"}
+    assert load_settings({}, named).database_url == "sqlite:///other.db"
 
 
 def test_the_readme_lists_every_setting() -> None:

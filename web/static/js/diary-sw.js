@@ -37,7 +37,8 @@ async function remember(url, response) {
 async function openPage(request) {
   try {
     const response = await fetch(request);
-    await remember(request.url, response.clone());
+    // Only a link's own answer says whether that link still works.
+    if (tokenOf(request.url)) await remember(request.url, response.clone());
     return response;
   } catch {
     const kept = await caches.match(PAGE_KEY);

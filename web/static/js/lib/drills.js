@@ -34,7 +34,8 @@ export function describeEvent(event, strings, steps = {}) {
     case "family_step":
       return `${k.family_step} (${who}): ${steps[event.step] || event.step}`;
     case "teach_back":
-      return `${k.teach_back}: ${event.item} — ${(strings.results || {})[event.result] || event.result}`;
+      // ``question`` is the item in the reader's language; a pushed event has only the item.
+      return `${k.teach_back}: ${event.question || event.item} — ${(strings.results || {})[event.result] || event.result}`;
     case "said":
       return `${k.said} (${who}): ${event.text}`;
     case "started":

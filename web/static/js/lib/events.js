@@ -27,7 +27,11 @@ export const STEP = "step";
 export const ALERT = "alert";
 export const DRILL = "drill";
 export const MEDIA_LOST = "media_lost";
+export const FAMILY_MESSAGE = "family_message";
+export const RECORDING = "recording";
+export const MEDIA_STEP = "media_step";
 
 export const CLIENT_EVENTS = [JOIN, ADMIT, DENY, TO_LOBBY, LOBBY_MESSAGE, OFFER, ANSWER, LEAVE, END_VISIT, QUALITY];
 export const SERVER_EVENTS = [LOBBY, PARTICIPANTS, RENEGOTIATE, ADMITTED, DENIED, SENT_TO_LOBBY,
-  LOBBY_STATUS, VISIT_ENDED, REPLACED, READING, STEP, ALERT, DRILL, MEDIA_LOST];
+  LOBBY_STATUS, VISIT_ENDED, REPLACED, READING, STEP, ALERT, DRILL, MEDIA_LOST,
+  RECORDING, FAMILY_MESSAGE, MEDIA_STEP];

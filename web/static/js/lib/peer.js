@@ -8,6 +8,26 @@ import { summarise } from "./quality.js";
 // machine with no usable interface gathering never finishes, so it is bounded.
 export const GATHER_TIMEOUT_MS = 5000;
 export const QUALITY_INTERVAL_MS = 3000;
+// Simulcast: the camera goes out in up to three layers, lowest first (the relay ranks them in
+// this order and sends each person the one their connection and tile call for).
+export const SIMULCAST_ENCODINGS = [
+  { rid: "q", scaleResolutionDownBy: 4, maxBitrate: 150_000 },
+  { rid: "h", scaleResolutionDownBy: 2, maxBitrate: 500_000 },
+  { rid: "f", scaleResolutionDownBy: 1, maxBitrate: 1_500_000 },
+];
+
+// The layers for a camera of width x height. Chrome sends no more layers than a picture of
+// that size warrants (two from 480x270, three from 960x540) and silently drops the top ones,
+// which would lose the full picture; so the count follows the camera's size, the top layer
+// always at full resolution. A smaller camera (or one of unknown size) sends one stream.
+export function simulcastEncodings(width, height) {
+  const pixels = (width || 0) * (height || 0);
+  if (pixels >= 960 * 540) return SIMULCAST_ENCODINGS;
+  if (pixels >= 480 * 270) return SIMULCAST_ENCODINGS.slice(1);
+  return null;
+}
+// The data channel on which the page tells the relay how large each video tile is.
+export const VIDEO_CHANNEL = "video";
 
 function gathered(pc) {
   if (pc.iceGatheringState === "complete") return Promise.resolve();
@@ -41,8 +61,22 @@ export class PeerLink {
     for (const kind of ["audio", "video"]) {
       const track = stream ? stream.getTracks().find((t) => t.kind === kind) : null;
       const receive = kind === "audio" || handlers.receiveVideo !== false;
-      if (track) this.pc.addTransceiver(track, { direction: direction(true, receive), streams: [stream] });
+      const init = { direction: direction(true, receive), streams: [stream] };
+      const settings = track && kind === "video" && track.getSettings ? track.getSettings() : {};
+      const encodings = simulcastEncodings(settings.width, settings.height);
+      if (encodings) init.sendEncodings = encodings;
+      if (track) this.pc.addTransceiver(track, init);
       else this.pc.addTransceiver(kind, { direction: direction(false, receive) });
+    }
+    // Tile sizes for the relay (docs/api.md, "Data channel video"); sent again when it opens.
+    this.tileSizes = new Map(); // participant id -> [width, height] in device pixels
+    this.videoChannel = null;
+    if (handlers.receiveVideo !== false) {
+      const channel = this.pc.createDataChannel(VIDEO_CHANNEL);
+      channel.addEventListener("open", () => {
+        this.videoChannel = channel;
+        this.sendTileSizes();
+      });
     }
     // The readings channel goes in the first offer: the server's answer cannot add it later.
     if (handlers.onChannel) {
@@ -68,6 +102,7 @@ export class PeerLink {
     this.sources = answer.sources || {};
     await this.pc.setRemoteDescription({ sdp: answer.sdp, type: answer.type });
     this.remap();
+    this.sendTileSizes();
   }
 
   // A reused m-line can carry someone else after a renegotiation without a new "track"
@@ -90,6 +125,26 @@ export class PeerLink {
     await this.pc.setLocalDescription(answer);
     await gathered(this.pc);
     await request(this.socket, ANSWER, { sdp: this.pc.localDescription.sdp, type: "answer" });
+    this.sendTileSizes(); // a renegotiation can move someone's video to another mid
+  }
+
+  // The tile showing participantId's video is width x height device pixels: the relay sends
+  // no larger a simulcast layer than that needs.
+  setTileSize(participantId, width, height) {
+    this.tileSizes.set(participantId, [Math.round(width), Math.round(height)]);
+    this.sendTileSizes(participantId);
+  }
+
+  sendTileSizes(only) {
+    const channel = this.videoChannel;
+    if (this.closed || !channel || channel.readyState !== "open") return;
+    for (const transceiver of this.pc.getTransceivers()) {
+      const owner = this.sources[transceiver.mid];
+      const track = transceiver.receiver && transceiver.receiver.track;
+      const size = owner && this.tileSizes.get(owner);
+      if (!size || !track || track.kind !== "video" || (only && owner !== only)) continue;
+      channel.send(JSON.stringify({ mid: transceiver.mid, width: size[0], height: size[1] }));
+    }
   }
 
   async sampleQuality() {

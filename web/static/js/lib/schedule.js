@@ -1,5 +1,6 @@
 // Calendar arithmetic for the scheduler's week view. DOM-free, so `node --test` covers it.
 // Days are "YYYY-MM-DD" strings on the viewer's calendar; instants are ISO strings in UTC.
+import { formatDate } from "./time.js";
 
 export function localDay(at, timeZone) {
   // en-CA formats dates as YYYY-MM-DD, whatever the viewer's own locale.
@@ -28,9 +29,7 @@ export function groupByDay(slots, timeZone) {
   return [...days.entries()].sort(([a], [b]) => (a < b ? -1 : 1)).map(([day, list]) => ({ day, slots: list }));
 }
 
+// A calendar day ("2026-03-02") as every page writes a day: "Mon 2 Mar".
 export function formatDay(day, locale) {
-  const [year, month, date] = day.split("-").map(Number);
-  return new Intl.DateTimeFormat(locale || undefined, {
-    weekday: "long", day: "numeric", month: "long", timeZone: "UTC", numberingSystem: "latn",
-  }).format(new Date(Date.UTC(year, month - 1, date)));
+  return formatDate(`${day}T00:00:00Z`, "UTC", locale);
 }

@@ -4,7 +4,7 @@
 
 export function formatTime(iso, timeZone, locale) {
   const at = new Date(iso);
-  return new Intl.DateTimeFormat(locale || undefined, {
+  return new Intl.DateTimeFormat(dateLocale(locale), {
     hour: "2-digit", minute: "2-digit", timeZone, timeZoneName: "short", numberingSystem: "latn",
   }).format(at);
 }
@@ -12,7 +12,7 @@ export function formatTime(iso, timeZone, locale) {
 // A moment in words a family can act on: the weekday, the date, the time and the zone, in
 // their language ("Thursday 3 December at 14:30 GMT"), never an ISO string.
 export function formatWhen(iso, timeZone, locale) {
-  return new Intl.DateTimeFormat(locale || undefined, {
+  return new Intl.DateTimeFormat(dateLocale(locale), {
     weekday: "long", day: "numeric", month: "long", hour: "2-digit", minute: "2-digit",
     timeZone, timeZoneName: "short", numberingSystem: "latn",
   }).format(new Date(iso));
@@ -50,12 +50,43 @@ export function zoneOffsetMs(at, timeZone) {
   return asUtc - Math.floor(at.getTime() / 1000) * 1000;
 }
 
-// The one short form staff pages write a moment in: "Thu 3 Dec, 13:25", in the viewer's
-// zone and language.
-export function formatStamp(iso, timeZone, locale) {
-  return new Intl.DateTimeFormat(locale || undefined, {
+// Hearth's English puts the day before the month ("Thu 3 Dec"), as British English does;
+// the server's dates (server/core/i18n.py date_locale) do the same.
+export function dateLocale(locale) {
+  return !locale || locale === "en" ? "en-GB" : locale;
+}
+
+function yearIn(at, timeZone) {
+  return new Intl.DateTimeFormat("en", { timeZone, year: "numeric" }).format(at);
+}
+
+// The one short form every page writes a moment in: "Thu 3 Dec, 13:25", in the viewer's
+// zone and language, as server/core/i18n.py format_stamp does. The year only when it is not
+// this year's; the zone's short name ("GMT") only with showZone, for a reader whose own
+// zone it is not.
+export function formatStamp(iso, timeZone, locale, { now = new Date(), showZone = false } = {}) {
+  const at = new Date(iso);
+  const options = {
     weekday: "short", day: "numeric", month: "short", hour: "2-digit", minute: "2-digit",
     hourCycle: "h23", timeZone, numberingSystem: "latn",
+  };
+  if (yearIn(at, timeZone) !== yearIn(now, timeZone)) options.year = "numeric";
+  if (showZone) options.timeZoneName = "short";
+  return new Intl.DateTimeFormat(dateLocale(locale), options).format(at);
+}
+
+// A day without its time, in the same words: "Thu 3 Dec" (the year when not this year's).
+export function formatDate(iso, timeZone, locale, { now = new Date() } = {}) {
+  const at = new Date(iso);
+  const options = { weekday: "short", day: "numeric", month: "short", timeZone, numberingSystem: "latn" };
+  if (yearIn(at, timeZone) !== yearIn(now, timeZone)) options.year = "numeric";
+  return new Intl.DateTimeFormat(dateLocale(locale), options).format(at);
+}
+
+// A time of day alone, where the day is plain from the page (a day's list): "13:25".
+export function formatClock(iso, timeZone, locale) {
+  return new Intl.DateTimeFormat(dateLocale(locale), {
+    hour: "2-digit", minute: "2-digit", hourCycle: "h23", timeZone, numberingSystem: "latn",
   }).format(new Date(iso));
 }
 
@@ -67,4 +98,22 @@ export function dayStartIso(day, timeZone) {
   // Looked up twice: the first guess can fall on the other side of a daylight-saving change.
   at = asUtc - zoneOffsetMs(new Date(at), timeZone);
   return new Date(at).toISOString();
+}
+
+// A zone as people read it, "GMT" or "CET" (never "Europe/London"), at the moment `at`.
+export function shortZoneName(timeZone, locale, at = new Date()) {
+  const parts = new Intl.DateTimeFormat(dateLocale(locale), { timeZone, timeZoneName: "short" }).formatToParts(at);
+  const part = parts.find((p) => p.type === "timeZoneName");
+  return part ? part.value : "";
+}
+
+// Whether `timeZone` is the one this browser keeps: then a page names no zone at all.
+export function isOwnZone(timeZone) {
+  return Intl.DateTimeFormat().resolvedOptions().timeZone === timeZone;
+}
+
+// The line under a list of times: "Times are shown in GMT." when the list is not in the
+// viewer's own zone, else nothing. `prefix` is the translated "Times are shown in".
+export function zoneNote(timeZone, locale, prefix) {
+  return isOwnZone(timeZone) ? "" : `${prefix} ${shortZoneName(timeZone, locale)}.`;
 }

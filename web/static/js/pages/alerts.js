@@ -3,6 +3,7 @@ import * as ev from "../lib/events.js";
 import { connect } from "../lib/signal.js";
 import { formatStamp } from "../lib/time.js";
 import { byId, readJson, say } from "../ui/dom.js";
+import { watchUnreadThreads } from "../ui/teammessages.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -10,7 +11,7 @@ const queue = byId("queue");
 const status = byId("alerts-status");
 const template = byId("alert-template");
 const RETRY_MS = 5000;
-// Times in the viewer's own zone (the browser's, which the sign-in does not override).
+// Times in the viewer's zone: their account's, as on every staff page.
 const zone = page.time_zone || Intl.DateTimeFormat().resolvedOptions().timeZone;
 // Waiting times move on their own; a minute is the unit they are shown in.
 const TICK_MS = 60000;
@@ -41,6 +42,10 @@ function describeReading(reading) {
 }
 
 function evidenceText(alert) {
+  // A family's message: what they wrote, in their words, and when it came.
+  if (alert.evidence_messages && alert.evidence_messages.length) {
+    return `${strings.messageEvidence} ${alert.evidence_messages.map((m) => `“${m.text}” (${when(m.received_at)})`).join(" · ")}`;
+  }
   if (alert.evidence_readings && alert.evidence_readings.length) {
     return `${strings.readingsEvidence} ${alert.evidence_readings.map(describeReading).join(" · ")}`;
   }
@@ -109,9 +114,10 @@ function renderAlert(alert) {
       const out = item.querySelector(".link-out");
       out.hidden = false;
       out.querySelector("input").value = visit.family_link;
-      say(note, strings.linkMade, "ok");
+      say(note, strings.linkMade.replace("%(time)s", when(visit.starts_at)), "ok");
     } catch (err) {
-      say(note, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error");
+      if (err instanceof ApiFailure && err.code === "no_free_time_today") say(note, strings.noFreeTime, "error");
+      else say(note, err instanceof ApiFailure && err.status ? err.message : strings.offline, "error");
     }
   });
   item.querySelector(".edit-plan").href = `/patients/${alert.patient_id}/care-plan`;
@@ -126,9 +132,9 @@ async function showPlan(patientId, item, note) {
     const rows = [
       [strings.plan.version, String(saved.version)],
       [strings.plan.goals_of_care, plan.goals_of_care],
-      [strings.plan.preferred_place_of_care, plan.preferred_place_of_care],
-      [strings.plan.resuscitation, plan.advance_care.resuscitation],
-      [strings.plan.ceiling_of_care, plan.ceiling_of_care],
+      [strings.plan.preferred_place_of_care, strings.places[plan.preferred_place_of_care] || plan.preferred_place_of_care],
+      [strings.plan.resuscitation, strings.resuscitation[plan.advance_care.resuscitation] || plan.advance_care.resuscitation],
+      [strings.plan.ceiling_of_care, strings.ceilings[plan.ceiling_of_care] || plan.ceiling_of_care],
       [strings.plan.ladder, plan.escalation_ladder.tiers.map((t) => `${t.tier}. ${t.label} (${t.ack_deadline_min} ${strings.minutes})`).join("; ")],
       [strings.plan.call_tree, plan.crisis_plan.call_tree.map((c) => `${c.name}: ${c.phone}`).join("; ")],
     ];
@@ -200,6 +206,12 @@ async function start() {
   // A new or changed alert arrives as an event; the queue is re-read so its order and
   // figures come from one place, the server.
   socket.on(ev.ALERT, () => refresh());
+  // A family's message (or an answer, or a read receipt) arrives as an event too.
+  const threads = watchUnreadThreads(byId("unread-threads"), byId("messages-status"), {
+    call: request, lang: page.lang, zone,
+  });
+  socket.on(ev.FAMILY_MESSAGE, (data) => threads.changed(data));
+  socket.on("connect", () => threads.refresh());
   socket.on("connect", () => refresh());
   setInterval(refresh, TICK_MS);
 }

@@ -3,7 +3,7 @@
 // rules judge the hours (one source of truth); this page puts each refusal next to the field
 // it is about, in words from the strings block. Text only: never innerHTML.
 import { ApiFailure, loadSession, request } from "../lib/api.js";
-import { zoneOffsetMs } from "../lib/time.js";
+import { formatStamp, zoneNote, zoneOffsetMs } from "../lib/time.js";
 import { busy, byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -60,9 +60,7 @@ function isoToWall(iso, zone) {
 }
 
 function readable(iso, zone) {
-  return new Intl.DateTimeFormat(page.lang, {
-    dateStyle: "medium", timeStyle: "short", timeZone: zone,
-  }).format(new Date(iso));
+  return formatStamp(iso, zone, page.lang);
 }
 
 // A row from a template, each input tied to its label and to the row's error line.
@@ -140,7 +138,7 @@ function renderPast(zone) {
 }
 
 function showZoneNote() {
-  byId("off-zone-note").textContent = `${strings.times_in} ${editZone()}.`;
+  byId("off-zone-note").textContent = zoneNote(editZone(), page.lang, strings.times_in);
 }
 
 // Time off nobody edited keeps its real times, shown on the clock of the zone now chosen.

@@ -2,6 +2,8 @@ import { loadSession, request } from "../lib/api.js";
 import { enqueue, flush, loadQueue, newClientId } from "../lib/diaryqueue.js";
 import { byId, readJson, say } from "../ui/dom.js";
 import { showEducation } from "../ui/education.js";
+import { startFamilyMessages } from "../ui/familymessages.js";
+import { wireScaleClearing } from "../ui/scale.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -12,9 +14,16 @@ if (!page.token) page.token = decodeURIComponent(window.location.pathname.split(
 // The topics the team gave, readable offline; marks go with the diary link's token.
 showEducation(page, `diary.${page.token}`, (mark) =>
   request("POST", `/api/education/assignments/${mark.assignment_id}/${mark.kind}`, { token: page.token }));
+// The thread with the care team: messages go with the diary link's token, and wait on the
+// device like check-ins when there is no connection.
+// A browser that also holds a visit session must send that session's CSRF token.
+startFamilyMessages({
+  call: request, ready: loadSession().catch(() => null), token: page.token, lang: page.lang,
+});
 const form = byId("diary-form");
 const status = byId("diary-status");
 const queueStatus = byId("queue-status");
+const syncClearing = wireScaleClearing(form);
 
 function answers() {
   const items = {};
@@ -30,6 +39,7 @@ function answers() {
 function clearForm() {
   for (const input of form.querySelectorAll(".diary-item input[type=radio]")) input.checked = false;
   byId("worry").value = "";
+  syncClearing();
 }
 
 function showQueue() {

@@ -122,7 +122,8 @@ function buildTeachBack(detail) {
     const text = document.createElement("p");
     text.className = "item-text";
     text.id = `tb-item-${index}`;
-    text.textContent = question.safety_critical ? `${question.item} (${strings.critical})` : question.item;
+    // The question in the page's language; answers name it by its stored English item.
+    text.textContent = question.safety_critical ? `${question.text} (${strings.critical})` : question.text;
     const group = document.createElement("div");
     group.className = "tb-choices";
     group.setAttribute("role", "group");

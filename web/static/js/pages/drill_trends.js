@@ -3,6 +3,7 @@
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { ApiFailure, loadSession, request } from "../lib/api.js";
 import { formatDuration, formatPercent, toMinutes } from "../lib/drills.js";
+import { formatStamp } from "../lib/time.js";
 import { byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -11,8 +12,7 @@ const RETRY_MS = 5000;
 const status = byId("trends-status");
 
 function date(iso) {
-  return new Intl.DateTimeFormat(page.lang, { dateStyle: "medium", timeStyle: "short", timeZone: page.time_zone })
-    .format(new Date(iso));
+  return formatStamp(iso, page.time_zone, page.lang);
 }
 
 // Both charts start at zero, so a small change does not look like a large one.

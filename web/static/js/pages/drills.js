@@ -1,5 +1,6 @@
 // The coordinator's drill console: the drills so far, and setting one up.
 import { ApiFailure, loadSession, request } from "../lib/api.js";
+import { formatStamp } from "../lib/time.js";
 import { busy, byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -8,8 +9,7 @@ const RETRY_MS = 5000;
 const listStatus = byId("list-status");
 
 function dateTime(iso) {
-  return new Intl.DateTimeFormat(page.lang, { dateStyle: "medium", timeStyle: "short", timeZone: page.time_zone })
-    .format(new Date(iso));
+  return formatStamp(iso, page.time_zone, page.lang);
 }
 
 function failure(err) {

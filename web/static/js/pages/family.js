@@ -6,6 +6,7 @@ import { connect, request } from "../lib/signal.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson, say } from "../ui/dom.js";
 import { showEducation } from "../ui/education.js";
+import { startFamilyMessages } from "../ui/familymessages.js";
 import { request as apiRequest, loadSession } from "../lib/api.js";
 import { bindDevicePanel } from "../ui/devices.js";
 import { buildStepForm } from "../ui/stepforms.js";
@@ -16,12 +17,19 @@ import { meterMicrophone, openCamera, playTestSound } from "../ui/devicecheck.js
 import { delayUntil, formatWhen, MAX_TIMER_MS } from "../lib/time.js";
 import { mountSurvey } from "../ui/survey.js";
 import { countSentence } from "../lib/plurals.js";
+import { Recording } from "../ui/recording.js";
+import { MediaSteps } from "../ui/mediastep.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
 const tiles = new Tiles(byId("remote"), strings);
+tiles.onSize = (id, width, height) => { if (link) link.setTileSize(id, width, height); };
 const banner = byId("connection");
 let socket = null;
+const mediaSteps = new MediaSteps();
+const recording = new Recording(page.encounter_id, {
+  request: apiRequest, timeZone: page.time_zone, lang: page.lang,
+});
 let link = null;
 // TURN credentials are time-limited: renewed before they run out, for the next connection and
 // the open one alike.
@@ -35,7 +43,10 @@ let state = "connecting"; // connecting | early | lobby | admitted | ended
 let retryTimer = null;
 let myId = null;
 const queue = new ReadingQueue(window.localStorage, `hearth.readings.${page.encounter_id}`);
-const devices = bindDevicePanel(byId("devices"), strings, queue, { simulatorAllowed: page.simulator });
+// Someone on an interpreter's or a guest clinician's link gets the call only: the page has no
+// questions, readings, education, drill or survey, and opens no readings channel.
+const callOnly = Boolean(page.call_only);
+const devices = callOnly ? null : bindDevicePanel(byId("devices"), strings, queue, { simulatorAllowed: page.simulator });
 
 async function localMedia() {
   if (stream) return stream;
@@ -174,7 +185,9 @@ async function loadDrill() {
 
 function onDrillEvent(event) {
   if (event.kind === "prompt") {
-    prompts = mergePrompts(prompts, [event]);
+    // A pushed prompt carries its translations; the family reads it in the page's language.
+    const text = (event.texts && event.texts[page.lang]) || event.text;
+    prompts = mergePrompts(prompts, [{ ...event, text }]);
     renderPrompts(byId("prompts"), prompts);
   } else if (event.kind === "family_step") {
     const item = byId("family-steps").querySelector(`[data-step="${CSS.escape(String(event.step))}"] button`);
@@ -197,6 +210,7 @@ function endWith(title, text) {
   byId("ended-text").textContent = text;
   show("ended");
   if (socket) socket.disconnect();
+  if (callOnly) return;
   mountSurvey(byId("survey"), readJson("survey-strings"), {
     offered: async () => (await apiRequest("GET", "/api/survey")).offered,
     answer: (answers) => apiRequest("POST", "/api/survey", { answers }),
@@ -205,6 +219,7 @@ function endWith(title, text) {
 }
 
 async function loadProgress() {
+  if (callOnly) return;
   try {
     const visit = await apiRequest("GET", `/api/encounters/${page.encounter_id}`);
     await checkQuestions(visit.state);
@@ -230,7 +245,7 @@ async function startCall() {
       if (pcState === "connected") setBanner(banner, "");
     },
     onQuality: (summary) => { byId("my-quality").textContent = strings.quality[summary.level]; },
-    onChannel: (channel) => {
+    onChannel: callOnly ? null : (channel) => {
       channel.addEventListener("message", (event) => devices.onReply(queue.receive(event.data)));
       channel.addEventListener("close", () => queue.detach());
       queue.attach((text) => channel.send(text));
@@ -302,9 +317,13 @@ function wire() {
     tiles.clear();
     showLobby({ message: strings.sent_to_lobby });
   });
-  socket.on(ev.STEP, (data) => checkQuestions(data.state).catch(() => {}));
+  if (!callOnly) socket.on(ev.STEP, (data) => checkQuestions(data.state).catch(() => {}));
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
   socket.on(ev.MEDIA_LOST, () => scheduleRestart());
+  socket.on(ev.RECORDING, (data) => recording.update(data));
+  socket.on(ev.PARTICIPANTS, (roster) => mediaSteps.roster(roster, myId));
+  socket.on(ev.MEDIA_STEP, (data) => mediaSteps.update(data, myId));
+  socket.on("connect", () => recording.refresh());
   socket.on(ev.PARTICIPANTS, (roster) => {
     tiles.update(roster.filter((p) => p.participant_id !== myId));
   });
@@ -341,7 +360,7 @@ async function checkQuestions(view) {
   }
 }
 
-byId("send-answers").addEventListener("click", async () => {
+if (!callOnly) byId("send-answers").addEventListener("click", async () => {
   const status = byId("question-status");
   try {
     await apiRequest("POST", `/api/encounters/${page.encounter_id}/events`,
@@ -369,7 +388,9 @@ byId("leave").addEventListener("click", async () => {
 // The session's CSRF token comes first: answers and readings are writes.
 loadSession().finally(() => {
   // The topics the team gave, readable offline; marks are writes of this visit's session.
-  showEducation(page, `visit.${page.encounter_id}`, (mark) =>
+  if (!callOnly) showEducation(page, `visit.${page.encounter_id}`, (mark) =>
     apiRequest("POST", `/api/education/assignments/${mark.assignment_id}/${mark.kind}`, {}));
+  // The thread with the care team (the page of a call-only guest has none).
+  startFamilyMessages({ call: apiRequest, lang: page.lang, zone: page.time_zone });
   wire();
 });

@@ -73,13 +73,15 @@ form.addEventListener("submit", async (event) => {
   say(message, strings.working);
   try {
     await request("POST", "/api/join", { token: page.token, display_name: displayName });
+    // An interpreter's or a guest clinician's link opens the call-only page.
+    const session = await request("GET", "/api/session");
     // A reload of the visit page must not send the family back through the check.
     sessionStorage.setItem("hearth.deviceCheck", "done");
     if (stopMeter) stopMeter();
     if (stream) for (const track of stream.getTracks()) track.stop();
     // The token leaves the address bar and the history once it has been exchanged,
     // so a shared or borrowed device does not keep a working link.
-    window.location.replace("/family");
+    window.location.replace(session.kind === "guest" ? "/call" : "/family");
   } catch (err) {
     const text = err instanceof ApiFailure && err.status !== 0 ? err.message : strings.offline;
     say(message, text, "error");

@@ -9,6 +9,18 @@ const page = readJson("page-data");
 const strings = readJson("strings");
 const notePath = `/api/encounters/${page.encounter_id}/note`;
 const message = byId("note-message");
+// The forms are in the page as it arrives, so they are wired at once (a click before the
+// session is known must not submit them as a plain form); a request waits for the session,
+// which carries the CSRF token.
+const session = loadSession().catch((err) => {
+  say(message, failure(err), "error");
+  return null;
+});
+
+async function send(method, path, body) {
+  await session;
+  return request(method, path, body);
+}
 
 function failure(err) {
   if (!(err instanceof ApiFailure) || !err.status) return strings.offline;
@@ -16,7 +28,7 @@ function failure(err) {
 }
 
 async function saveNarrative(field) {
-  const note = await request("PUT", `${notePath}/narrative`, { narrative: field.value });
+  const note = await send("PUT", `${notePath}/narrative`, { narrative: field.value });
   field.dataset.saved = note.narrative;
   return note;
 }
@@ -62,7 +74,7 @@ function wireNarrative() {
     try {
       // What is in the field is what gets signed: unsaved words are saved first.
       if (field.value !== field.dataset.saved) await saveNarrative(field);
-      await request("POST", `${notePath}/sign-off`);
+      await send("POST", `${notePath}/sign-off`);
       window.location.reload();
     } catch (err) {
       say(message, failure(err), "error");
@@ -87,7 +99,7 @@ function wireAddendum() {
     busy(button, true);
     say(message, strings.adding);
     try {
-      await request("POST", `${notePath}/addenda`, { text: field.value });
+      await send("POST", `${notePath}/addenda`, { text: field.value });
       window.location.reload();
     } catch (err) {
       say(message, failure(err), "error");
@@ -98,14 +110,5 @@ function wireAddendum() {
 
 byId("print-note").addEventListener("click", () => window.print());
 
-async function main() {
-  try {
-    await loadSession();
-  } catch (err) {
-    if (message) say(message, failure(err), "error");
-  }
-  wireNarrative();
-  wireAddendum();
-}
-
-main();
+wireNarrative();
+wireAddendum();

@@ -2,7 +2,7 @@
 // preferred place from the care plan) or a discharge; correct one (the server keeps the earlier
 // version and refuses with 409 when someone else changed it first); read each one's history.
 import { ApiFailure, loadSession, request } from "../lib/api.js";
-import { formatStamp } from "../lib/time.js";
+import { formatDate, formatStamp } from "../lib/time.js";
 import { busy, byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -27,8 +27,7 @@ function fill(template, values) {
 
 // A calendar day ("2026-03-02") in the viewer's language; a day has no zone of its own.
 function day(iso) {
-  return new Intl.DateTimeFormat(page.lang, { dateStyle: "medium", timeZone: "UTC" })
-    .format(new Date(`${iso}T00:00:00Z`));
+  return formatDate(`${iso}T00:00:00Z`, "UTC", page.lang);
 }
 
 function line(text, className) {

@@ -4,6 +4,7 @@
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
 import { ApiFailure, loadSession, request } from "../lib/api.js";
 import { bySection, formatBreakdown, formatValue, points } from "../lib/figures.js";
+import { formatDate, formatStamp } from "../lib/time.js";
 import { byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -14,8 +15,7 @@ const query = new URLSearchParams(page.query).toString();
 let reviewing = null;
 
 function when(iso, dateOnly) {
-  const style = dateOnly ? { dateStyle: "medium" } : { dateStyle: "medium", timeStyle: "short" };
-  return new Intl.DateTimeFormat(page.lang, { ...style, timeZone: page.time_zone }).format(new Date(iso));
+  return (dateOnly ? formatDate : formatStamp)(iso, page.time_zone, page.lang);
 }
 
 function fill(template, values) {

@@ -2,8 +2,9 @@
 // book, copy the family link, reschedule and cancel. Text only: never innerHTML.
 import { ApiFailure, loadSession, request } from "../lib/api.js";
 import { addDays, formatDay, groupByDay, localDay, weekOf } from "../lib/schedule.js";
-import { formatTime } from "../lib/time.js";
+import { formatClock, formatStamp, zoneNote } from "../lib/time.js";
 import { busy, byId, readJson, say } from "../ui/dom.js";
+import { renderReminders } from "../ui/reminders.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
@@ -16,10 +17,10 @@ const UPCOMING_DAYS = 56;
 
 const state = { from: localDay(new Date(), zone), chosen: null, moving: null };
 
-byId("zone-note").textContent = `${strings.times_in} ${zone}.`;
+byId("zone-note").textContent = zoneNote(zone, page.lang, strings.times_in);
 
 function when(iso) {
-  return `${formatDay(localDay(iso, zone), page.lang)}, ${formatTime(iso, zone, page.lang)}`;
+  return formatStamp(iso, zone, page.lang);
 }
 
 function failed(err) {
@@ -35,7 +36,7 @@ function timeButton(clinician, slot) {
   const button = document.createElement("button");
   button.type = "button";
   button.className = "button";
-  button.textContent = formatTime(slot.starts_at, zone, page.lang);
+  button.textContent = formatClock(slot.starts_at, zone, page.lang);
   button.setAttribute("aria-pressed", "false");
   button.addEventListener("click", () => choose(clinician, slot, button));
   return button;
@@ -145,6 +146,7 @@ function renderUpcoming(visit) {
   item.dataset.encounterId = String(visit.id);
   item.querySelector(".time").textContent = when(visit.starts_at);
   item.querySelector(".detail").textContent = `${strings.kinds[visit.kind] || visit.kind} ${strings.with} ${visit.clinician_name}`;
+  if (visit.kind === "video_visit") renderReminders(item.querySelector(".reminders"), visit.reminders, { strings, timeZone: zone, lang: page.lang });
   item.querySelector(".reschedule").addEventListener("click", () => startMoving(visit));
   const form = item.querySelector(".cancel-form");
   item.querySelector(".cancel").addEventListener("click", () => {

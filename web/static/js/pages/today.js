@@ -1,5 +1,6 @@
 import { ApiFailure, loadSession, request } from "../lib/api.js";
-import { dayRange, formatStamp } from "../lib/time.js";
+import { dayRange, formatStamp, zoneNote } from "../lib/time.js";
+import { renderReminders } from "../ui/reminders.js";
 import { byId, readJson, say } from "../ui/dom.js";
 
 const page = readJson("page-data");
@@ -11,7 +12,7 @@ const template = byId("visit-template");
 const REFRESH_MS = 10000;
 const RETRY_MS = 5000;
 
-byId("zone-note").textContent = `${strings.times_in} ${page.time_zone}.`;
+byId("zone-note").textContent = zoneNote(page.time_zone, page.lang, strings.times_in);
 
 function renderVisit(visit) {
   const item = template.content.firstElementChild.cloneNode(true);
@@ -54,7 +55,7 @@ function renderVisit(visit) {
     note.textContent = strings.note;
     item.querySelector(".actions").append(fhir, note);
   }
-  renderReminders(item.querySelector(".reminders"), visit.reminders || []);
+  renderReminders(item.querySelector(".reminders"), visit.reminders, { strings, timeZone: page.time_zone, lang: page.lang });
   if (open) {
     const button = document.createElement("button");
     button.type = "button";
@@ -64,24 +65,6 @@ function renderVisit(visit) {
     item.querySelector(".actions").append(button);
   }
   return item;
-}
-
-// Which reminders go out for the visit, by what, when, and whether they went (paragraphs:
-// the day list's items are the visits themselves).
-function renderReminders(list, reminders) {
-  if (!reminders.length) {
-    const none = document.createElement("p");
-    none.textContent = strings.noReminders;
-    list.replaceChildren(none);
-    return;
-  }
-  list.replaceChildren(...reminders.map((r) => {
-    const line = document.createElement("p");
-    const at = formatStamp(r.status === "sent" && r.sent_at ? r.sent_at : r.due_at, page.time_zone, page.lang);
-    const state = (strings.reminderStatus[r.status] || r.status).replace("%(at)s", at);
-    line.textContent = `${strings.reminder[r.which] || r.which} ${strings.channel[r.channel] || r.channel}: ${state}`;
-    return line;
-  }));
 }
 
 async function issueLink(encounterId, item) {
@@ -116,13 +99,5 @@ async function refresh() {
     setTimeout(refresh, RETRY_MS);
   }
 }
-
-byId("logout").addEventListener("click", async () => {
-  try {
-    await request("DELETE", "/api/session");
-  } finally {
-    window.location.assign("/login");
-  }
-});
 
 loadSession().then(refresh, () => setTimeout(refresh, RETRY_MS));

@@ -3,25 +3,33 @@ import * as ev from "../lib/events.js";
 import { IceServers } from "../lib/iceservers.js";
 import { PeerLink } from "../lib/peer.js";
 import { connect, request } from "../lib/signal.js";
-import { dayRange, formatTime } from "../lib/time.js";
+import { dayRange, formatClock } from "../lib/time.js";
 import { bindToggle, setBanner } from "../ui/callcontrols.js";
 import { byId, readJson } from "../ui/dom.js";
 import { Charts } from "../ui/charts.js";
 import { StepsPanel } from "../ui/steps.js";
 import { Tabs } from "../ui/tabs.js";
-import { Tiles } from "../ui/tiles.js";
+import { callName, Tiles } from "../ui/tiles.js";
 import { EducationPanel } from "../ui/educationpanel.js";
 import { addToFeed } from "../ui/drillpanel.js";
+import { Recording } from "../ui/recording.js";
+import { MediaSteps } from "../ui/mediastep.js";
 
 const page = readJson("page-data");
 const strings = readJson("strings");
 const tiles = new Tiles(byId("remote"), strings);
+tiles.onSize = (id, width, height) => { if (link) link.setTileSize(id, width, height); };
 const charts = new Charts(byId("charts"), strings, page.bands);
 // Counting breaths on video (few home devices measure it): a tap per breath for 30 s, doubled.
 const BREATH_WINDOW_S = 30;
 const banner = byId("connection");
 // The record's links in the page header: the FHIR bundle to download, the note to print.
 byId("fhir-link").href = `/api/encounters/${page.encounter_id}/fhir`;
+const mediaSteps = new MediaSteps();
+const recording = new Recording(page.encounter_id, {
+  request: apiRequest, staff: true, timeZone: page.time_zone, lang: page.lang,
+});
+recording.refresh();
 byId("note-link").href = `/visit/${page.encounter_id}/note`;
 // Laptop (1024 px and wider): video, readings and steps side by side. Narrower: tabs.
 const layout = byId("visit-layout");
@@ -50,6 +58,8 @@ let inCall = false;
 let retryTimer = null;
 let lastKnock = 0;
 let knownWaiting = new Set();
+// The roles of people who come in on a visit link (the others are the care team, the hosts).
+const LINK_ROLES = new Set(["family", "interpreter", "guest_clinician"]);
 // One knock per arrival, and never more than one every 10 s however many arrive at once.
 const KNOCK_MIN_INTERVAL_MS = 10000;
 
@@ -92,7 +102,7 @@ function renderLobby(waiting) {
   const items = waiting.map((person) => {
     const item = template.content.firstElementChild.cloneNode(true);
     item.dataset.participantId = person.participant_id;
-    item.querySelector(".name").textContent = person.display_name;
+    item.querySelector(".name").textContent = callName(person, strings.roles);
     item.querySelector(".admit").addEventListener("click", () => act(ev.ADMIT, { participant_id: person.participant_id }));
     item.querySelector(".deny").addEventListener("click", () => act(ev.DENY, { participant_id: person.participant_id }));
     return item;
@@ -109,11 +119,11 @@ function renderPeople(roster) {
   list.replaceChildren(...roster.map((person) => {
     const item = template.content.firstElementChild.cloneNode(true);
     item.dataset.participantId = person.participant_id;
-    item.querySelector(".name").textContent = person.display_name;
+    item.querySelector(".name").textContent = callName(person, strings.roles);
     const q = person.online ? person.quality : "offline";
     item.querySelector(".quality").textContent = q ? `(${strings.quality[q]})` : "";
     const button = item.querySelector(".to-lobby");
-    if (person.participant_id === myId || person.role !== "family") button.remove();
+    if (person.participant_id === myId || !LINK_ROLES.has(person.role)) button.remove();
     else button.addEventListener("click", () => act(ev.TO_LOBBY, { participant_id: person.participant_id }));
     return item;
   }));
@@ -146,9 +156,29 @@ function scheduleRestart() {
   }, 1500);
 }
 
+// Join the visit's room. When the server that holds the visit does not answer (another node
+// restarting, or a lost acknowledgement), the page says it is reconnecting and asks again,
+// as the family's page does; other refusals are shown as they are.
+const JOIN_RETRY_MS = 3000;
+const JOIN_RETRY_CODES = new Set(["unavailable", "timeout"]);
+let joinTimer = null;
+
 async function join() {
-  const reply = await act(ev.JOIN, { encounter_id: page.encounter_id });
-  if (!reply) return;
+  clearTimeout(joinTimer);
+  joinTimer = null;
+  let reply;
+  try {
+    reply = await request(socket, ev.JOIN, { encounter_id: page.encounter_id });
+  } catch (err) {
+    if (JOIN_RETRY_CODES.has(err.code)) {
+      setBanner(banner, strings.reconnecting);
+      joinTimer = setTimeout(() => { if (socket.connected) join(); }, JOIN_RETRY_MS);
+    } else {
+      setBanner(banner, strings.error + err.message);
+    }
+    return;
+  }
+  setBanner(banner, "");
   myId = reply.participant_id;
   if (inCall) await startCall();
 }
@@ -165,9 +195,12 @@ function wire() {
   socket.on(ev.READING, (reading) => charts.add(reading));
   socket.on(ev.STEP, (data) => { if (steps) steps.render(data.state, data.comparison); });
   socket.on(ev.ALERT, showAlert);
-  socket.on(ev.DRILL, showDrillEvent);
+  socket.on(ev.DRILL, drillEventPushed);
   socket.on(ev.RENEGOTIATE, (offer) => { if (link) link.renegotiate(offer).catch(() => scheduleRestart()); });
   socket.on(ev.MEDIA_LOST, () => scheduleRestart());
+  socket.on(ev.RECORDING, (data) => recording.update(data));
+  socket.on(ev.PARTICIPANTS, (roster) => mediaSteps.roster(roster, myId));
+  socket.on(ev.MEDIA_STEP, (data) => mediaSteps.update(data, myId));
   socket.on(ev.VISIT_ENDED, () => {
     inCall = false;
     if (link) link.close();
@@ -210,7 +243,7 @@ function showAlert(alert) {
   const item = document.createElement("li");
   item.className = "alert";
   item.dataset.parameter = alert.parameter || "";
-  item.textContent = `${new Date().toLocaleTimeString(page.lang, { hour: "2-digit", minute: "2-digit" })} · ${alert.summary}`;
+  item.textContent = `${formatClock(new Date().toISOString(), page.time_zone, page.lang)} · ${alert.summary}`;
   byId("alerts").prepend(item);
   byId("alerts-empty").hidden = true;
   // Behind another tab, the Readings tab counts the alerts not yet seen.
@@ -233,14 +266,22 @@ function showDrillEvent(event) {
 }
 
 async function loadDrillFeed() {
-  if (!page.drill_id) return;
+  if (!page.drill_id) return false;
   try {
     const detail = await apiRequest("GET", `/api/drills/${page.drill_id}`);
     drillSteps = Object.fromEntries(detail.family_steps.map((s) => [s.id, s.text]));
     for (const event of detail.events) showDrillEvent(event);
+    return true;
   } catch {
     // New drill events still arrive on the socket.
+    return false;
   }
+}
+
+// A pushed event carries the scenario's words as stored (English); the drill read back
+// gives them in this page's language. Unreachable, the pushed words are shown as they are.
+async function drillEventPushed(event) {
+  if (!(await loadDrillFeed())) showDrillEvent(event);
 }
 
 async function loadReadings() {
@@ -336,7 +377,7 @@ async function listToday() {
       item.className = "person";
       const link = document.createElement("a");
       link.href = `/visit/${visit.id}`;
-      link.textContent = `${formatTime(visit.starts_at, page.time_zone, page.lang)} · ${visit.patient_name || ""}`;
+      link.textContent = `${formatClock(visit.starts_at, page.time_zone, page.lang)} · ${visit.patient_name || ""}`;
       if (visit.id === page.encounter_id) link.setAttribute("aria-current", "page");
       item.append(link);
       return item;
@@ -346,5 +387,68 @@ async function listToday() {
   }
 }
 
+// Inviting someone to the call: a link for an interpreter, a family member or another
+// clinician; the link is shown once, to copy; the list shows each link's role and state and
+// cancels one.
+async function listInvites() {
+  try {
+    const data = await apiRequest("GET", `/api/encounters/${page.encounter_id}/links`);
+    byId("invites").replaceChildren(...data.items.map((item) => {
+      const row = document.createElement("li");
+      row.className = "person";
+      row.dataset.linkId = String(item.id);
+      const label = document.createElement("span");
+      label.className = "name";
+      label.textContent = `${strings.link_roles[item.role] || ""} · ${strings.link_status[item.status] || ""}`;
+      row.append(label);
+      if (item.status === "active") {
+        const cancel = document.createElement("button");
+        cancel.type = "button";
+        cancel.className = "button quiet small";
+        cancel.textContent = strings.cancel_link;
+        cancel.addEventListener("click", async () => {
+          try {
+            await apiRequest("DELETE", `/api/encounters/${page.encounter_id}/links/${item.id}`);
+          } catch (err) {
+            byId("invite-status").textContent = strings.error + err.message;
+          }
+          listInvites();
+        });
+        row.append(" ", cancel);
+      }
+      return row;
+    }));
+  } catch {
+    // The list is a convenience; a new link can still be made.
+  }
+}
+
+byId("invite-form").addEventListener("submit", async (event) => {
+  event.preventDefault();
+  const status = byId("invite-status");
+  const out = byId("invite-link");
+  try {
+    const made = await apiRequest("POST", `/api/encounters/${page.encounter_id}/links`,
+      { role: byId("invite-role").value });
+    out.value = made.family_link;
+    byId("invite-made").hidden = false;
+    out.focus();
+    out.select();
+    status.textContent = strings.link_made;
+  } catch (err) {
+    status.textContent = strings.error + err.message;
+  }
+  listInvites();
+});
+byId("invite-copy").addEventListener("click", async () => {
+  const out = byId("invite-link");
+  try {
+    await navigator.clipboard.writeText(out.value);
+    byId("invite-status").textContent = strings.link_copied;
+  } catch {
+    out.select();
+  }
+});
+
 wire();
-loadSession().then(() => { listToday(); loadReadings(); loadSteps(); loadDrillFeed(); }, () => {});
+loadSession().then(() => { listToday(); loadReadings(); loadSteps(); loadDrillFeed(); listInvites(); }, () => {});

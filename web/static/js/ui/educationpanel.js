@@ -4,6 +4,7 @@
 // The page hands in the calls (api.topics, api.view, api.give, api.teachBack): a ui module
 // leaves the network to its page.
 import uPlot from "../../vendor/uplot/uPlot.esm.js";
+import { formatStamp } from "../lib/time.js";
 import { byId, readJson, say } from "./dom.js";
 
 const RESULTS = ["correct", "partly", "not_yet"];
@@ -41,7 +42,8 @@ export class EducationPanel {
   }
 
   when(iso) {
-    return iso ? new Intl.DateTimeFormat(this.lang, { dateStyle: "medium", timeStyle: "short" }).format(new Date(iso)) : "";
+    // In the viewer's own zone, the browser's.
+    return iso ? formatStamp(iso, Intl.DateTimeFormat().resolvedOptions().timeZone, this.lang) : "";
   }
 
   async load() {

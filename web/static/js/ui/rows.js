@@ -14,11 +14,18 @@ function field(column, value) {
   let input;
   if (column.type === "select") {
     input = document.createElement("select");
-    for (const option of column.options) {
+    // An optional choice may be left empty; a value the list does not offer (a role the
+    // page does not know, a person who left the team) is kept, shown in words.
+    const options = [...(column.optional ? [""] : []), ...column.options];
+    const chosen = value === null || value === undefined ? "" : String(value);
+    if (chosen && !options.includes(chosen)) options.push(chosen);
+    const labels = column.labels || {};
+    for (const option of options) {
       const node = document.createElement("option");
       node.value = option;
-      node.textContent = (column.labels && column.labels[option]) || option.replaceAll("_", " ");
-      node.selected = option === value;
+      node.textContent = option === "" ? column.emptyLabel || ""
+        : labels[option] || (column.otherLabel && !column.options.includes(option) ? column.otherLabel : option.replaceAll("_", " "));
+      node.selected = option === chosen;
       input.append(node);
     }
   } else if (column.type === "checkbox") {

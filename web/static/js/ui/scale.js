@@ -2,6 +2,8 @@
 // (web/templates/_scale.html draws the same markup on the server). Eleven radio buttons in a
 // radiogroup, so arrow keys move between numbers; on a phone they lay out as two rows (0–5,
 // 6–10) for every symptom alike, with one line that says what to tap and what the ends mean.
+// The diary's scales (drawn by _scale.html with a clear button) can take an answer back,
+// since a check-in may skip any question: wireScaleClearing.
 
 let counter = 0;
 
@@ -43,4 +45,30 @@ export function scaleControl({ name, legend, anchors = {}, current, tap, item = 
   hint.textContent = [tap, ends].filter(Boolean).join(" ");
   fieldset.append(title, group, hint);
   return fieldset;
+}
+
+// Every scale under ``root`` with a clear button (_scale.html's ``clear``):
+// the button shows once a number is picked and takes the answer back.
+export function wireScaleClearing(root) {
+  const sync = (fieldset) => {
+    const button = fieldset.querySelector(".scale-clear");
+    if (button) button.hidden = !fieldset.querySelector("input[type=radio]:checked");
+  };
+  root.addEventListener("change", (event) => {
+    const fieldset = event.target.closest && event.target.closest(".scale-control");
+    if (fieldset) sync(fieldset);
+  });
+  root.addEventListener("click", (event) => {
+    const button = event.target.closest && event.target.closest(".scale-clear");
+    if (!button) return;
+    const fieldset = button.closest(".scale-control");
+    for (const input of fieldset.querySelectorAll("input[type=radio]")) input.checked = false;
+    sync(fieldset);
+    // Focus goes back to the numbers, where the next key press belongs.
+    fieldset.querySelector("input[type=radio]").focus();
+  });
+  // A form reset (or a page clearing its inputs) hides the buttons again.
+  return () => {
+    for (const fieldset of root.querySelectorAll(".scale-control")) sync(fieldset);
+  };
 }

@@ -1,10 +1,30 @@
 // Video tiles: one per participant, built with text and media elements only.
 
+// A person's name as the call shows it: with their role when they came in on an
+// interpreter's or a guest clinician's link ("Amira — interpreter"); `roles` holds the
+// page's translated role words.
+export function callName(person, roles) {
+  const role = roles && Object.hasOwn(roles, person.role) ? roles[person.role] : "";
+  return role ? `${person.display_name} — ${role}` : person.display_name;
+}
+
 export class Tiles {
   constructor(container, strings) {
     this.container = container;
     this.strings = strings;
     this.tiles = new Map(); // participant id -> { root, video, audio, name, quality, stream }
+    // onSize(participantId, width, height): a tile's video area changed, in device pixels.
+    this.onSize = null;
+    this.resizes = typeof ResizeObserver === "function"
+      ? new ResizeObserver((entries) => {
+          for (const entry of entries) {
+            const id = entry.target.dataset.participantId;
+            const box = entry.contentRect;
+            const scale = window.devicePixelRatio || 1;
+            if (id && this.onSize) this.onSize(id, box.width * scale, box.height * scale);
+          }
+        })
+      : null;
   }
 
   ensure(participantId) {
@@ -14,6 +34,8 @@ export class Tiles {
     root.className = "tile";
     root.dataset.participantId = participantId;
     const video = document.createElement("video");
+    video.dataset.participantId = participantId;
+    if (this.resizes) this.resizes.observe(video);
     video.autoplay = true;
     video.playsInline = true;
     video.muted = true; // sound plays through the separate audio element
@@ -51,6 +73,7 @@ export class Tiles {
     const present = new Set(roster.map((p) => p.participant_id));
     for (const [id, tile] of this.tiles) {
       if (!present.has(id)) {
+        if (this.resizes) this.resizes.unobserve(tile.video);
         tile.root.remove();
         this.tiles.delete(id);
       }
@@ -58,7 +81,7 @@ export class Tiles {
     this.count();
     for (const person of roster) {
       const tile = this.ensure(person.participant_id);
-      tile.name.textContent = person.display_name;
+      tile.name.textContent = callName(person, this.strings.roles);
       tile.root.dataset.role = person.role;
       const q = person.online ? person.quality : "offline";
       tile.quality.textContent = q ? ` · ${this.strings.quality[q] || ""}` : "";

@@ -1,0 +1,179 @@
+"""Simulcast from a real browser: the clinician's page publishes its camera in three layers,
+the relay receives every layer, and the family's page is sent the one its video tile's size
+calls for (its page reports the size on the "video" data channel) and decodes it
+(media/simulcast.py, web/static/js/lib/peer.js).
+
+The suite's fake camera is 160x120, too small for Chrome to send more than one layer (and
+the page then sends one stream), so this page's camera is a 960x540 canvas with the fake
+microphone beside it."""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+from media.fallback import Ladder
+from media.forwarding import ForwardingRelay
+from media.simulcast import Policy
+from server.realtime.wiring import REALTIME
+from tests.e2e.test_video_visit import clinician_in_visit, family_in_lobby, frames_rising
+
+# Every RTCPeerConnection the page makes, for its statistics, and a 960x540 camera.
+KEEP_PEERS = """(() => {
+  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
+  navigator.mediaDevices.getUserMedia = async (constraints) => {
+    const stream = await original(constraints);
+    if (!constraints || !constraints.video) return stream;
+    const canvas = document.createElement("canvas");
+    canvas.width = 960;
+    canvas.height = 540;
+    const context = canvas.getContext("2d");
+    let n = 0;
+    setInterval(() => {
+      n += 1;
+      context.fillStyle = `hsl(${(n * 7) % 360} 60% 50%)`;
+      context.fillRect(0, 0, 960, 540);
+      context.fillStyle = "#fff";
+      context.fillRect((n * 8) % 900, 200, 60, 60);
+    }, 66);
+    for (const track of stream.getVideoTracks()) {
+      stream.removeTrack(track);
+      track.stop();
+    }
+    stream.addTrack(canvas.captureStream(15).getVideoTracks()[0]);
+    return stream;
+  };
+  const Original = window.RTCPeerConnection;
+  window.__peers = [];
+  window.RTCPeerConnection = class extends Original {
+    constructor(...args) { super(...args); window.__peers.push(this); }
+  };
+})()"""
+
+SENT_LAYERS = """async () => {
+  const found = {};
+  for (const pc of window.__peers) {
+    if (pc.connectionState !== "connected") continue;
+    for (const s of (await pc.getStats()).values()) {
+      if (s.type === "outbound-rtp" && s.kind === "video" && s.rid) {
+        found[s.rid] = [s.bytesSent || 0, s.frameHeight || 0];
+      }
+    }
+  }
+  return found;
+}"""
+
+
+async def test_a_page_publishes_three_layers_and_the_relay_receives_them(
+    live_server: Any, new_page: Any
+) -> None:
+    original = new_page
+
+    async def keeping_peers(**kw: Any) -> Any:
+        page = await original(**kw)
+        await page.add_init_script(KEEP_PEERS)
+        return page
+
+    clinician = await clinician_in_visit(live_server, keeping_peers)
+    family = await family_in_lobby(live_server, new_page)
+    await clinician.locator("#lobby li").get_by_role("button", name="Let in").click()
+    await frames_rising(family)
+
+    realtime = live_server.app[REALTIME]
+    encounter_id = live_server.world.encounters["a"].id
+    room = realtime.namespace.rooms.get(encounter_id)
+    host = next(p.participant_id for p in room.participants.values() if p.is_host)
+    ben = next(p.participant_id for p in room.participants.values() if not p.is_host)
+    room_id = f"encounter-{encounter_id}"
+
+    sent: dict[str, Any] = {}
+    for _ in range(160):  # Chrome's estimate starts low and adds layers as it grows
+        sent = await clinician.evaluate(SENT_LAYERS)
+        if len(realtime.hub.received_layers(room_id, host)) == 3 and all(
+            v[0] > 0 for v in sent.values()
+        ):
+            break
+        await asyncio.sleep(0.25)
+    assert sorted(sent) == ["f", "h", "q"], sent
+    assert realtime.hub.received_layers(room_id, host) == ["q", "h", "f"], (
+        sent,
+        realtime.hub.counters(room_id, host),
+    )
+    assert realtime.hub.layers(room_id, ben).get(host) in ("q", "h", "f")
+    await frames_rising(family)
+
+
+TILE = """() => {
+  const video = document.querySelector('#remote video');
+  return video ? [video.clientWidth, video.clientHeight, window.devicePixelRatio || 1] : null;
+}"""
+
+
+# Reports that are never bad: no loss, jitter or estimate moves a subscriber.
+IGNORE_LINK = Ladder(
+    bad_loss=2.0, bad_jitter_s=1e9, remb_share=0.0, lost_loss=2.0, silent_after_s=1e9
+)
+IGNORE_LINK_LAYERS = Policy(bad_loss=2.0, good_loss=2.0, remb_share=0.0, up_after_s=1.0)
+
+
+def _expected(height_px: float) -> str:
+    """The layer a tile that many device pixels tall calls for: layers 135, 270, 540 rows."""
+    for rid, rows in (("q", 135), ("h", 270)):
+        if rows >= height_px:
+            return rid
+    return "f"
+
+
+async def test_the_family_tile_size_picks_the_layer_it_is_sent(
+    live_server: Any, new_page: Any
+) -> None:
+    original = new_page
+
+    async def keeping_peers(**kw: Any) -> Any:
+        page = await original(**kw)
+        await page.add_init_script(KEEP_PEERS)
+        return page
+
+    # Only the tile decides here. Stepping down for a weak link is tested behind a rate-
+    # limited proxy (tests/integration/test_simulcast_relay.py); on a loopback link, the
+    # losses of a machine starved by a whole parallel test run would step the family down
+    # and keep it there for up to 48 s, whatever its tile.
+    realtime = live_server.app[REALTIME]
+    realtime.hub.relay_factory = lambda: ForwardingRelay(IGNORE_LINK, IGNORE_LINK_LAYERS)
+    clinician = await clinician_in_visit(live_server, keeping_peers)
+    family = await family_in_lobby(live_server, new_page)
+    await clinician.locator("#lobby li").get_by_role("button", name="Let in").click()
+    await frames_rising(family)
+    encounter_id = live_server.world.encounters["a"].id
+    room = realtime.namespace.rooms.get(encounter_id)
+    host = next(p.participant_id for p in room.participants.values() if p.is_host)
+    ben = next(p.participant_id for p in room.participants.values() if not p.is_host)
+    room_id = f"encounter-{encounter_id}"
+
+    async def sent_matches_tile() -> tuple[Any, str | None]:
+        tile, layer = None, None
+        for _ in range(160):
+            tile = await family.evaluate(TILE)
+            layer = realtime.hub.layers(room_id, ben).get(host)
+            arriving = realtime.hub.received_layers(room_id, host)
+            ready = tile and tile[1] > 0 and len(arriving) == 3
+            if ready and layer == _expected(tile[1] * tile[2]):
+                return tile, layer
+            await asyncio.sleep(0.25)
+        arriving = realtime.hub.received_layers(room_id, host)
+        published = await clinician.evaluate(SENT_LAYERS)
+        counters = realtime.hub.counters(room_id, ben)
+        raise AssertionError(
+            f"tile {tile} is sent layer {layer}; arriving {arriving}, published {published}, "
+            f"the family's counters {counters}"
+        )
+
+    first, first_layer = await sent_matches_tile()
+    # A much smaller window: a smaller tile, a lower layer (and back).
+    await family.set_viewport_size({"width": 160, "height": 240})
+    small, small_layer = await sent_matches_tile()
+    assert small[1] < first[1]
+    await family.set_viewport_size({"width": 1280, "height": 1000})
+    large, large_layer = await sent_matches_tile()
+    assert [first_layer, small_layer, large_layer] != [first_layer] * 3, (first, small, large)
+    await frames_rising(family)
