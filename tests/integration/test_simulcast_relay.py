@@ -410,7 +410,12 @@ async def test_a_limited_subscriber_steps_down_and_up_the_layers_while_another_k
         if prev[1] // PICTURE_ID_SPAN != cur[1] // PICTURE_ID_SPAN
     ]
     layers_seen = [cur[1] // PICTURE_ID_SPAN for _prev, cur in switches]
-    assert layers_seen[:2] == [1, 0] and layers_seen[-2:] == [1, 2], layers_seen
+    # Down a layer at a time to the quarter and back up to the top. (The relay may try the
+    # layer above again once the link has been good for a while, so on a slow machine a step
+    # back up to the top can come between the test's two limits: [1, 2, 1, 0, 1, 2].)
+    steps = [2, *layers_seen]
+    assert all(abs(new - old) == 1 for old, new in zip(steps, steps[1:], strict=False)), layers_seen
+    assert layers_seen[0] == 1 and 0 in layers_seen and layers_seen[-2:] == [1, 2], layers_seen
     adjacent = [cur for prev, cur in switches if (cur[0] - prev[0]) & 0xFFFF == 1]
     assert len(adjacent) >= 2, switches  # the others lost packets next to the switch
     assert all(key for _seq, _picture, key in adjacent), "a switch started on a delta frame"
