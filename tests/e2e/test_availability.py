@@ -3,6 +3,7 @@ slots follow them."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from zoneinfo import ZoneInfo
@@ -158,3 +159,58 @@ async def test_a_scheduler_picks_a_clinician_and_an_unknown_time_zone_is_explain
     await coordinator.goto(live_server.url + "/availability")
     await expect(coordinator.locator("main")).to_contain_text("Working hours are set by")
     await expect(coordinator.locator("#editor")).to_have_count(0)
+
+
+async def test_the_hours_shown_are_the_last_chosen_clinicians_and_a_save_waits_for_the_session(
+    live_server, new_page
+) -> None:
+    world = live_server.world
+    first, second = world.users["clin_a"].id, world.users["clin_b"].id
+    api = await world.agent("sched")
+    for clinician_id, zone in ((first, "UTC"), (second, "Europe/Paris")):
+        status, body = await api.call(
+            "PUT", f"/api/clinicians/{clinician_id}/availability", {"time_zone": zone}
+        )
+        assert status == 200, body
+
+    page = await new_page()
+    await _sign_in(page, live_server.url, "sched@hearth.test")
+    # The first clinician's hours are slow to come; the scheduler meanwhile picks another.
+    release = asyncio.Event()
+
+    async def slow(route) -> None:  # type: ignore[no-untyped-def]
+        await release.wait()
+        await route.continue_()
+
+    await page.route(f"**/api/clinicians/{first}/availability", slow)
+    await page.goto(live_server.url + "/availability")
+    chooser = page.get_by_label("Clinician", exact=True)
+    await chooser.select_option(label="Staff clin_a")
+    await chooser.select_option(label="Staff clin_b")
+    zone = page.get_by_label("The time zone of these hours")
+    await expect(zone).to_have_value("Europe/Paris")
+    async with page.expect_response(lambda r: f"/clinicians/{first}/" in r.url):
+        release.set()
+    await page.evaluate("() => new Promise((done) => setTimeout(done, 200))")
+    await expect(zone).to_have_value("Europe/Paris")
+    await expect(page.locator("#editor")).to_be_visible()
+
+    # A page whose session is slow to come: what is typed meanwhile is saved once it comes.
+    held = asyncio.Event()
+
+    async def slow_session(route) -> None:  # type: ignore[no-untyped-def]
+        await held.wait()
+        await route.continue_()
+
+    late = await new_page()
+    await _sign_in(late, live_server.url, "sched@hearth.test")
+    await late.route("**/api/session", slow_session)
+    await late.goto(f"{live_server.url}/availability?clinician={second}")
+    await expect(late.locator("#editor")).to_be_visible()
+    await late.get_by_label("The time zone of these hours").fill("Europe/Madrid")
+    await late.get_by_role("button", name="Save working hours").click()
+    await expect(late.locator("#save-status")).to_have_text(re.compile("^Saving"))
+    held.set()
+    await expect(late.locator("#save-status")).to_have_text(re.compile("^Saved"))
+    status, body = await api.call("GET", f"/api/clinicians/{second}/availability")
+    assert (status, body["time_zone"]) == (200, "Europe/Madrid")

@@ -17,6 +17,11 @@ const DAYS_IN_WEEK = 7;
 
 const state = { clinicianId: page.clinician_id, zone: page.time_zone, past: [], dirty: false };
 let nextId = 0;
+// Reading needs no session; saving sends its CSRF token, so a save waits for it.
+const session = loadSession();
+// Each load is numbered: only the latest fills the editor, so a clinician chosen while
+// another's hours are on their way never gets the first one's hours (nor loses typing).
+let loads = 0;
 
 function freshId() {
   nextId += 1;
@@ -300,17 +305,21 @@ function url() {
 }
 
 async function load() {
+  loads += 1;
+  const mine = loads;
   clearErrors();
   say(saveStatus, "");
   editor.hidden = true;
   if (!state.clinicianId) return say(status, "");
   say(status, strings.loading);
   try {
-    fill(await request("GET", url()));
+    const data = await request("GET", url());
+    if (mine !== loads) return;
+    fill(data);
     editor.hidden = false;
     say(status, "");
   } catch (err) {
-    failed(err, status);
+    if (mine === loads) failed(err, status);
   }
 }
 
@@ -322,6 +331,7 @@ async function save(event) {
   busy(button, true);
   say(saveStatus, strings.saving);
   try {
+    await session;
     fill(await request("PUT", url(), sent.body));
     say(saveStatus, strings.saved, "ok");
   } catch (err) {
@@ -374,4 +384,5 @@ function wire() {
 }
 
 wire();
-loadSession().then(load).catch((err) => failed(err, status));
+session.catch((err) => failed(err, status));
+load();
