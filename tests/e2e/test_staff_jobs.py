@@ -4,6 +4,7 @@ an alert to a nurse and sees only the buttons they may use."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import re
 from typing import Any
@@ -76,6 +77,36 @@ async def test_an_admin_filters_exports_and_checks_the_audit_log(
     assert text.startswith("id,at,actor_id,actor_name") and "Patient A" in text
     await page.get_by_role("button", name="Check the whole log").click()
     await expect(page.locator("#verify-result")).to_contain_text("Intact")
+
+
+async def test_the_audit_rows_shown_are_those_of_the_last_search_asked_for(
+    live_server: LiveServer, new_page: Any
+) -> None:
+    world = live_server.world
+    clinician = await world.agent("clin_a")
+    assert (await clinician.call("GET", f"/api/patients/{world.patients['a'].id}"))[0] == 200
+    page = await signed_in(new_page, live_server, "admin")
+    # The page's first answer (every entry) is slow; a search for one person comes back first.
+    release = asyncio.Event()
+
+    async def slow_unfiltered(route: Any) -> None:
+        if "actor_id=" not in route.request.url:
+            await release.wait()
+        await route.continue_()
+
+    await page.route("**/api/audit?*", slow_unfiltered)
+    await page.goto(live_server.url + "/admin/audit")
+    await page.get_by_label("Person").select_option(label="Staff clin_a")
+    await page.get_by_role("button", name="Show entries").click()
+    rows = page.locator("#rows tr")
+    await expect(rows.first).to_contain_text("Staff clin_a (clinician)")
+    async with page.expect_response(lambda r: "/api/audit?" in r.url):
+        release.set()
+    await page.evaluate("() => new Promise((done) => setTimeout(done, 200))")
+    count = await rows.count()
+    assert count > 0
+    for index in range(count):
+        await expect(rows.nth(index)).to_contain_text("Staff clin_a (clinician)")
 
 
 async def test_a_clinician_issues_a_diary_link_with_its_qr_code_then_replaces_and_stops_it(

@@ -95,12 +95,19 @@ function offerActions(actions) {
   actionSelect.value = chosen;
 }
 
+// Each load is numbered: an earlier search's answer that comes after a later one's is
+// dropped, so the rows shown are always those of the filters last asked for.
+let loads = 0;
+
 async function load(append) {
+  loads += 1;
+  const mine = loads;
   const params = query();
   if (append && next) params.set("cursor", next);
   exportLink.href = `/api/audit/export?${query()}`;
   try {
     const data = await request("GET", `/api/audit?${params}`);
+    if (mine !== loads) return;
     const fresh = data.items.map(renderRow);
     if (append) rows.append(...fresh);
     else rows.replaceChildren(...fresh);
@@ -109,7 +116,7 @@ async function load(append) {
     offerActions(data.actions || []);
     say(status, rows.children.length ? strings.loaded : strings.none);
   } catch (err) {
-    handle(err, status);
+    if (mine === loads) handle(err, status);
   }
 }
 
@@ -139,4 +146,7 @@ byId("verify").addEventListener("click", async () => {
   }
 });
 
-loadSession().then(() => load(false), (err) => handle(err, status));
+// Reading needs no session: the first entries are asked for at once, so a search made
+// while the session is still coming is always the later one.
+load(false);
+loadSession().catch((err) => handle(err, status));
