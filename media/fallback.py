@@ -10,6 +10,11 @@ already sees per subscriber (media/forwarding.py): each RTCP receiver report's f
 and jitter, the share of packets the subscriber NACKed since its previous report, and its
 REMB while video flows; and a tick once a second, which notices silence. Nothing is decoded.
 
+Each stream keeps its own runs of bad and good reports: audio and video reports come in
+their own rhythm, and an audio report that is neither good nor bad must not restart the
+count of the video's bad ones (nor the other way round). A step follows whichever stream's
+run is long enough.
+
 Hysteresis: video pauses after ``pause_after_s`` of bad reports, and resumes only after
 ``resume_after_s`` of good ones; a pause soon after a resume (within ``flap_window_s``)
 doubles the wait before the next resume (up to ``max_resume_after_s``), so a link on the
@@ -61,14 +66,23 @@ class Report:
     jitter_s: float = 0.0
     remb_bps: int | None = None  # only while video is forwarded
     sent_bps: float | None = None  # what was forwarded to it since its previous report
+    kind: str = "video"  # the stream reported on: "audio" or "video"
+
+
+@dataclass(frozen=True)
+class Runs:
+    """Since when one stream's reports have been bad, good, or at audio-losing loss."""
+
+    bad_since: float | None = None
+    good_since: float | None = None
+    lost_since: float | None = None
 
 
 @dataclass(frozen=True)
 class LinkState:
     step: str = FULL
-    bad_since: float | None = None
-    good_since: float | None = None
-    lost_since: float | None = None
+    audio: Runs = Runs()
+    video: Runs = Runs()
     last_report_at: float | None = None
     resumed_at: float | None = None
     # Each pause soon after a resume doubles the next wait (the flap count).
@@ -105,33 +119,44 @@ def on_report(
     quality = _quality(report, ladder)
     if quality == "bad" and lower_layer and state.step == FULL:
         quality = "fair"
-    state = replace(
-        state,
-        last_report_at=now,
-        bad_since=(state.bad_since if state.bad_since is not None else now)
+    runs = state.audio if report.kind == "audio" else state.video
+    runs = Runs(
+        bad_since=(runs.bad_since if runs.bad_since is not None else now)
         if quality == "bad"
         else None,
-        good_since=(state.good_since if state.good_since is not None else now)
+        good_since=(runs.good_since if runs.good_since is not None else now)
         if quality == "good"
         else None,
-        lost_since=(state.lost_since if state.lost_since is not None else now)
+        lost_since=(runs.lost_since if runs.lost_since is not None else now)
         if report.loss >= ladder.lost_loss
         else None,
     )
+    if report.kind == "audio":
+        state = replace(state, last_report_at=now, audio=runs)
+    else:
+        state = replace(state, last_report_at=now, video=runs)
+    both = (state.audio, state.video)
     if state.step == AUDIO_LOST:
         # Reports come through again and audio mostly arrives: one step up.
-        if state.lost_since is None:
-            return replace(state, step=VIDEO_PAUSED, good_since=state.good_since)
+        if all(r.lost_since is None for r in both):
+            return replace(state, step=VIDEO_PAUSED)
         return state
-    if state.lost_since is not None and now - state.lost_since >= ladder.pause_after_s:
+    if any(r.lost_since is not None and now - r.lost_since >= ladder.pause_after_s for r in both):
         return _down(state, AUDIO_LOST, now, ladder)
     if state.step == FULL:
-        if state.bad_since is not None and now - state.bad_since >= ladder.pause_after_s:
+        if any(r.bad_since is not None and now - r.bad_since >= ladder.pause_after_s for r in both):
             return _down(state, VIDEO_PAUSED, now, ladder)
         return state
     # VIDEO_PAUSED
-    if state.good_since is not None and now - state.good_since >= resume_wait(state, ladder):
-        return replace(state, step=FULL, resumed_at=now, bad_since=None)
+    wait = resume_wait(state, ladder)
+    if any(r.good_since is not None and now - r.good_since >= wait for r in both):
+        return replace(
+            state,
+            step=FULL,
+            resumed_at=now,
+            audio=replace(state.audio, bad_since=None),
+            video=replace(state.video, bad_since=None),
+        )
     return state
 
 
@@ -152,4 +177,6 @@ def _down(state: LinkState, step: str, now: float, ladder: Ladder) -> LinkState:
     if state.step == FULL:
         recent = state.resumed_at is not None and now - state.resumed_at < ladder.flap_window_s
         flaps = flaps + 1 if recent else 0
-    return replace(state, step=step, good_since=None, bad_since=None, flaps=flaps)
+    # Video stops below FULL: its runs end with it (its old loss must not hold audio down).
+    audio = replace(state.audio, good_since=None, bad_since=None)
+    return replace(state, step=step, audio=audio, video=Runs(), flaps=flaps)

@@ -217,6 +217,7 @@ class _Port:
             jitter_s=block.jitter / clock_rate,
             remb_bps=subscription.remb if video else None,
             sent_bps=octets * 8 / (now - since) if video and now > since else None,
+            kind=kind,
         )
         if video:
             subscription.on_report(report)

@@ -123,3 +123,41 @@ def test_heavy_loss_goes_straight_to_audio_lost_and_stays_while_it_lasts() -> No
 
 def test_no_report_yet_is_not_silence() -> None:
     assert on_tick(LinkState(), 100.0, sending_audio=True, ladder=LADDER).step == FULL
+
+
+def test_an_audio_report_neither_good_nor_bad_does_not_restart_the_videos_bad_run() -> None:
+    """Each stream keeps its own runs: bad video reports among fair audio ones pause video
+    after ``pause_after_s`` as they would alone."""
+    state, t = LinkState(), 0.0
+    while t <= 2.0:
+        state = on_report(state, Report(at=t, loss=0.2, kind="video"), LADDER)
+        state = on_report(state, Report(at=t + 0.1, loss=0.05, kind="audio"), LADDER)
+        t += 0.5
+    assert state.step == VIDEO_PAUSED
+
+
+def test_a_video_report_does_not_restart_the_audios_good_run_while_video_is_paused() -> None:
+    state = feed(LinkState(), 0, 3, loss=0.2)
+    assert state.step == VIDEO_PAUSED
+    t = 3.5
+    while t <= 3.5 + LADDER.resume_after_s:
+        state = on_report(state, Report(at=t, loss=0.0, kind="audio"), LADDER)
+        state = on_report(state, Report(at=t + 0.1, loss=0.05, kind="video"), LADDER)
+        t += 0.5
+    assert state.step == FULL
+
+
+def test_a_bad_audio_run_pauses_video_whatever_the_video_reports_say() -> None:
+    state, t = LinkState(), 0.0
+    while t <= 2.0:
+        state = on_report(state, Report(at=t, loss=0.2, kind="audio"), LADDER)
+        state = on_report(state, Report(at=t + 0.1, loss=0.0, kind="video"), LADDER)
+        t += 0.5
+    assert state.step == VIDEO_PAUSED
+
+
+def test_audio_lost_steps_up_once_audio_reports_come_through_after_video_loss() -> None:
+    state = feed(LinkState(), 0, 2, loss=0.6)  # video reports at audio-losing loss
+    assert state.step == AUDIO_LOST
+    state = on_report(state, Report(at=2.5, loss=0.2, kind="audio"), LADDER)
+    assert state.step == VIDEO_PAUSED
