@@ -278,8 +278,12 @@ def tap_receiver(
                 if original_ssrc is not None:
                     rtx_ssrcs[packet.ssrc] = original_ssrc
             apt = codec.parameters.get("apt")
-            if original_ssrc is None or len(packet.payload) < 2 or apt not in codecs:
-                on_dropped()  # includes padding-only bandwidth probes
+            # Chrome probes bandwidth with RTX packets of padding alone: no original sequence
+            # number, or one with nothing after it once the padding is gone. Unwrapped, such
+            # a packet would pass for one of the layer's (a NACK for the gap up to its number,
+            # a packet forwarded, counted in the layer's rate): it is dropped here.
+            if original_ssrc is None or len(packet.payload) <= 2 or apt not in codecs:
+                on_dropped()  # includes those padding-only probes
                 return
             packet = unwrap_rtx(packet, payload_type=apt, ssrc=original_ssrc)
             codec = codecs[apt]
