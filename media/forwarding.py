@@ -108,6 +108,12 @@ REMB_DROP = 0.9
 LADDER_TICK_S = 1.0
 # The share of packets a subscriber NACKs counts as loss over at least this many packets.
 NACK_MIN_PACKETS = 20
+# A receiver report is judged only once this many packets were sent, or this long passed,
+# since the last one judged; the loss is then the span's (lost / expected). Chrome sends a
+# report with every NACK: one over a handful of packets says little, and one that shows no
+# loss (a repair arrived) would end a run of bad ones.
+REPORT_MIN_PACKETS = 20
+REPORT_MIN_S = 1.0
 # A port that sent within this long is sending.
 SENDING_WITHIN_S = 1.0
 # A simulcast layer without a frame for this long is not being sent (the browser stops its
@@ -145,8 +151,10 @@ class _Port:
         self.sent = 0
         self.octets = 0
         self.nacked = 0
-        # (sent, octets, nacked, when) at the previous receiver report
+        # (sent, octets, nacked, when) at the last receiver report judged, and its (extended
+        # highest sequence number, cumulative number lost)
         self._reported = (0, 0, 0, time.monotonic())
+        self._reported_counts: tuple[int, int] | None = None
         # Sending starts PORT_SETTLE_S after the sender started (see there).
         self.settled = False
         self._settling: asyncio.TimerHandle | None = None
@@ -195,19 +203,29 @@ class _Port:
                 self.subscription.on_remb()
 
     def _on_report(self, block: Any) -> None:
-        """One receiver report about what this port sent: to the link's ladder."""
+        """One receiver report about what this port sent: to the link's ladder, once enough
+        lies behind the last one judged (``REPORT_MIN_PACKETS``, ``REPORT_MIN_S``)."""
         subscription = self.subscription
         if subscription is None or self.link is None or not subscription.active:
             return
         now = time.monotonic()
         sent, octets, nacked, since = self._reported
         sent, octets, nacked = self.sent - sent, self.octets - octets, self.nacked - nacked
-        self._reported = (self.sent, self.octets, self.nacked, now)
         kind = subscription.kind
-        if kind == "video" and self.video_paused:
+        video = kind == "video"
+        paused = video and self.video_paused
+        if not paused and sent < REPORT_MIN_PACKETS and now - since < REPORT_MIN_S:
+            return  # too little since the last one judged: this one's span goes on
+        previous = self._reported_counts
+        self._reported = (self.sent, self.octets, self.nacked, now)
+        self._reported_counts = (block.highest_sequence, block.packets_lost)
+        if paused:
             return  # nothing was sent: the report says nothing about the link
         loss = block.fraction_lost / 256
-        video = kind == "video"
+        if previous is not None:
+            expected = (block.highest_sequence - previous[0]) & 0xFFFFFFFF
+            if 0 < expected < 0x80000000:  # else the subscriber restarted its count
+                loss = min(1.0, max(0, block.packets_lost - previous[1]) / expected)
         if video and sent >= NACK_MIN_PACKETS:
             loss = max(loss, min(1.0, nacked / sent))
         clock_rate = self.hooks.codecs[0].clockRate if self.hooks.codecs else 90000

@@ -1,0 +1,184 @@
+"""What one video subscriber's receiver reports and NACKs do (media/forwarding.py ``_Port``).
+
+A real ``_Source`` (three simulcast layers, fed through a hooked aiortc receiver as in
+test_idle_layers.py) forwards to a real aiortc sender whose transport writes into a list;
+the subscriber's reports and NACKs are made here, from what it would have received. The
+relay's clock is a fake one, moved on as packets are fed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from aiortc import RTCPeerConnection, RTCRtpCodecParameters
+from aiortc.rtp import (
+    RTCP_RTPFB_NACK,
+    RtcpReceiverInfo,
+    RtcpRrPacket,
+    RtcpRtpfbPacket,
+    RtpPacket,
+)
+
+from media import fallback, forwarding, simulcast
+from media.counters import Counters
+from tests.unit.test_idle_layers import DELTA, KEY, _rtp, _scene
+
+VP8_OUT = RTCRtpCodecParameters(mimeType="video/VP8", clockRate=90000, payloadType=100)
+RTX_OUT = RTCRtpCodecParameters(
+    mimeType="video/rtx", clockRate=90000, payloadType=101, parameters={"apt": 100}
+)
+FPS = 30
+POLICY = simulcast.Policy(remb_share=0.0, down_after_s=1.0, up_after_s=2.0)
+# The ladder out of the way: these tests are about what reports are judged, not its steps.
+LADDER = fallback.Ladder(bad_jitter_s=10.0, good_jitter_s=10.0, remb_share=0.0, lost_loss=1.1)
+
+
+class Clock:
+    """The relay's ``time`` module: a monotonic clock moved on by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    def time(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clock]:
+    fake = Clock()
+    relay_time = SimpleNamespace(monotonic=fake.monotonic, time=fake.time)
+    monkeypatch.setattr(forwarding, "time", relay_time)
+    yield fake
+
+
+class Subscriber:
+    """What the subscriber receives of what the relay sent, and its receiver reports
+    (RFC 3550 §6.4.1: cumulative and per-interval loss from the highest sequence number)."""
+
+    def __init__(self, port: forwarding._Port) -> None:
+        self.port = port
+        self.out: list[RtpPacket] = []  # every packet the relay wrote, in order
+        self.received: set[int] = set()
+        self.first: int | None = None
+        self.highest: int | None = None  # extended
+        self._last = (0, 0)  # (expected, received) at the previous report
+
+    def arrive(self, packet: RtpPacket) -> None:
+        seq = packet.sequence_number
+        if self.first is None:
+            self.first = self.highest = seq
+        assert self.highest is not None
+        ext = self.highest + ((seq - self.highest) & 0xFFFF)
+        if (seq - self.highest) & 0xFFFF >= 0x8000:
+            ext = self.highest - ((self.highest - seq) & 0xFFFF)
+        self.highest = max(self.highest, ext)
+        self.received.add(ext)
+
+    def report(self) -> None:
+        if self.first is None or self.highest is None:
+            expected = received = 0
+        else:
+            expected, received = self.highest - self.first + 1, len(self.received)
+        interval = expected - self._last[0]
+        lost = interval - (received - self._last[1])
+        self._last = (expected, received)
+        fraction = min(255, lost * 256 // interval) if interval > 0 and lost > 0 else 0
+        block = RtcpReceiverInfo(
+            ssrc=self.port.hooks.ssrc,
+            fraction_lost=fraction,
+            packets_lost=expected - received,
+            highest_sequence=self.highest or 0,
+            jitter=0,
+            lsr=0,
+            dlsr=0,
+        )
+        self.port._on_rtcp(RtcpRrPacket(ssrc=1, reports=[block]))
+
+    async def nack(self, rewritten: list[int]) -> None:
+        packet = RtcpRtpfbPacket(
+            fmt=RTCP_RTPFB_NACK, ssrc=1, media_ssrc=self.port.hooks.ssrc, lost=rewritten
+        )
+        await self.port.hooks.sender._handle_rtcp_packet(packet)
+
+
+async def _relay(
+    clock: Clock,
+) -> tuple[list[RTCPeerConnection], Any, forwarding.ForwardedSubscription, Subscriber]:
+    pc, source, transport, _nacks = await _scene()
+    out_pc = RTCPeerConnection()
+    sender = out_pc.addTransceiver("video", direction="sendonly").sender
+    port = forwarding._Port(sender)
+    subscriber = Subscriber(port)
+
+    async def send_rtp(data: bytes) -> None:
+        subscriber.out.append(RtpPacket.parse(data))
+
+    sender.transport._send_rtp = send_rtp  # type: ignore[method-assign]
+    port.hooks.codecs = [VP8_OUT, RTX_OUT]
+    port.hooks._rtx_payload_types = {100: 101}
+    port.settled = True
+    port.link = forwarding._Link(LADDER, lambda step: None)
+    port.link.ports.add(port)
+    sub = forwarding.ForwardedSubscription(source, port, Counters(), Counters(), POLICY)
+    port.subscription = sub
+    source.subscriptions.append(sub)
+    source.update_intake()
+    sub.request_keyframe()
+    return [pc, out_pc], (source, transport), sub, subscriber
+
+
+class Publisher:
+    """Three layers' packets into the relay, one frame of one packet per layer a tick."""
+
+    def __init__(self, transport: Any, clock: Clock) -> None:
+        self.transport, self.clock = transport, clock
+        self.seq = [100, 5000, 20000]
+        self.key = [True, True, True]
+
+    async def tick(self) -> None:
+        self.clock.now += 1 / FPS
+        for layer in range(3):
+            payload = KEY if self.key[layer] else DELTA
+            self.key[layer] = False
+            await self.transport._handle_rtp_data(
+                _rtp(self.transport, layer, self.seq[layer], payload, True), 0
+            )
+            self.seq[layer] += 1
+
+
+async def _close(pcs: list[RTCPeerConnection]) -> None:
+    for pc in pcs:
+        await pc.close()
+
+
+def test_frequent_small_reports_of_heavy_loss_step_the_subscriber_down(clock: Clock) -> None:
+    """85 % of the top layer lost, a receiver report every three packets (as Chrome sends
+    one with every NACK): most such reports cover packets none of which arrived (nothing
+    expected, so no loss) and some cover the few that did. Judged over 20 packets or a
+    second, the loss is there, and the subscriber goes down a layer."""
+
+    async def run() -> None:
+        pcs, (_source, transport), sub, subscriber = await _relay(clock)
+        publisher = Publisher(transport, clock)
+        try:
+            for tick in range(5 * FPS):
+                sent = len(subscriber.out)
+                await publisher.tick()
+                for packet in subscriber.out[sent:]:
+                    if packet.sequence_number % 20 in (0, 1, 2):  # 15 % arrive
+                        subscriber.arrive(packet)
+                if tick % 3 == 2:
+                    subscriber.report()
+            assert len(subscriber.out) > 100
+            assert sub.target < 2, "the subscriber kept the top layer"
+        finally:
+            await _close(pcs)
+
+    asyncio.run(run())
