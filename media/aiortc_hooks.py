@@ -353,6 +353,8 @@ class SenderPort:
         # first codec's, but the relay forwards whichever codec the publisher sends).
         self._rtx_payload_types: dict[int, int] = {}
         self._rtx_sequence_number = random.getrandbits(16)
+        # NACKs for packets before this sequence number are not answered (``repair_from``).
+        self.repair_floor: int | None = None
         start, handle_rtcp = sender.send, sender._handle_rtcp_packet
 
         async def send(parameters: Any) -> None:
@@ -399,8 +401,16 @@ class SenderPort:
         setattr(sender, _TX_PACKETS, getattr(sender, _TX_PACKETS) + 1)
         setattr(sender, _TX_OCTETS, getattr(sender, _TX_OCTETS) + len(packet.payload))
 
+    def repair_from(self, sequence_number: int) -> None:
+        """The stream restarts at ``sequence_number`` (a keyframe the subscriber's decoder
+        starts again from): repairs of earlier packets would only load its link."""
+        self.repair_floor = sequence_number
+
     async def _retransmit(self, sequence_number: int) -> None:
         """Answer a subscriber's NACK from the history, in RTX when negotiated (RFC 4588)."""
+        floor = self.repair_floor
+        if floor is not None and 0 < (floor - sequence_number) & 0xFFFF < 0x8000:
+            return  # from before the restart (repair_from)
         packet = self._history.get(sequence_number % RTP_HISTORY_SIZE)
         if packet is None or packet.sequence_number != sequence_number:
             return

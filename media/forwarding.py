@@ -486,6 +486,10 @@ class ForwardedSubscription:
         self._waiting = False
         self._start_seq = packet.sequence_number
         self._seq_offset = (port.next_seq - packet.sequence_number) & 0xFFFF
+        if self._source.kind == "video":
+            # The subscriber decodes from this keyframe on: after a switch, NACKs for the old
+            # layer's lost packets would refill the link that could not carry it.
+            port.hooks.repair_from(port.next_seq)
         if port.last_ts is None:
             target = random.getrandbits(32)
         else:

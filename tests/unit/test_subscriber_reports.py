@@ -182,3 +182,34 @@ def test_frequent_small_reports_of_heavy_loss_step_the_subscriber_down(clock: Cl
             await _close(pcs)
 
     asyncio.run(run())
+
+
+def test_nacks_for_packets_before_a_switchs_keyframe_are_not_answered(clock: Clock) -> None:
+    """After a switch the subscriber's decoder starts again from the new layer's keyframe:
+    repairs of the old layer's lost packets would only fill the link that was too slow."""
+
+    async def run() -> None:
+        pcs, (_source, transport), sub, subscriber = await _relay(clock)
+        publisher = Publisher(transport, clock)
+        try:
+            for _ in range(10):
+                await publisher.tick()
+            old = [p.sequence_number for p in subscriber.out]
+            assert len(old) == 10 and sub.layer == 2
+            sub.set_wanted_size(60, 40)  # a small tile: the quarter layer
+            assert sub.target == 0
+            publisher.key[0] = True
+            for _ in range(10):
+                await publisher.tick()
+            assert sub.layer == 0 and sub.switches == 1
+            new = [p.sequence_number for p in subscriber.out[len(old) :]]
+            assert new[0] == (old[-1] + 1) & 0xFFFF  # the numbering goes on
+            sent = len(subscriber.out)
+            await subscriber.nack([old[-3], old[-1], new[0], new[4]])
+            repairs = subscriber.out[sent:]
+            assert all(p.payload_type == RTX_OUT.payloadType for p in repairs)
+            assert [int.from_bytes(p.payload[:2], "big") for p in repairs] == [new[0], new[4]]
+        finally:
+            await _close(pcs)
+
+    asyncio.run(run())
