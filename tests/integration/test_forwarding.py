@@ -23,6 +23,7 @@ from aiortc.mediastreams import AudioStreamTrack, MediaStreamError, MediaStreamT
 from av import AudioFrame, VideoFrame
 
 from media import ForwardingRelay, MediaCallbacks, MediaHub, TranscodingRelay
+from media.fallback import Ladder
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -383,6 +384,12 @@ async def test_losses_towards_a_subscriber_are_repaired_from_the_relay(
 ) -> None:
     # With H.264 the retransmissions need the RTX payload type paired with H.264, not the
     # one aiortc's sender knows (paired with the first codec, VP8).
+    # One packet in eight lost before repair is a bad link to the fallback ladder, which
+    # would pause video to B (aiortc's receiver reports even count repaired packets as lost);
+    # repairs are the point here, so the ladder's thresholds are set above that loss.
+    world.hub.relay_factory = lambda: ForwardingRelay(
+        Ladder(bad_loss=0.3, bad_jitter_s=10.0, good_jitter_s=10.0, remb_share=0.0)
+    )
     await world.join("A", RED, video_codec=codec.lower())
     b, proxy = await _proxied(world, "B", GREEN, towards="client", codec=codec)
     b.expect = RED
