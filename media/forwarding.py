@@ -219,8 +219,10 @@ class _Port:
         previous = self._reported_counts
         self._reported = (self.sent, self.octets, self.nacked, now)
         self._reported_counts = (block.highest_sequence, block.packets_lost)
-        if paused:
-            return  # nothing was sent: the report says nothing about the link
+        if video and (paused or sent == 0):
+            # Nothing was sent (paused, or waiting for a keyframe): the report says nothing
+            # about the link, and its "no loss" must not raise the layer before a picture.
+            return
         loss = block.fraction_lost / 256
         if previous is not None:
             expected = (block.highest_sequence - previous[0]) & 0xFFFFFFFF

@@ -213,3 +213,40 @@ def test_nacks_for_packets_before_a_switchs_keyframe_are_not_answered(clock: Clo
             await _close(pcs)
 
     asyncio.run(run())
+
+
+def test_reports_over_a_span_with_no_video_sent_do_not_raise_the_layer(clock: Clock) -> None:
+    """Video resumed and waiting for its keyframe: nothing is sent, so the subscriber's
+    reports show no loss; that is no sign the link could carry a higher layer."""
+
+    async def run() -> None:
+        pcs, (_source, transport), sub, subscriber = await _relay(clock)
+        publisher = Publisher(transport, clock)
+        try:
+            tick = 0
+            while sub.target == 2:  # half the top layer lost: down to the half layer
+                sent = len(subscriber.out)
+                await publisher.tick()
+                for packet in subscriber.out[sent:]:
+                    if packet.sequence_number % 2:
+                        subscriber.arrive(packet)
+                tick += 1
+                if tick % 10 == 0:
+                    subscriber.report()
+                assert tick < 10 * FPS, "the subscriber was never stepped down"
+            publisher.key[1] = True
+            await publisher.tick()
+            assert sub.layer == 1
+            sub._port.pause_video(True)
+            sub._port.pause_video(False)  # resumed: waiting for a keyframe of the half layer
+            sent = len(subscriber.out)
+            for tick in range(int(3 * POLICY.up_after_s * FPS)):
+                await publisher.tick()  # delta frames only
+                if tick % 10 == 9:
+                    subscriber.report()
+            assert len(subscriber.out) == sent  # nothing was sent meanwhile
+            assert sub.target == 1
+        finally:
+            await _close(pcs)
+
+    asyncio.run(run())
