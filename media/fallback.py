@@ -132,7 +132,11 @@ def on_report(
         else None,
     )
     if report.kind == "audio":
-        state = replace(state, last_report_at=now, audio=runs)
+        # Audio that gets through says itself that it is not lost, whatever video's loss.
+        video = (
+            state.video if runs.lost_since is not None else replace(state.video, lost_since=None)
+        )
+        state = replace(state, last_report_at=now, audio=runs, video=video)
     else:
         state = replace(state, last_report_at=now, video=runs)
     both = (state.audio, state.video)

@@ -161,3 +161,12 @@ def test_audio_lost_steps_up_once_audio_reports_come_through_after_video_loss() 
     assert state.step == AUDIO_LOST
     state = on_report(state, Report(at=2.5, loss=0.2, kind="audio"), LADDER)
     assert state.step == VIDEO_PAUSED
+
+
+def test_audio_reports_that_get_through_keep_heavy_video_loss_from_meaning_audio_lost() -> None:
+    state, t = LinkState(), 0.0
+    while t <= 4.0:
+        state = on_report(state, Report(at=t, loss=0.97, kind="video"), LADDER)
+        state = on_report(state, Report(at=t + 0.1, loss=0.05, kind="audio"), LADDER)
+        t += 0.5
+    assert state.step == VIDEO_PAUSED
