@@ -7,9 +7,9 @@ and 256x192, each packet with its layer's RID, straight into the peer's DTLS tra
 PLI for a layer's SSRC makes that layer's next frame a keyframe. Each layer numbers its VP8
 pictures in a range of its own, so a subscriber can tell from any packet which layer it is.
 
-One subscriber is behind a small UDP proxy that limits what reaches it (a token bucket on
-RTP towards it, on loopback; SRTP leaves RTP headers in the clear, so the proxy logs the
-sequence numbers and timestamps the relay wrote); another subscriber is not. Lowering the
+One subscriber is behind a small UDP proxy that limits what reaches it (tests/udp_proxy.py:
+a token bucket on RTP towards it, on loopback; it logs the sequence numbers and timestamps
+the relay wrote); another subscriber is behind one that does not. Lowering the
 limit takes the first one down a layer at a time, lifting it brings it back up, and the
 other keeps the top layer throughout.
 """
@@ -49,6 +49,7 @@ from tests.integration.test_forwarding import (
     _payload_type,
     until,
 )
+from tests.udp_proxy import LimitingProxy
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -230,46 +231,6 @@ class SimulcastPublisher:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await asyncio.wait_for(self.pc.close(), TIMEOUT_S)
-
-
-class LimitingProxy(asyncio.DatagramProtocol):
-    """UDP between one client and the hub: RTP towards the client passes a token bucket of
-    ``limit_bps`` (None: no limit), the rest is dropped; every RTP packet of the forwarded
-    video's payload type is logged (sequence number, timestamp) before the bucket."""
-
-    def __init__(self, video_pt: int) -> None:
-        self.hub = ("127.0.0.1", 0)
-        self.client: tuple[str, int] | None = None
-        self.video_pt = video_pt
-        self.limit_bps: int | None = None
-        self.tokens = 0.0
-        self.at = time.monotonic()
-        self.log: list[tuple[int, int]] = []
-        self.transport: asyncio.DatagramTransport | None = None
-
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self.transport is not None
-        to_hub = addr != self.hub
-        if to_hub:
-            self.client = addr
-        is_rtp = len(data) > 12 and 127 < data[0] < 192 and not 200 <= data[1] <= 207
-        if not to_hub and is_rtp:
-            if data[1] & 0x7F == self.video_pt:
-                self.log.append((int.from_bytes(data[2:4]), int.from_bytes(data[4:8])))
-            if self.limit_bps is not None:
-                now = time.monotonic()
-                depth = self.limit_bps / 8 * 0.1
-                self.tokens = min(depth, self.tokens + (now - self.at) * self.limit_bps / 8)
-                self.at = now
-                if self.tokens < len(data):
-                    return
-                self.tokens -= len(data)
-        target = self.hub if to_hub else self.client
-        if target is not None:
-            self.transport.sendto(data, target)
 
 
 class Watch:
