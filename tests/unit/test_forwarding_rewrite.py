@@ -28,12 +28,16 @@ class FakeHooks:
     ready: bool = True
     sent: list[RtpPacket] = field(default_factory=list)
     report: tuple[int, int] | None = None
+    repair_floor: int | None = None
 
     async def send(self, packet: RtpPacket) -> None:
         self.sent.append(packet)
 
     def set_sender_report(self, ntp: int, rtp: int) -> None:
         self.report = (ntp, rtp)
+
+    def repair_from(self, sequence_number: int) -> None:
+        self.repair_floor = sequence_number
 
 
 @dataclass
