@@ -32,7 +32,8 @@ from tests.integration.test_simulcast_relay import (
 )
 from tests.udp_proxy import LimitingProxy
 
-pytestmark = pytest.mark.usefixtures("loopback_ice")
+# Judged by loss on loopback: run by make test after the rest, alone (docs/testing.md).
+pytestmark = [pytest.mark.usefixtures("loopback_ice"), pytest.mark.alone]
 
 # test_simulcast_relay.py's times, but video waits 8 s of good reports before it resumes: long
 # enough that the sound alone is measured before the relay tries video again (as it may, the

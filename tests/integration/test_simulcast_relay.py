@@ -51,7 +51,8 @@ from tests.integration.test_forwarding import (
 )
 from tests.udp_proxy import LimitingProxy
 
-pytestmark = pytest.mark.usefixtures("loopback_ice")
+# Judged by loss on loopback: run by make test after the rest, alone (docs/testing.md).
+pytestmark = [pytest.mark.usefixtures("loopback_ice"), pytest.mark.alone]
 
 FPS = 15
 RIDS = ("q", "h", "f")
