@@ -1,5 +1,5 @@
 """A slow link between one browser page and the relay, for tests of what the relay sends a
-subscriber whose connection is poor (issue 20's fallback ladder and simulcast layers).
+subscriber whose connection is poor (issue 20's fallback ladder).
 
 Chromium on loopback reaches the relay at the address in the relay's ICE candidates. An init
 script hands every remote description the page is given to ``SlowLink.rewrite`` first (an
@@ -9,7 +9,7 @@ page's connectivity checks then reach the relay through the proxy, and the relay
 proxy's address as the page's (a peer-reflexive candidate), so everything the relay sends the
 page crosses the proxy.
 
-Towards the page the proxy is a bottleneck like a home uplink's: packets leave at
+Towards the page the proxy is a bottleneck like a slow home connection: packets leave at
 ``limit_bps`` one after another, wait their turn in a queue up to ``max_delay_s`` deep, and
 are dropped when it is full. Towards the relay nothing is held back.
 """
