@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator
-from typing import Any
 
 import pytest
 from aiortc import RTCSessionDescription
 
-from media import ForwardingRelay, MediaCallbacks, MediaHub
+from media import ForwardingRelay
 from media.fallback import FULL, VIDEO_PAUSED, Ladder
 from tests.integration.test_forwarding import (
     GREEN,
@@ -25,6 +24,7 @@ from tests.integration.test_forwarding import (
     _hub_port,
     _remote_streams,
     decodes,
+    hub_world,
     until,
 )
 
@@ -77,33 +77,9 @@ class DroppingProxy(asyncio.DatagramProtocol):
 
 @pytest.fixture
 async def ladder_world() -> AsyncIterator[tuple[World, list[tuple[str, str]]]]:
-    holder: dict[str, World] = {}
     steps: list[tuple[str, str]] = []
-
-    async def renegotiate(room_id: str, pid: str, sdp: str) -> None:
-        await holder["w"].renegotiate(room_id, pid, sdp)
-
-    async def quiet(*args: Any) -> None:
-        return None
-
-    async def no_reply(*args: Any) -> str | None:
-        return None
-
-    async def media_step(room_id: str, pid: str, step: str) -> None:
-        steps.append((pid, step))
-
-    hub = MediaHub(
-        ice_servers=[],
-        callbacks=MediaCallbacks(
-            renegotiate=renegotiate, peer_state=quiet, data_message=no_reply, media_step=media_step
-        ),
-        relay_factory=lambda: ForwardingRelay(FAST),
-    )
-    built = holder["w"] = World(hub)
-    yield built, steps
-    await asyncio.wait_for(hub.close(), TIMEOUT_S)
-    for client in built.clients.values():
-        await client.close()
+    async with hub_world(lambda: ForwardingRelay(FAST), steps) as built:
+        yield built, steps
 
 
 async def _behind_proxy(world: World, pid: str) -> tuple[Client, DroppingProxy]:

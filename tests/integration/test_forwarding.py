@@ -8,6 +8,7 @@ type in one direction (this kernel has no netem). Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import fractions
 import re
 import socket
@@ -166,8 +167,14 @@ class World:
         return client
 
 
-@pytest.fixture
-async def world() -> AsyncIterator[World]:
+@contextlib.asynccontextmanager
+async def hub_world(
+    relay_factory: Callable[[], Any] = ForwardingRelay,
+    steps: list[tuple[str, str]] | None = None,
+) -> AsyncIterator[World]:
+    """A hub whose renegotiations go to the world's clients, with relays from
+    ``relay_factory``; with ``steps``, each fallback-ladder step the relay reports is added
+    there as (participant, step). The hub and the clients are closed on the way out."""
     holder: dict[str, World] = {}
 
     async def renegotiate(room_id: str, pid: str, sdp: str) -> None:
@@ -179,15 +186,33 @@ async def world() -> AsyncIterator[World]:
     async def no_reply(*args: Any) -> str | None:
         return None
 
+    async def media_step(room_id: str, pid: str, step: str) -> None:
+        assert steps is not None
+        steps.append((pid, step))
+
     hub = MediaHub(
         ice_servers=[],
-        callbacks=MediaCallbacks(renegotiate=renegotiate, peer_state=quiet, data_message=no_reply),
+        callbacks=MediaCallbacks(
+            renegotiate=renegotiate,
+            peer_state=quiet,
+            data_message=no_reply,
+            media_step=media_step if steps is not None else None,
+        ),
+        relay_factory=relay_factory,
     )
     built = holder["w"] = World(hub)
-    yield built
-    await asyncio.wait_for(hub.close(), TIMEOUT_S)
-    for client in built.clients.values():
-        await client.close()
+    try:
+        yield built
+    finally:
+        await asyncio.wait_for(hub.close(), TIMEOUT_S)
+        for client in built.clients.values():
+            await client.close()
+
+
+@pytest.fixture
+async def world() -> AsyncIterator[World]:
+    async with hub_world() as built:
+        yield built
 
 
 async def until(predicate: Callable[[], bool], what: str, timeout_s: float = TIMEOUT_S) -> None:

@@ -18,9 +18,15 @@ from typing import Any
 
 import pytest
 
-from media import ForwardingRelay, MediaCallbacks, MediaHub
+from media import ForwardingRelay
 from media.fallback import AUDIO_LOST, FULL, VIDEO_PAUSED
-from tests.integration.test_forwarding import ROOM, TIMEOUT_S, World, _payload_type, until
+from tests.integration.test_forwarding import (
+    ROOM,
+    World,
+    _payload_type,
+    hub_world,
+    until,
+)
 from tests.integration.test_simulcast_relay import (
     LADDER,
     LAYERS,
@@ -70,33 +76,9 @@ async def _rates_bps(proxy: LimitingProxy) -> dict[int, float]:
 
 @pytest.fixture
 async def steps_world() -> AsyncIterator[tuple[World, list[tuple[str, str]]]]:
-    holder: dict[str, World] = {}
     steps: list[tuple[str, str]] = []
-
-    async def renegotiate(room_id: str, pid: str, sdp: str) -> None:
-        await holder["w"].renegotiate(room_id, pid, sdp)
-
-    async def quiet(*args: Any) -> None:
-        return None
-
-    async def no_reply(*args: Any) -> str | None:
-        return None
-
-    async def media_step(room_id: str, pid: str, step: str) -> None:
-        steps.append((pid, step))
-
-    hub = MediaHub(
-        ice_servers=[],
-        callbacks=MediaCallbacks(
-            renegotiate=renegotiate, peer_state=quiet, data_message=no_reply, media_step=media_step
-        ),
-        relay_factory=lambda: ForwardingRelay(FALLBACK, LAYERS),
-    )
-    built = holder["w"] = World(hub)
-    yield built, steps
-    await asyncio.wait_for(hub.close(), TIMEOUT_S)
-    for client in built.clients.values():
-        await client.close()
+    async with hub_world(lambda: ForwardingRelay(FALLBACK, LAYERS), steps) as built:
+        yield built, steps
 
 
 async def test_a_narrowing_link_goes_down_the_layers_to_sound_alone_and_back_up(

@@ -34,7 +34,7 @@ from aiortc.mediastreams import AudioStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpHeaderExtensionParameters, RTCRtpParameters
 from aiortc.rtp import RTCP_PSFB_PLI, HeaderExtensionsMap, RtcpPsfbPacket, RtpPacket
 
-from media import ForwardingRelay, MediaCallbacks, MediaHub
+from media import ForwardingRelay, MediaHub
 from media.aiortc_hooks import replace_rtp_handler
 from media.fallback import Ladder
 from media.keyframes import is_keyframe_start
@@ -47,6 +47,7 @@ from tests.integration.test_forwarding import (
     _close_later,
     _hub_port,
     _payload_type,
+    hub_world,
     until,
 )
 from tests.udp_proxy import LimitingProxy
@@ -276,27 +277,8 @@ def _rtx_payload_type(sdp: str, apt: int) -> int:
 
 @pytest.fixture
 async def world() -> AsyncIterator[World]:
-    holder: dict[str, World] = {}
-
-    async def renegotiate(room_id: str, pid: str, sdp: str) -> None:
-        await holder["w"].renegotiate(room_id, pid, sdp)
-
-    async def quiet(*args: Any) -> None:
-        return None
-
-    async def no_reply(*args: Any) -> str | None:
-        return None
-
-    hub = MediaHub(
-        ice_servers=[],
-        callbacks=MediaCallbacks(renegotiate=renegotiate, peer_state=quiet, data_message=no_reply),
-        relay_factory=lambda: ForwardingRelay(LADDER, LAYERS),
-    )
-    built = holder["w"] = World(hub)
-    yield built
-    await asyncio.wait_for(hub.close(), TIMEOUT_S)
-    for client in built.clients.values():
-        await client.close()
+    async with hub_world(lambda: ForwardingRelay(LADDER, LAYERS)) as built:
+        yield built
 
 
 async def _behind_proxy(world: World, pid: str) -> tuple[Client, LimitingProxy]:
