@@ -22,7 +22,9 @@ edge does not flap.
 
 With simulcast, the ladder starts below the lowest layer: while a subscriber's video can
 still go down a layer, bad reports move it down a layer (media/simulcast.py) instead of
-towards a pause; only loss that even audio cannot live with goes on counting.
+towards a pause; only loss that even audio cannot live with goes on counting. The relay
+passes ``lower_layer`` for a short while after a step down as well (media/forwarding.py,
+``STEP_DOWN_SETTLE_S``): the reports that follow still tell of the layer left.
 """
 
 from __future__ import annotations

@@ -116,6 +116,11 @@ REPORT_MIN_PACKETS = 20
 REPORT_MIN_S = 1.0
 # A port that sent within this long is sending.
 SENDING_WITHIN_S = 1.0
+# After a step down to a lower simulcast layer, the subscriber's reports tell of the layer
+# left for a while: a report spans a second or more, and loss on a full queue and NACKs of
+# the old layer's packets come in after the switch. For this long after the lower layer's
+# keyframe (and while the switch waits for it) the fallback ladder does not count them.
+STEP_DOWN_SETTLE_S = 2.0
 # A simulcast layer without a frame for this long is not being sent (the browser stops its
 # upper layers when its own estimate is low); a layer's rate is measured over this at least.
 LAYER_IDLE_S = 1.0
@@ -268,7 +273,9 @@ class _Link:
 
     def on_report(self, report: fallback.Report) -> None:
         lower_layer = any(
-            p.subscription is not None and p.subscription.can_step_down() for p in self.ports
+            p.subscription is not None
+            and (p.subscription.can_step_down() or p.subscription.stepping_down())
+            for p in self.ports
         )
         self._apply(fallback.on_report(self.state, report, self.ladder, lower_layer=lower_layer))
 
@@ -323,6 +330,7 @@ class ForwardedSubscription:
         self._policy = policy or simulcast.Policy()
         self._wanted_height: int | None = None
         self.switches = 0
+        self._stepped_down_at: float | None = None
 
     def request_keyframe(self) -> None:
         self._active = True
@@ -365,6 +373,16 @@ class ForwardedSubscription:
         if not self._source.rids:
             return False
         return simulcast.can_step_down(self._choice, self._cap()) and self._target > 0
+
+    def stepping_down(self) -> bool:
+        """A step down to a lower layer waits for its keyframe or was made less than
+        ``STEP_DOWN_SETTLE_S`` ago: the subscriber's reports may still be the old layer's."""
+        if not self._source.rids:
+            return False
+        if self._target < self.layer:
+            return True
+        at = self._stepped_down_at
+        return at is not None and time.monotonic() - at < STEP_DOWN_SETTLE_S
 
     def on_report(self, report: fallback.Report) -> None:
         """One receiver report of this subscriber's video: maybe another layer."""
@@ -438,6 +456,8 @@ class ForwardedSubscription:
         if layer != self.layer:
             if layer != self._target or not keyframe:
                 return
+            if layer < self.layer:
+                self._stepped_down_at = time.monotonic()
             self.layer = layer  # a keyframe of the layer to switch to: from here on, it
             self._waiting = True
             self.switches += 1

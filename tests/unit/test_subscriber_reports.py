@@ -141,8 +141,10 @@ class Publisher:
         self.transport, self.clock = transport, clock
         self.seq = [100, 5000, 20000]
         self.key = [True, True, True]
+        self.ticks = 0
 
     async def tick(self) -> None:
+        self.ticks += 1
         self.clock.now += 1 / FPS
         for layer in range(3):
             payload = KEY if self.key[layer] else DELTA
@@ -246,6 +248,80 @@ def test_reports_over_a_span_with_no_video_sent_do_not_raise_the_layer(clock: Cl
                     subscriber.report()
             assert len(subscriber.out) == sent  # nothing was sent meanwhile
             assert sub.target == 1
+        finally:
+            await _close(pcs)
+
+    asyncio.run(run())
+
+
+async def _lossy_ticks(
+    publisher: Publisher, subscriber: Subscriber, ticks: int, lose_every: int | None
+) -> None:
+    """``ticks`` frames; every ``lose_every``-th packet lost (None: none); reports three
+    times a second."""
+    for _ in range(ticks):
+        sent = len(subscriber.out)
+        await publisher.tick()
+        for packet in subscriber.out[sent:]:
+            if lose_every is None or packet.sequence_number % lose_every:
+                subscriber.arrive(packet)
+        if publisher.ticks % 10 == 0:
+            subscriber.report()
+
+
+async def _down_to_the_lowest_layer(
+    publisher: Publisher, subscriber: Subscriber, sub: forwarding.ForwardedSubscription
+) -> None:
+    """A third of every layer lost until the subscriber is sent the quarter layer."""
+    for layer in (1, 0):
+        for _ in range(10 * FPS):
+            if sub.target == layer:
+                break
+            await _lossy_ticks(publisher, subscriber, 1, 3)
+        assert sub.target == layer, "the subscriber was not stepped down"
+        publisher.key[layer] = True
+        await publisher.tick()
+        assert sub.layer == layer
+
+
+# The ladder with its real thresholds, and jitter and REMB left out.
+REAL_LADDER = fallback.Ladder(bad_jitter_s=10.0, good_jitter_s=10.0, remb_share=0.0)
+
+
+def test_loss_left_over_from_the_layer_above_does_not_pause_the_lowest_one(
+    clock: Clock,
+) -> None:
+    """A subscriber just stepped down to the lowest layer still reports the loss of the
+    layer it left for a moment (reports span a second, a full queue drains, NACKs of old
+    packets come in). That is no sign the lowest layer does not fit: its video goes on."""
+
+    async def run() -> None:
+        pcs, (_source, transport), sub, subscriber = await _relay(clock)
+        sub._port.link.ladder = REAL_LADDER
+        publisher = Publisher(transport, clock)
+        try:
+            await _down_to_the_lowest_layer(publisher, subscriber, sub)
+            left_over = REAL_LADDER.pause_after_s + 0.5
+            await _lossy_ticks(publisher, subscriber, int(left_over * FPS), 3)
+            await _lossy_ticks(publisher, subscriber, 3 * FPS, None)
+            assert sub._port.link.state.step == fallback.FULL
+            assert sub.layer == 0
+        finally:
+            await _close(pcs)
+
+    asyncio.run(run())
+
+
+def test_loss_that_goes_on_at_the_lowest_layer_pauses_the_video(clock: Clock) -> None:
+    async def run() -> None:
+        pcs, (_source, transport), sub, subscriber = await _relay(clock)
+        sub._port.link.ladder = REAL_LADDER
+        publisher = Publisher(transport, clock)
+        try:
+            await _down_to_the_lowest_layer(publisher, subscriber, sub)
+            settle = forwarding.STEP_DOWN_SETTLE_S + REAL_LADDER.pause_after_s
+            await _lossy_ticks(publisher, subscriber, int((settle + 1.5) * FPS), 3)
+            assert sub._port.link.state.step == fallback.VIDEO_PAUSED
         finally:
             await _close(pcs)
 
