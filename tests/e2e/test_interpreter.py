@@ -4,21 +4,27 @@ call, on a page with nothing of the record."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from playwright.async_api import expect
 
 from tests.e2e.test_video_visit import PHONE, clinician_in_visit
+
+
+async def invite_link(clinician: Any, role: str) -> str:
+    """The clinician makes a link for someone joining as ``role``; its address."""
+    await clinician.locator("#invite summary").click()
+    await clinician.get_by_label("Who is joining?").select_option(role)
+    await clinician.get_by_role("button", name="Make a link").click()
+    await expect(clinician.locator("#invite-made")).to_be_visible()
+    return str(await clinician.locator("#invite-link").input_value())
 
 
 async def test_an_interpreter_invited_from_the_visit_page_joins_the_call(
     live_server, new_page
 ) -> None:
     clinician = await clinician_in_visit(live_server, new_page)
-    await clinician.locator("#invite summary").click()
-    await clinician.get_by_label("Who is joining?").select_option("interpreter")
-    await clinician.get_by_role("button", name="Make a link").click()
-    link = clinician.locator("#invite-link")
-    await expect(clinician.locator("#invite-made")).to_be_visible()
-    url = await link.input_value()
+    url = await invite_link(clinician, "interpreter")
     assert url.startswith(live_server.url + "/join/")
     await expect(clinician.locator("#invites li .name")).to_contain_text(["Interpreter's link"])
 
