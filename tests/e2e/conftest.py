@@ -83,14 +83,16 @@ def daytime_zone(now: dt.datetime) -> str:
 
 @pytest.hookimpl(tryfirst=True)  # before xdist's own hook reads the group marks
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Browser tests run one after another on one xdist worker (`--dist loadgroup`) while the
-    other workers take the rest: two Chromiums with fake camera streams on two cores starve
-    each other's pages into timeouts."""
+    """Browser tests that hold calls run one after another on one xdist worker (`--dist
+    loadgroup`) while the other workers take the rest: two Chromiums with fake camera streams
+    on two cores starve each other's pages into timeouts. Modules marked ``no_media`` open
+    no call; they form a second group, with its own Chromium, beside the calls."""
     here = Path(__file__).parent
     for item in items:
         if here in item.path.parents:
             item.add_marker(pytest.mark.e2e)
-            item.add_marker(pytest.mark.xdist_group("e2e"))
+            group = "e2e-pages" if item.get_closest_marker("no_media") else "e2e"
+            item.add_marker(pytest.mark.xdist_group(group))
             # On the worker's one event loop, where its one Chromium lives (`chromium`).
             item.add_marker(pytest.mark.asyncio(loop_scope="session"), append=False)
 

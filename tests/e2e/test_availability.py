@@ -8,11 +8,15 @@ import datetime as dt
 import re
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.async_api import expect
 
 from server.services.context import SERVICES
 from server.store.models import User
 from tests.builders import PASSWORD
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 MONDAY = 0
 DAYS_IN_WEEK = 7

@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 
 from tests.builders import PASSWORD
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 
 async def test_offline_diary_entry_reaches_the_coordinator_console_without_reload(

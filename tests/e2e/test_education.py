@@ -3,12 +3,16 @@ gives a topic from the care plan page, and the action plan prints in large print
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 from sqlalchemy import update
 
 from server.services.context import SERVICES
 from server.store.models import Patient
 from tests.builders import PASSWORD
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 CRISIS_PLAN = {
     "crisis_plan": {

@@ -114,6 +114,7 @@ async def sign_in(page: Any, url: str, email: str) -> None:
     await page.wait_for_url("**/today")
 
 
+@pytest.mark.no_media  # runs beside the calls (tests/e2e/conftest.py)
 @pytest.mark.parametrize(
     ("role", "entry", "path", "ready"), NAV_PAGES, ids=[f"{r}-{p}" for r, _, p, _ in NAV_PAGES]
 )

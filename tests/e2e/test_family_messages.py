@@ -3,10 +3,14 @@ sees it on the alert console without reloading and answers; read receipts both w
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 
 from tests.builders import PASSWORD
 from tests.e2e.test_video_visit import PHONE
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 WORDS = "Mi padre no puede respirar bien esta noche"
 

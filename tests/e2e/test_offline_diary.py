@@ -6,12 +6,16 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
+import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
 from server.services.context import SERVICES
 from server.store.between_visits import DiaryEntry
 from tests.e2e.test_video_visit import PHONE
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 KEPT = """async () => {
   const out = [];

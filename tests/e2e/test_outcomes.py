@@ -8,12 +8,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from playwright.async_api import expect
 from sqlalchemy import select
 
 from server.store.quality import OutcomeRecord
 from tests.e2e.test_accessibility import violations
 from tests.e2e.test_drills import sign_in
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 PHONE = {"viewport": {"width": 390, "height": 844}, "is_mobile": True, "has_touch": True}
 

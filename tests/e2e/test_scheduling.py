@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import datetime as dt
 
+import pytest
 from playwright.async_api import expect
 
 from server.services.context import SERVICES
 from server.store.models import User
 from tests.builders import PASSWORD
 from tests.e2e.conftest import daytime_zone
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 # The day list polls every 10 s; allow two rounds.
 DAY_LIST_WAIT_MS = 25_000

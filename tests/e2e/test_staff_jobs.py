@@ -10,12 +10,16 @@ import re
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import pytest
 from playwright.async_api import expect
 
 from server.services.context import SERVICES
 from server.store.models import User
 from tests.builders import PASSWORD
 from tests.e2e.conftest import LiveServer
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 LAPTOP = {"viewport": {"width": 1366, "height": 768}}
 

@@ -3,12 +3,16 @@ addendum, on the note's page; what the page shows after each step is the printed
 
 from __future__ import annotations
 
+import pytest
 from playwright.async_api import expect
 
 from tests.builders import PASSWORD
 from tests.e2e.test_accessibility import violations
 from tests.e2e.test_video_visit import PHONE
 from tests.integration.test_visit_note import finish_visit
+
+# Opens no call: runs in the browser group beside the calls (tests/e2e/conftest.py).
+pytestmark = pytest.mark.no_media
 
 
 async def test_clinician_writes_signs_and_adds_an_addendum(live_server, new_page) -> None:
