@@ -11,7 +11,6 @@ import uuid
 from typing import Any
 
 from sqlalchemy import event, func, select
-from sqlalchemy.orm import Session
 
 from server.core.crypto import audit_chain_key
 from server.services.readings import Enterer, Outcome, accept_message, readings_batcher
@@ -102,16 +101,33 @@ async def test_a_reading_is_acked_only_once_its_batch_committed(
 ) -> None:
     clock.set(world.encounters["a"].starts_at)
     at = clock.now().isoformat()
-    commits = {"n": 0}
+    waves = [[spo2(95, at) for _ in range(8)] for _ in range(3)]
+    # The commit of whichever transaction inserted the second wave's readings fails (how
+    # the waves split into batches depends on timing; each batch is its own transaction).
+    doomed = [m["id"] for m in waves[1]]
 
-    def fail_the_second_commit(session: Session) -> None:
-        commits["n"] += 1
-        if commits["n"] == 2:
+    def note_the_second_wave(conn: Any, cursor: Any, statement: str, parameters: Any, *_: Any):
+        if statement.lstrip().upper().startswith("INSERT") and any(
+            i in repr(parameters) for i in doomed
+        ):
+            conn.info["doomed"] = True
+
+    def fail_its_commit(conn: Any) -> None:
+        if conn.info.pop("doomed", False):
             raise RuntimeError("the disk is full")
 
-    waves = [[spo2(95, at) for _ in range(8)] for _ in range(3)]
+    def forget(conn: Any) -> None:
+        conn.info.pop("doomed", None)
+
+    engine = db.engine.sync_engine
+    hooks = [
+        ("before_cursor_execute", note_the_second_wave),
+        ("commit", fail_its_commit),
+        ("rollback", forget),
+    ]
     outcomes: list[list[Outcome | BaseException]] = []
-    event.listen(Session, "before_commit", fail_the_second_commit)
+    for name, hook in hooks:
+        event.listen(engine, name, hook)
     try:
         for wave in waves:
             outcomes.append(
@@ -120,7 +136,8 @@ async def test_a_reading_is_acked_only_once_its_batch_committed(
                 )
             )
     finally:
-        event.remove(Session, "before_commit", fail_the_second_commit)
+        for name, hook in hooks:
+            event.remove(engine, name, hook)
     values = await stored_values(db)
     acked = {
         o.reply["ack"]
