@@ -280,6 +280,9 @@ class _Link:
         self._apply(fallback.on_report(self.state, report, self.ladder, lower_layer=lower_layer))
 
     def tick(self, now: float) -> None:
+        for port in self.ports:
+            if port.subscription is not None:
+                port.subscription.waiting_tick(now)
         sending_audio = any(
             p.subscription is not None
             and p.subscription.kind == "audio"
@@ -331,6 +334,8 @@ class ForwardedSubscription:
         self._wanted_height: int | None = None
         self.switches = 0
         self._stepped_down_at: float | None = None
+        # Since when this subscription has waited for a keyframe, as of the last tick.
+        self._waiting_since: float | None = None
 
     def request_keyframe(self) -> None:
         self._active = True
@@ -373,6 +378,30 @@ class ForwardedSubscription:
         if not self._source.rids:
             return False
         return simulcast.can_step_down(self._choice, self._cap()) and self._target > 0
+
+    def waiting_tick(self, now: float) -> None:
+        """Each ladder tick (a second): a video subscription found still waiting for the
+        keyframe it starts or switches on, at this tick and the one before, asks again, for
+        a layer that is arriving. Without this, one lost PLI or keyframe, or a layer the
+        browser started only after the request, left a subscriber without a picture until
+        something else asked."""
+        port = self._port
+        waiting = self._waiting or self._target != self.layer
+        if (
+            self._source.kind != "video"
+            or not (self._active and port.settled and waiting)
+            or port.video_paused
+        ):
+            self._waiting_since = None
+            return
+        if self._waiting_since is None:
+            self._waiting_since = now
+            return
+        self._waiting_since = now
+        aimed = self._target
+        self._retarget()  # maybe a layer that arrives, if the one aimed at does not
+        if self._target in (aimed, self.layer):  # else the retarget asked already
+            self._source.layer_keyframes[self._target].request()
 
     def stepping_down(self) -> bool:
         """A step down to a lower layer waits for its keyframe or was made less than

@@ -23,7 +23,7 @@ from aiortc.rtp import (
     RtpPacket,
 )
 
-from media import fallback, forwarding, simulcast
+from media import fallback, forwarding, keyframes, simulcast
 from media.counters import Counters
 from tests.unit.test_idle_layers import DELTA, KEY, _rtp, _scene
 
@@ -322,6 +322,41 @@ def test_loss_that_goes_on_at_the_lowest_layer_pauses_the_video(clock: Clock) ->
             settle = forwarding.STEP_DOWN_SETTLE_S + REAL_LADDER.pause_after_s
             await _lossy_ticks(publisher, subscriber, int((settle + 1.5) * FPS), 3)
             assert sub._port.link.state.step == fallback.VIDEO_PAUSED
+        finally:
+            await _close(pcs)
+
+    asyncio.run(run())
+
+
+def test_a_subscriber_waiting_for_a_keyframe_asks_again_until_one_comes(
+    clock: Clock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The first PLI (or the keyframe it brought) was lost: the subscription waiting for
+    its first picture asks again each second, and stops asking once it has one."""
+    monkeypatch.setattr(keyframes, "time", SimpleNamespace(monotonic=clock.monotonic))
+
+    async def run() -> None:
+        pcs, (source, transport), sub, subscriber = await _relay(clock)
+        publisher = Publisher(transport, clock)
+        publisher.key = [False, False, False]  # the keyframes asked for do not come
+        requests = source.layer_keyframes[2]
+        try:
+            asked = requests.sent
+            for _ in range(4 * FPS):
+                await publisher.tick()
+                if publisher.ticks % FPS == 0:
+                    sub._port.link.tick(clock.now)
+            assert subscriber.out == [] and sub.rid is None
+            assert requests.sent >= asked + 2
+            publisher.key[2] = True
+            await publisher.tick()
+            assert sub.rid == "f" and len(subscriber.out) == 1
+            asked = requests.sent
+            for _ in range(4 * FPS):
+                await publisher.tick()
+                if publisher.ticks % FPS == 0:
+                    sub._port.link.tick(clock.now)
+            assert requests.sent == asked
         finally:
             await _close(pcs)
 
