@@ -27,6 +27,7 @@ from tests.integration.test_forwarding import (
     hub_world,
     until,
 )
+from tests.udp_proxy import HubProxy
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -46,33 +47,20 @@ FAST = Ladder(
 )
 
 
-class DroppingProxy(asyncio.DatagramProtocol):
+class DroppingProxy(HubProxy):
     """UDP between one client and the hub: while ``dropping``, every other RTP packet
     towards the client is dropped (audio and video alike); everything else passes."""
 
     def __init__(self) -> None:
-        self.hub = ("127.0.0.1", 0)
-        self.client: tuple[str, int] | None = None
+        super().__init__()
         self.dropping = False
         self.seen = 0
-        self.transport: asyncio.DatagramTransport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self.transport is not None
-        to_hub = addr != self.hub
-        if to_hub:
-            self.client = addr
-        is_rtp = len(data) > 12 and 127 < data[0] < 192 and not 200 <= data[1] <= 207
+    def passes(self, data: bytes, to_hub: bool, is_rtp: bool) -> bool:
         if not to_hub and is_rtp and self.dropping:
             self.seen += 1
-            if self.seen % 2 == 0:
-                return
-        target = self.hub if to_hub else self.client
-        if target is not None:
-            self.transport.sendto(data, target)
+            return self.seen % 2 != 0
+        return True
 
 
 @pytest.fixture

@@ -25,6 +25,7 @@ from av import AudioFrame, VideoFrame
 
 from media import ForwardingRelay, MediaCallbacks, MediaHub, TranscodingRelay
 from media.fallback import Ladder
+from tests.udp_proxy import HubProxy
 
 pytestmark = pytest.mark.usefixtures("loopback_ice")
 
@@ -310,38 +311,24 @@ async def test_an_audio_only_subscriber_is_sent_no_video(world: World) -> None:
     assert "video" not in {t.kind for t in listener.pc.getTransceivers()}
 
 
-class LossyProxy(asyncio.DatagramProtocol):
+class LossyProxy(HubProxy):
     """UDP between one client and the hub: drops every ``nth`` RTP packet of payload type
-    ``payload_type`` going ``towards`` ("hub" or "client"); everything else passes.
-
-    SRTP leaves the RTP header in the clear, so the payload type is readable here."""
+    ``payload_type`` going ``towards`` ("hub" or "client"); everything else passes."""
 
     def __init__(self, hub_port: int, payload_type: int, towards: str, nth: int = 8) -> None:
-        self.hub = ("127.0.0.1", hub_port)
-        self.client: tuple[str, int] | None = None
+        super().__init__(hub_port)
         self.payload_type, self.towards, self.nth = payload_type, towards, nth
         self.seen = 0
         self.dropped = 0
-        self.transport: asyncio.DatagramTransport | None = None
 
-    def connection_made(self, transport: asyncio.BaseTransport) -> None:
-        self.transport = transport  # type: ignore[assignment]
-
-    def datagram_received(self, data: bytes, addr: tuple[str, int]) -> None:
-        assert self.transport is not None
-        to_hub = addr != self.hub
-        if to_hub:
-            self.client = addr
+    def passes(self, data: bytes, to_hub: bool, is_rtp: bool) -> bool:
         direction = "hub" if to_hub else "client"
-        is_rtp = len(data) > 12 and 127 < data[0] < 192 and not 200 <= data[1] <= 207
         if direction == self.towards and is_rtp and data[1] & 0x7F == self.payload_type:
             self.seen += 1
             if self.seen > 30 and self.seen % self.nth == 0:
                 self.dropped += 1
-                return
-        target = self.hub if to_hub else self.client
-        if target is not None:
-            self.transport.sendto(data, target)
+                return False
+        return True
 
 
 def _hub_port(answer_sdp: str) -> int:
