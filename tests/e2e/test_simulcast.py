@@ -17,39 +17,16 @@ from media.fallback import Ladder
 from media.forwarding import ForwardingRelay
 from media.simulcast import Policy
 from server.realtime.wiring import REALTIME
+from tests.e2e.page_scripts import KEEP_PEERS, canvas_camera
 from tests.e2e.test_video_visit import clinician_in_visit, family_in_lobby, frames_rising
 
-# Every RTCPeerConnection the page makes, for its statistics, and a 960x540 camera.
-KEEP_PEERS = """(() => {
-  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    const stream = await original(constraints);
-    if (!constraints || !constraints.video) return stream;
-    const canvas = document.createElement("canvas");
-    canvas.width = 960;
-    canvas.height = 540;
-    const context = canvas.getContext("2d");
-    let n = 0;
-    setInterval(() => {
-      n += 1;
-      context.fillStyle = `hsl(${(n * 7) % 360} 60% 50%)`;
-      context.fillRect(0, 0, 960, 540);
-      context.fillStyle = "#fff";
-      context.fillRect((n * 8) % 900, 200, 60, 60);
-    }, 66);
-    for (const track of stream.getVideoTracks()) {
-      stream.removeTrack(track);
-      track.stop();
-    }
-    stream.addTrack(canvas.captureStream(15).getVideoTracks()[0]);
-    return stream;
-  };
-  const Original = window.RTCPeerConnection;
-  window.__peers = [];
-  window.RTCPeerConnection = class extends Original {
-    constructor(...args) { super(...args); window.__peers.push(this); }
-  };
-})()"""
+# A plain moving picture: a colour that changes and a square that moves.
+CAMERA = canvas_camera("""(context, width, height) => (n) => {
+  context.fillStyle = `hsl(${(n * 7) % 360} 60% 50%)`;
+  context.fillRect(0, 0, width, height);
+  context.fillStyle = "#fff";
+  context.fillRect((n * 8) % 900, 200, 60, 60);
+}""")
 
 SENT_LAYERS = """async () => {
   const found = {};
@@ -93,6 +70,7 @@ async def test_the_family_tile_size_picks_the_layer_it_is_sent(
 
     async def keeping_peers(**kw: Any) -> Any:
         page = await original(**kw)
+        await page.add_init_script(CAMERA)
         await page.add_init_script(KEEP_PEERS)
         return page
 

@@ -30,6 +30,7 @@ from media.fallback import Ladder
 from media.forwarding import ForwardingRelay
 from media.simulcast import Policy
 from server.realtime.wiring import REALTIME
+from tests.e2e.page_scripts import canvas_camera
 from tests.e2e.slow_link import SlowLink
 from tests.e2e.test_interpreter import invite_link
 from tests.e2e.test_video_visit import clinician_in_visit, family_in_lobby, frames_rising
@@ -45,41 +46,22 @@ LAYERS = Policy(remb_share=0.0)
 # Steps down take a second or two of bad reports; a loaded machine adds its own delays.
 SETTLES_WITHIN_S = 60
 
-NOISE_CAMERA = """(() => {
-  const original = navigator.mediaDevices.getUserMedia.bind(navigator.mediaDevices);
-  navigator.mediaDevices.getUserMedia = async (constraints) => {
-    const stream = await original(constraints);
-    if (!constraints || !constraints.video) return stream;
-    const width = 960, height = 540, noise = 24;
-    const canvas = document.createElement("canvas");
-    canvas.width = width;
-    canvas.height = height;
-    const context = canvas.getContext("2d");
-    const frames = [];
-    for (let f = 0; f < 7; f++) {
-      const image = context.createImageData(width, height);
-      const pixels = new Uint32Array(image.data.buffer);
-      for (let i = 0; i < pixels.length; i++) {
-        const x = i % width, y = (i / width) | 0;
-        const shade = ((x + y + f * 40) >> 2) & 0xff;
-        const v = Math.max(0, Math.min(255, shade + ((Math.random() * noise) | 0) - noise / 2));
-        pixels[i] = 0xff000000 | (v << 16) | ((255 - v) << 8) | ((v * 3) & 0xff);
-      }
-      frames.push(image);
+NOISE_CAMERA = canvas_camera("""(context, width, height) => {
+  const noise = 24;
+  const frames = [];
+  for (let f = 0; f < 7; f++) {
+    const image = context.createImageData(width, height);
+    const pixels = new Uint32Array(image.data.buffer);
+    for (let i = 0; i < pixels.length; i++) {
+      const x = i % width, y = (i / width) | 0;
+      const shade = ((x + y + f * 40) >> 2) & 0xff;
+      const v = Math.max(0, Math.min(255, shade + ((Math.random() * noise) | 0) - noise / 2));
+      pixels[i] = 0xff000000 | (v << 16) | ((255 - v) << 8) | ((v * 3) & 0xff);
     }
-    let n = 0;
-    setInterval(() => {
-      n += 1;
-      context.putImageData(frames[n % frames.length], 0, 0);
-    }, 66);
-    for (const track of stream.getVideoTracks()) {
-      stream.removeTrack(track);
-      track.stop();
-    }
-    stream.addTrack(canvas.captureStream(15).getVideoTracks()[0]);
-    return stream;
-  };
-})()"""
+    frames.push(image);
+  }
+  return (n) => context.putImageData(frames[n % frames.length], 0, 0);
+}""")
 
 # The clinician's tile on a page: its size in device pixels, the height of the picture it
 # shows and how many frames it has decoded.

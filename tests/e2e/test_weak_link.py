@@ -19,6 +19,7 @@ from playwright.async_api import expect
 from media.fallback import Ladder
 from media.forwarding import ForwardingRelay
 from server.realtime.wiring import REALTIME
+from tests.e2e.page_scripts import KEEP_PEERS
 from tests.e2e.slow_link import SlowLink
 from tests.e2e.test_video_visit import clinician_in_visit, family_in_lobby, frames_rising
 
@@ -31,15 +32,6 @@ LADDER = Ladder(pause_after_s=2.0, resume_after_s=8.0, silent_after_s=30.0)
 SOUND_ONLY_BPS = 64_000
 # A step takes 2 s of bad (or 8 s of good) reports, and a loaded machine adds its own delays.
 STEP_WITHIN_MS = 40_000
-
-# The page's peer connections, for the sound's statistics.
-KEEP_PEERS = """(() => {
-  const Original = window.RTCPeerConnection;
-  window.__peers = [];
-  window.RTCPeerConnection = class extends Original {
-    constructor(...args) { super(...args); window.__peers.push(this); }
-  };
-})()"""
 
 AUDIO_PACKETS = """async () => {
   let packets = 0;
